@@ -1,0 +1,118 @@
+# ovs-agent - build, install, demo and check.
+#
+#   make            build every program into build/bin/
+#   make demo       install missing Debian packages (as root), build, run a
+#                   throwaway agent on 127.0.0.1:8899 with the sim hypervisor
+#   make check      install, build, run every test; ends with "N passed, N failed"
+#   make install    lay out the documented places under $(DESTDIR)
+#   make SAN=1      AddressSanitizer + UndefinedBehaviorSanitizer build (build-san/)
+
+VERSION   := 2.2
+BUILDNO   := $(shell git rev-list --count HEAD 2>/dev/null || echo 0)
+CC        ?= cc
+SAN       ?= 0
+ifeq ($(SAN),1)
+BUILD     ?= build-san
+SANFLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT       := -O1
+else
+BUILD     ?= build
+SANFLAGS  :=
+OPT       := -O2
+endif
+
+XMLRPC_LIBS := -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
+CFLAGS    ?= $(OPT) -g
+CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+             -Wformat=2 -Wno-format-nonliteral -fstack-protector-strong \
+             -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -I. -Iagent \
+             -DAGENT_VERSION='"$(VERSION)"' -DAGENT_BUILD='"$(BUILDNO)"' $(SANFLAGS)
+LDFLAGS   += $(SANFLAGS) -Wl,-z,relro,-z,now
+LDLIBS    := -lssl -lcrypto -lcrypt -lpam -llmdb $(XMLRPC_LIBS)
+
+# Everything except the programs' main files goes into one static library;
+# each program links it and the linker keeps only what it uses.
+LIB_SRCS  := $(filter-out agent/main.c,$(wildcard agent/*.c)) \
+             $(wildcard hypervisor/*.c) $(wildcard db/*.c)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+PROGS     := ovs-agent do_rpc ovs-agent-passwd
+PROG_BINS := $(PROGS:%=$(BUILD)/bin/%)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps demo check test unit install clean fuzz bench
+all: $(PROG_BINS) $(UNIT_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libagent.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/ovs-agent: $(BUILD)/obj/agent/main.o $(BUILD)/libagent.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/%: $(BUILD)/obj/utils/%.o $(BUILD)/libagent.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libagent.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# --- Debian packages the build, the tests and the demo need ---------------
+DEB_BUILD := build-essential pkg-config libssl-dev libxmlrpc-core-c3-dev \
+             libpam0g-dev libcrypt-dev liblmdb-dev libnl-route-3-dev libxml2-dev
+DEB_TEST  := clang libclang-rt-14-dev python3 curl openssl libpam-wrapper \
+             procps iproute2 util-linux expect
+DEB_BENCH := nginx-light wrk
+deps:
+	@missing=$$(for p in $(DEB_BUILD) $(DEB_TEST); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; \
+	elif [ "$$(id -u)" = 0 ]; then echo "deps: installing $$missing"; \
+		(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "deps: missing Debian packages (run as root to install): $$missing"; exit 1; fi
+
+demo: deps
+	$(MAKE) all
+	tests/demo.sh $(BUILD)
+
+check: deps
+	$(MAKE) all
+	$(MAKE) SAN=1 all
+	tests/run.sh
+
+fuzz:
+	tests/fuzz/build.sh
+
+bench: deps
+	@dpkg-query -W $(DEB_BENCH) >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_BENCH) >/dev/null
+	$(MAKE) all
+	bench/echo
+
+# --- install --------------------------------------------------------------
+PREFIX    ?= /opt/ovs-agent-2.2
+SYSCONFDIR?= /etc
+DESTDIR   ?=
+install: all
+	install -d $(DESTDIR)$(PREFIX)/utils $(DESTDIR)$(PREFIX)/db $(DESTDIR)$(PREFIX)/logs \
+		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/ovs-agent/cert \
+		$(DESTDIR)$(SYSCONFDIR)/ovs-agent/db $(DESTDIR)$(SYSCONFDIR)/init.d \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)/lib/systemd/system
+	install -m 0755 $(BUILD)/bin/ovs-agent $(BUILD)/bin/ovs-agent-passwd $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BUILD)/bin/do_rpc $(DESTDIR)$(PREFIX)/utils/do_rpc
+	ln -sf do_rpc $(DESTDIR)$(PREFIX)/utils/do_rpc.py
+	test -e $(DESTDIR)$(SYSCONFDIR)/ovs-agent/agent.ini || \
+		install -m 0644 etc/agent.ini $(DESTDIR)$(SYSCONFDIR)/ovs-agent/agent.ini
+	install -m 0755 init.d/ovs-agent $(DESTDIR)$(SYSCONFDIR)/init.d/ovs-agent
+	install -m 0644 etc/ovs-agent.service $(DESTDIR)/lib/systemd/system/ovs-agent.service
+	install -m 0644 etc/ovs-agent.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/ovs-agent
+
+clean:
+	rm -rf build build-san build-fuzz

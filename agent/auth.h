@@ -1,0 +1,51 @@
+/* auth.h - HTTP basic authentication for every request.
+ *
+ * Checking a password is slow on purpose (yescrypt) and PAM may block, so
+ * the check runs in a child process (child.h) and the connection waits
+ * without blocking the loop. A verified credential is remembered for
+ * auth_cache_ttl seconds as SHA-256(per-process random key || header value):
+ * the clear password is never kept, the key never leaves the process, and
+ * the cache is flushed when the password file changes or on SIGHUP.
+ * Failures are counted per client address; past auth_fail_limit each
+ * further 403 is held back 1, 2, 4 ... auth_fail_delay_max seconds, and
+ * logged. */
+#ifndef OVS_AUTH_H
+#define OVS_AUTH_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "http.h"
+
+struct server;
+struct auth;
+struct auth_req;
+
+enum auth_result {
+	AUTH_OK = 0,       /* user is set */
+	AUTH_DENIED = 1,   /* answer 403 now */
+	AUTH_PENDING = 2,  /* done() will be called from the loop */
+};
+
+#define AUTH_USER_MAX 64
+
+/* result is AUTH_OK or AUTH_DENIED; user is valid only during the call. */
+typedef void (*auth_done_cb)(void *arg, int result, const char *user);
+
+struct auth *auth_new(struct server *srv);
+void auth_free(struct auth *a);
+/* Forget every cached credential (SIGHUP, password change). */
+void auth_flush(struct auth *a);
+
+/* Check the Authorization header `hdr` (may be absent: hdr.p == NULL) of a
+ * request from `peer` (`peer_str` is its printable form for the log).
+ * On AUTH_OK the user name is copied into user (AUTH_USER_MAX + 1 bytes).
+ * On AUTH_PENDING *reqp is the handle for auth_cancel(). */
+int auth_check(struct auth *a, const struct sockaddr *peer, const char *peer_str,
+	       struct http_view hdr, auth_done_cb done, void *arg,
+	       struct auth_req **reqp, char *user);
+
+/* Abandon a pending check (its connection closed); done is not called. */
+void auth_cancel(struct auth_req *req);
+
+#endif

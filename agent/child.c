@@ -1,0 +1,320 @@
+/* child.c - spawn children with clean fds, signals and environment, and
+ * watch them from the loop through pipes and a pidfd. */
+#define LOG_CAT "child"
+#include "child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+#include "util.h"
+
+#define KILL_GRACE_MS 2000
+
+struct child {
+	struct loop *loop;
+	pid_t pid;
+	struct io pidfd_io, out_io, err_io, in_io;
+	struct buf out, err;
+	const char *input;       /* borrowed copy owned by the child struct */
+	char *input_owned;
+	size_t input_len, input_off;
+	struct timer timeout, kill_timer;
+	int timeout_ms;
+	int exited, timed_out, status;
+	child_done_cb done;
+	void *arg;
+};
+
+static char **const empty_env = (char *[]){ NULL };
+
+/* Runs in the forked child only: make the process clean, then exec or
+ * call fn. Only async-signal-safe calls until exec. */
+static void child_setup(const struct child_opts *o, int in_r, int out_w, int err_w, int status_w)
+{
+	sigset_t none;
+	int e;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+	setpgid(0, 0);
+	if (dup2(in_r, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+		goto fail;
+	/* status_w stays open (close-on-exec) to report an exec failure. */
+	if (status_w != 3 && dup2(status_w, 3) < 0)
+		goto fail;
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	closefrom(4);
+	umask(022);
+	if (o->fn)
+		_exit(o->fn(o->fn_arg) & 0xff);
+	execve(o->argv[0], (char *const *)o->argv, o->envp ? (char *const *)o->envp : empty_env);
+fail:
+	e = errno;
+	if (write(3, &e, sizeof(e)) < 0) {
+		/* parent will see a short read */
+	}
+	_exit(127);
+}
+
+static void finish_if_done(struct child *ch)
+{
+	struct child_result res;
+
+	if (!ch->exited || ch->out_io.fd >= 0 || ch->err_io.fd >= 0)
+		return;
+	timer_stop(ch->loop, &ch->timeout);
+	timer_stop(ch->loop, &ch->kill_timer);
+	res.status = ch->status;
+	res.timed_out = ch->timed_out;
+	res.out = &ch->out;
+	res.err = &ch->err;
+	ch->done(&res, ch->arg);
+	buf_free(&ch->out);
+	buf_free(&ch->err);
+	free(ch->input_owned);
+	free(ch);
+}
+
+static void close_io(struct child *ch, struct io *io)
+{
+	int fd = io->fd;
+
+	if (fd < 0)
+		return;
+	io_del(ch->loop, io);
+	close(fd);
+}
+
+/* Drain a pipe; bytes beyond the cap are read and dropped so the child
+ * never blocks on a full pipe. */
+static void on_output(struct io *io, uint32_t events)
+{
+	struct child *ch = io->data;
+	struct buf *b = io == &ch->out_io ? &ch->out : &ch->err;
+	char tmp[4096];
+
+	for (;;) {
+		ssize_t n = read(io->fd, tmp, sizeof(tmp));
+		if (n > 0) {
+			size_t room = b->max - b->len;
+			buf_append(b, tmp, (size_t)n < room ? (size_t)n : room);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		break; /* EOF or error */
+	}
+	close_io(ch, io);
+	finish_if_done(ch);
+}
+
+static void on_input(struct io *io, uint32_t events)
+{
+	struct child *ch = io->data;
+
+	while (ch->input_off < ch->input_len) {
+		ssize_t n = write(io->fd, ch->input + ch->input_off, ch->input_len - ch->input_off);
+		if (n > 0) {
+			ch->input_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		break; /* EPIPE: the child does not want the rest */
+	}
+	close_io(ch, io);
+}
+
+static void on_exit_event(struct io *io, uint32_t events)
+{
+	struct child *ch = io->data;
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PIDFD, (id_t)io->fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+		return;
+	ch->status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status & 0x7f;
+	ch->exited = 1;
+	close_io(ch, io);
+	close_io(ch, &ch->in_io);
+	finish_if_done(ch);
+}
+
+static void on_kill(struct timer *t)
+{
+	struct child *ch = t->data;
+
+	kill(-ch->pid, SIGKILL);
+}
+
+static void on_timeout(struct timer *t)
+{
+	struct child *ch = t->data;
+
+	ch->timed_out = 1;
+	log_warn("child %d timed out after %d ms; terminating its process group",
+		 (int)ch->pid, ch->timeout_ms);
+	kill(-ch->pid, SIGTERM);
+	timer_start(ch->loop, &ch->kill_timer, KILL_GRACE_MS);
+}
+
+struct child *child_spawn(struct loop *loop, const struct child_opts *o,
+			  child_done_cb done, void *arg, char *err, size_t errlen)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, er[2] = { -1, -1 }, st[2] = { -1, -1 };
+	struct child *ch = NULL;
+	int pidfd = -1, e = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if ((!o->fn) == (!o->argv) || (o->argv && (!o->argv[0] || o->argv[0][0] != '/'))) {
+		snprintf(err, errlen, "internal: child needs an absolute argv[0] or a function");
+		return NULL;
+	}
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    pipe2(er, O_CLOEXEC) < 0 || pipe2(st, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		goto fail;
+	}
+	if (pid == 0)
+		child_setup(o, in[0], out[1], er[1], st[1]);
+	close(in[0]);
+	close(out[1]);
+	close(er[1]);
+	close(st[1]);
+	in[0] = out[1] = er[1] = st[1] = -1;
+	/* The status pipe closes on a successful exec; data means it failed. */
+	if (o->argv) {
+		do
+			n = read(st[0], &e, sizeof(e));
+		while (n < 0 && errno == EINTR);
+		if (n == sizeof(e)) {
+			waitpid(pid, NULL, 0);
+			snprintf(err, errlen, "cannot run %s: %s", o->argv[0], strerror(e));
+			goto fail;
+		}
+	}
+	close(st[0]);
+	st[0] = -1;
+	pidfd = pidfd_open(pid, 0);
+	if (pidfd < 0) {
+		snprintf(err, errlen, "pidfd_open: %s", strerror(errno));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		goto fail;
+	}
+	fd_set_cloexec(pidfd);
+	ch = xcalloc(1, sizeof(*ch));
+	ch->loop = loop;
+	ch->pid = pid;
+	ch->done = done;
+	ch->arg = arg;
+	ch->timeout_ms = o->timeout_ms;
+	buf_init(&ch->out, o->max_output ? o->max_output : 65536);
+	buf_init(&ch->err, o->max_output ? o->max_output : 65536);
+	ch->in_io.fd = ch->out_io.fd = ch->err_io.fd = ch->pidfd_io.fd = -1;
+	timer_init(&ch->timeout, on_timeout, ch);
+	timer_init(&ch->kill_timer, on_kill, ch);
+	fd_set_nonblock(out[0]);
+	fd_set_nonblock(er[0]);
+	fd_set_nonblock(in[1]);
+	io_add(loop, &ch->out_io, out[0], EPOLLIN, on_output, ch);
+	io_add(loop, &ch->err_io, er[0], EPOLLIN, on_output, ch);
+	io_add(loop, &ch->pidfd_io, pidfd, EPOLLIN, on_exit_event, ch);
+	if (o->input && o->input_len) {
+		ch->input_owned = xmalloc(o->input_len);
+		memcpy(ch->input_owned, o->input, o->input_len);
+		ch->input = ch->input_owned;
+		ch->input_len = o->input_len;
+		io_add(loop, &ch->in_io, in[1], EPOLLOUT, on_input, ch);
+	} else {
+		close(in[1]);
+	}
+	if (o->timeout_ms > 0)
+		timer_start(loop, &ch->timeout, o->timeout_ms);
+	return ch;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0) close(in[i]);
+		if (out[i] >= 0) close(out[i]);
+		if (er[i] >= 0) close(er[i]);
+		if (st[i] >= 0) close(st[i]);
+	}
+	return NULL;
+}
+
+/* A cancelled child is killed; its zombie is reaped by a detached reaper
+ * watcher so the loop never blocks in waitpid. */
+static void reap_cancelled(struct io *io, uint32_t events)
+{
+	struct child *ch = io->data;
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PIDFD, (id_t)io->fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid != 0) {
+		close_io(ch, io);
+		free(ch);
+	}
+}
+
+void child_cancel(struct child *ch)
+{
+	int pidfd;
+
+	if (!ch)
+		return;
+	kill(-ch->pid, SIGKILL);
+	timer_stop(ch->loop, &ch->timeout);
+	timer_stop(ch->loop, &ch->kill_timer);
+	close_io(ch, &ch->out_io);
+	close_io(ch, &ch->err_io);
+	close_io(ch, &ch->in_io);
+	buf_free(&ch->out);
+	buf_free(&ch->err);
+	free(ch->input_owned);
+	ch->input_owned = NULL;
+	if (ch->exited || ch->pidfd_io.fd < 0) {
+		free(ch);
+		return;
+	}
+	pidfd = ch->pidfd_io.fd;
+	io_del(ch->loop, &ch->pidfd_io);
+	io_add(ch->loop, &ch->pidfd_io, pidfd, EPOLLIN, reap_cancelled, ch);
+}
+
+pid_t child_pid(const struct child *ch) { return ch->pid; }
+
+void child_describe(const struct child_result *res, int timeout_ms, char *out, size_t outlen)
+{
+	if (res->timed_out)
+		snprintf(out, outlen, "timed out after %d s", timeout_ms / 1000);
+	else if (WIFEXITED(res->status))
+		snprintf(out, outlen, "exited with status %d", WEXITSTATUS(res->status));
+	else if (WIFSIGNALED(res->status))
+		snprintf(out, outlen, "killed by signal %d (%s)", WTERMSIG(res->status),
+			 strsignal(WTERMSIG(res->status)));
+	else
+		snprintf(out, outlen, "ended with wait status %#x", res->status);
+}

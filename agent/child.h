@@ -1,0 +1,62 @@
+/* child.h - the one way the agent starts a process.
+ *
+ * Hooks, xl, qemu, mount, and the agent's own slow helpers (password hash
+ * checks, PAM, reverse DNS) all go through child_spawn(): nothing else
+ * forks. The child gets an explicit argv and environment (never a shell
+ * string), stdin from a fed pipe or /dev/null, every other fd closed, the
+ * signal mask and dispositions reset, and its own process group. Its
+ * stdout/stderr go into capped non-blocking pipes watched by the loop; a
+ * pidfd tells the loop when it exits. A timeout sends SIGTERM to the group,
+ * then SIGKILL after a grace period.
+ *
+ * Either `argv` (exec, argv[0] an absolute path) or `fn` (run fn(fn_arg) in
+ * the forked child and _exit with its return value) is given. */
+#ifndef OVS_CHILD_H
+#define OVS_CHILD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+struct loop;
+struct child;
+
+struct child_result {
+	int status;             /* wait status as from waitpid */
+	int timed_out;          /* 1 when the timeout fired */
+	struct buf *out;        /* captured stdout (bounded) */
+	struct buf *err;        /* captured stderr (bounded) */
+};
+
+typedef void (*child_done_cb)(const struct child_result *res, void *arg);
+
+struct child_opts {
+	const char *const *argv;  /* exec mode */
+	const char *const *envp;  /* exec mode; NULL = empty environment */
+	int (*fn)(void *arg);     /* function mode */
+	void *fn_arg;
+	const void *input;        /* bytes written to the child's stdin, or NULL */
+	size_t input_len;
+	int timeout_ms;           /* 0 = none */
+	size_t max_output;        /* per stream; 0 = 64 KiB */
+};
+
+/* Start a child. done is called exactly once from the loop when the child
+ * has exited and its pipes are drained (the result is valid only during the
+ * call), unless child_cancel() is called first. Returns NULL with a message
+ * in err when the child could not be started (done is then not called). */
+struct child *child_spawn(struct loop *loop, const struct child_opts *opts,
+			  child_done_cb done, void *arg, char *err, size_t errlen);
+
+/* Kill the child's process group, reap it without blocking the loop, and
+ * never call done. Safe with NULL. */
+void child_cancel(struct child *ch);
+
+pid_t child_pid(const struct child *ch);
+
+/* Words for a wait status: "exited with status 3", "killed by signal 9
+ * (Killed)", "timed out after 30 s". Writes into out. */
+void child_describe(const struct child_result *res, int timeout_ms, char *out, size_t outlen);
+
+#endif

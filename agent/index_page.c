@@ -1,0 +1,65 @@
+/* index_page.c - GET /: the method list as HTML. */
+#include "index_page.h"
+
+#include <string.h>
+
+#include "config.h"
+#include "rpc.h"
+#include "server.h"
+
+void html_escape(struct buf *out, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': buf_puts(out, "&amp;"); break;
+		case '<': buf_puts(out, "&lt;"); break;
+		case '>': buf_puts(out, "&gt;"); break;
+		case '"': buf_puts(out, "&quot;"); break;
+		case '\'': buf_puts(out, "&#39;"); break;
+		default: buf_append(out, s, 1);
+		}
+	}
+}
+
+void signature_describe(struct buf *out, const char *name, const char *sig, const char *sep)
+{
+	for (const char *alt = sig; *alt;) {
+		const char *colon = strchr(alt, ':'), *end = strchr(alt, ',');
+		if (!end)
+			end = alt + strlen(alt);
+		if (alt != sig)
+			buf_puts(out, sep);
+		buf_printf(out, "%s %s(", rpc_type_name(alt[0]), name);
+		for (const char *p = colon + 1; p < end; p++)
+			buf_printf(out, "%s%s", p == colon + 1 ? "" : ", ", rpc_type_name(*p));
+		buf_puts(out, ")");
+		alt = *end ? end + 1 : end;
+	}
+}
+
+void index_page_write(struct server *srv, struct buf *out)
+{
+	struct buf sig;
+
+	buf_puts(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+		      "<title>Oracle VM Agent " AGENT_VERSION "-" AGENT_BUILD "</title>"
+		      "<style>body{font-family:sans-serif;margin:2em}"
+		      "dt{font-family:monospace;font-weight:bold;margin-top:1em}"
+		      "dd{margin-left:2em}code{color:#333;white-space:pre}</style></head><body>\n");
+	buf_printf(out, "<h1>Oracle VM Agent %s-%s</h1>\n<p>XML-RPC over POST /RPC2; "
+			"hypervisor backend: %s.</p>\n<dl>\n",
+		   AGENT_VERSION, AGENT_BUILD, config_hv_name(srv->cfg.hypervisor));
+	for (const struct method *m = method_table; m->name; m++) {
+		buf_init(&sig, 0);
+		signature_describe(&sig, m->name, m->signature, "\n");
+		buf_printf(out, "<dt id=\"%s\">", m->name);
+		html_escape(out, m->name);
+		buf_puts(out, "</dt>\n<dd><code>");
+		html_escape(out, sig.data ? sig.data : "");
+		buf_puts(out, "</code><br>");
+		html_escape(out, m->help);
+		buf_puts(out, "</dd>\n");
+		buf_free(&sig);
+	}
+	buf_puts(out, "</dl>\n</body></html>\n");
+}

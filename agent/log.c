@@ -1,0 +1,119 @@
+/* log.c - leveled log lines to a file, stderr and optionally syslog. */
+#include "log.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int log_fd = 2;
+static int log_level = LOG_INFO;
+static bool log_syslog;
+static char *log_path;
+
+static const char *level_name(int level)
+{
+	switch (level) {
+	case LOG_EMERG: case LOG_ALERT: case LOG_CRIT: case LOG_ERR: return "ERROR";
+	case LOG_WARNING: return "WARNING";
+	case LOG_NOTICE: case LOG_INFO: return "INFO";
+	default: return "DEBUG";
+	}
+}
+
+static int open_file(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+}
+
+int log_open(const char *path, int level, bool use_syslog)
+{
+	int fd = 2;
+
+	if (path && strcmp(path, "-") != 0) {
+		fd = open_file(path);
+		if (fd < 0)
+			return -1;
+	}
+	log_close();
+	log_fd = fd;
+	log_path = (path && fd != 2) ? xstrdup(path) : NULL;
+	log_level = level;
+	log_syslog = use_syslog;
+	if (use_syslog)
+		openlog("ovs-agent", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	return 0;
+}
+
+int log_reopen(void)
+{
+	int fd;
+
+	if (!log_path)
+		return 0;
+	fd = open_file(log_path);
+	if (fd < 0)
+		return -1;
+	/* dup2 keeps log_fd's number, so nothing holding it goes stale. */
+	dup2(fd, log_fd);
+	close(fd);
+	fd_set_cloexec(log_fd);
+	return 0;
+}
+
+void log_set_level(int level) { log_level = level; }
+int log_get_level(void) { return log_level; }
+
+void log_close(void)
+{
+	if (log_fd > 2)
+		close(log_fd);
+	log_fd = 2;
+	free(log_path);
+	log_path = NULL;
+	if (log_syslog)
+		closelog();
+	log_syslog = false;
+}
+
+void log_write(int level, const char *cat, const char *func, int line,
+	       const char *fmt, ...)
+{
+	char msg[2048], out[2400], stamp[32];
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+	int n, saved = errno;
+
+	if (level > log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* One line per record: a message never smuggles a newline into the log. */
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	if (level >= LOG_DEBUG)
+		n = snprintf(out, sizeof(out), "%s.%03ld %s [%s] %s:%d %s\n", stamp,
+			     ts.tv_nsec / 1000000, level_name(level), cat, func, line, msg);
+	else
+		n = snprintf(out, sizeof(out), "%s.%03ld %s [%s] %s\n", stamp,
+			     ts.tv_nsec / 1000000, level_name(level), cat, msg);
+	if (n > (int)sizeof(out) - 1)
+		n = sizeof(out) - 1;
+	if (write(log_fd, out, (size_t)n) < 0) {
+		/* Nowhere else to report a failing log; drop the line. */
+	}
+	if (log_syslog)
+		syslog(level, "[%s] %s", cat, msg);
+	errno = saved;
+}

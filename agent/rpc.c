@@ -1,0 +1,316 @@
+/* rpc.c - XML-RPC dispatch: parse, check the signature, run, serialise. */
+#define LOG_CAT "rpc"
+#include "rpc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "fault.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+struct rpc_call {
+	struct server *srv;
+	const struct method *m;
+	char *method;            /* as requested */
+	xmlrpc_value *params;    /* owned */
+	char *user, *peer;
+	int depth;               /* 0 top level, 1 inside system.multicall */
+	int done;
+	rpc_sub_cb complete;
+	void *arg;
+};
+
+struct server *rpc_server(const struct rpc_call *c) { return c->srv; }
+const char *rpc_method_name(const struct rpc_call *c) { return c->method; }
+const char *rpc_user(const struct rpc_call *c) { return c->user; }
+const char *rpc_peer(const struct rpc_call *c) { return c->peer; }
+int rpc_depth(const struct rpc_call *c) { return c->depth; }
+
+const struct method *method_find(const char *name)
+{
+	for (const struct method *m = method_table; m->name; m++)
+		if (strcmp(m->name, name) == 0)
+			return m;
+	return NULL;
+}
+
+const char *rpc_type_name(char letter)
+{
+	switch (letter) {
+	case 'i': return "int";
+	case 'b': return "boolean";
+	case 'd': return "double";
+	case 's': return "string";
+	case '8': return "dateTime.iso8601";
+	case '6': return "base64";
+	case 'A': return "array";
+	case 'S': return "struct";
+	case 'n': return "nil";
+	default: return "value";
+	}
+}
+
+static char type_letter(xmlrpc_type t)
+{
+	switch (t) {
+	case XMLRPC_TYPE_INT: case XMLRPC_TYPE_I8: return 'i';
+	case XMLRPC_TYPE_BOOL: return 'b';
+	case XMLRPC_TYPE_DOUBLE: return 'd';
+	case XMLRPC_TYPE_STRING: return 's';
+	case XMLRPC_TYPE_DATETIME: return '8';
+	case XMLRPC_TYPE_BASE64: return '6';
+	case XMLRPC_TYPE_ARRAY: return 'A';
+	case XMLRPC_TYPE_STRUCT: return 'S';
+	case XMLRPC_TYPE_NIL: return 'n';
+	default: return '?';
+	}
+}
+
+static void call_free(struct rpc_call *c)
+{
+	if (c->params)
+		xmlrpc_DECREF(c->params);
+	free(c->method);
+	free(c->user);
+	free(c->peer);
+	free(c);
+}
+
+static void finish(struct rpc_call *c, xmlrpc_value *result, int code, const char *text)
+{
+	if (c->done) {
+		/* A handler answered twice: a bug, never a crash. */
+		log_err("method %s answered twice; second answer dropped", c->method);
+		if (result)
+			xmlrpc_DECREF(result);
+		return;
+	}
+	c->done = 1;
+	c->complete(c->arg, result, code, text);
+	if (result)
+		xmlrpc_DECREF(result);
+	call_free(c);
+}
+
+void rpc_return(struct rpc_call *c, xmlrpc_value *result)
+{
+	finish(c, result, 0, NULL);
+}
+
+void rpc_return_string(struct rpc_call *c, const char *s)
+{
+	xmlrpc_env env;
+	xmlrpc_value *v;
+
+	xmlrpc_env_init(&env);
+	v = xmlrpc_string_new(&env, s);
+	if (env.fault_occurred) {
+		/* Only invalid UTF-8 gets here: report it rather than lie. */
+		rpc_fault(c, FAULT_INTERNAL, "cannot encode result: %s", env.fault_string);
+	} else {
+		rpc_return(c, v);
+	}
+	xmlrpc_env_clean(&env);
+}
+
+void rpc_return_printf(struct rpc_call *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s)
+		abort();
+	rpc_return_string(c, s);
+	free(s);
+}
+
+void rpc_fault(struct rpc_call *c, int code, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	finish(c, NULL, code, text);
+}
+
+/* Check params against the method's signature alternatives; on a
+ * mismatch write "takes (string) or (string, string); got (int)". */
+static int check_signature(const struct method *m, xmlrpc_value *params, char *why, size_t whylen)
+{
+	xmlrpc_env env;
+	char got[64];
+	int n, ng = 0;
+
+	xmlrpc_env_init(&env);
+	n = xmlrpc_array_size(&env, params);
+	for (int i = 0; i < n && ng < (int)sizeof(got) - 1; i++) {
+		xmlrpc_value *v;
+		xmlrpc_array_read_item(&env, params, i, &v);
+		got[ng++] = type_letter(xmlrpc_value_type(v));
+		xmlrpc_DECREF(v);
+	}
+	got[ng] = '\0';
+	xmlrpc_env_clean(&env);
+	for (const char *alt = m->signature; alt && *alt;) {
+		const char *colon = strchr(alt, ':'), *end = strchr(alt, ',');
+		size_t plen;
+		if (!end)
+			end = alt + strlen(alt);
+		plen = (size_t)(end - colon - 1);
+		if (plen == strlen(got) && strncmp(colon + 1, got, plen) == 0)
+			return 0;
+		alt = *end ? end + 1 : end;
+	}
+	{
+		struct buf b;
+		buf_init(&b, 512);
+		buf_printf(&b, "%s takes ", m->name);
+		for (const char *alt = m->signature; *alt;) {
+			const char *colon = strchr(alt, ':'), *end = strchr(alt, ',');
+			if (!end)
+				end = alt + strlen(alt);
+			buf_puts(&b, alt == m->signature ? "(" : " or (");
+			for (const char *p = colon + 1; p < end; p++)
+				buf_printf(&b, "%s%s", p == colon + 1 ? "" : ", ", rpc_type_name(*p));
+			buf_puts(&b, ")");
+			alt = *end ? end + 1 : end;
+		}
+		buf_puts(&b, "; got (");
+		for (int i = 0; got[i]; i++)
+			buf_printf(&b, "%s%s", i ? ", " : "", rpc_type_name(got[i]));
+		buf_puts(&b, ")");
+		snprintf(why, whylen, "%s", b.data ? b.data : "wrong parameters");
+		buf_free(&b);
+	}
+	return -1;
+}
+
+void rpc_run(struct server *srv, const char *method, xmlrpc_value *params, const char *user,
+	     const char *peer, int depth, rpc_sub_cb done, void *arg)
+{
+	struct rpc_call *c = xcalloc(1, sizeof(*c));
+	char why[512];
+
+	c->srv = srv;
+	c->method = xstrdup(method);
+	c->user = xstrdup(user);
+	c->peer = xstrdup(peer);
+	c->depth = depth;
+	c->complete = done;
+	c->arg = arg;
+	xmlrpc_INCREF(params);
+	c->params = params;
+	if (!(c->m = method_find(method))) {
+		rpc_fault(c, FAULT_NO_METHOD, "no such method '%s' (system.listMethods lists them)", method);
+		return;
+	}
+	if (srv->stopping && strncmp(method, "system.", 7) != 0 && strcmp(method, "echo") != 0) {
+		rpc_fault(c, FAULT_SHUTTING_DOWN, "the agent is stopping; try again when it is back");
+		return;
+	}
+	if (check_signature(c->m, params, why, sizeof(why)) != 0) {
+		rpc_fault(c, FAULT_INVALID_PARAMS, "%s", why);
+		return;
+	}
+	c->m->fn(c, c->params);
+}
+
+/* ---- the top level: one HTTP request, one XML-RPC response -------------- */
+
+struct top {
+	rpc_reply_cb reply;
+	void *arg;
+	char *method, *user, *peer;
+	int64_t started;
+};
+
+static void top_done(void *arg, xmlrpc_value *result, int code, const char *text)
+{
+	struct top *t = arg;
+	xmlrpc_env env, fault;
+	xmlrpc_mem_block *out;
+	char outcome[48];
+
+	xmlrpc_env_init(&env);
+	out = xmlrpc_mem_block_new(&env, 0);
+	if (!env.fault_occurred) {
+		if (result) {
+			xmlrpc_serialize_response(&env, out, result);
+		} else {
+			xmlrpc_env_init(&fault);
+			xmlrpc_env_set_fault(&fault, code, text);
+			xmlrpc_serialize_fault(&env, out, &fault);
+			xmlrpc_env_clean(&fault);
+		}
+	}
+	if (env.fault_occurred) {
+		/* Serialising our own answer failed (bad UTF-8 from a hook, say):
+		 * send a fault that says so instead of nothing. */
+		xmlrpc_env err2;
+		xmlrpc_env_init(&err2);
+		xmlrpc_env_init(&fault);
+		xmlrpc_env_set_fault_formatted(&fault, FAULT_INTERNAL, "cannot encode the answer: %s",
+					       env.fault_string);
+		if (out)
+			xmlrpc_mem_block_resize(&err2, out, 0);
+		else
+			out = xmlrpc_mem_block_new(&err2, 0);
+		xmlrpc_serialize_fault(&err2, out, &fault);
+		code = FAULT_INTERNAL;
+		text = "cannot encode the answer";
+		result = NULL;
+		xmlrpc_env_clean(&fault);
+		xmlrpc_env_clean(&err2);
+	}
+	if (result)
+		snprintf(outcome, sizeof(outcome), "ok");
+	else
+		snprintf(outcome, sizeof(outcome), "fault %d", code);
+	log_info("%s %s %s %s %lldms%s%s", t->peer, t->user, t->method ? t->method : "-", outcome,
+		 (long long)(now_ms() - t->started), result ? "" : ": ", result ? "" : text);
+	t->reply(t->arg, XMLRPC_MEMBLOCK_CONTENTS(char, out), XMLRPC_MEMBLOCK_SIZE(char, out));
+	xmlrpc_mem_block_free(out);
+	xmlrpc_env_clean(&env);
+	free(t->method);
+	free(t->user);
+	free(t->peer);
+	free(t);
+}
+
+void rpc_dispatch(struct server *srv, const char *body, size_t len, const char *user,
+		  const char *peer, rpc_reply_cb reply, void *arg)
+{
+	struct top *t = xcalloc(1, sizeof(*t));
+	const char *method = NULL;
+	xmlrpc_value *params = NULL;
+	xmlrpc_env env;
+
+	t->reply = reply;
+	t->arg = arg;
+	t->user = xstrdup(user);
+	t->peer = xstrdup(peer);
+	t->started = now_ms();
+	xmlrpc_env_init(&env);
+	xmlrpc_parse_call(&env, body, len, &method, &params);
+	if (env.fault_occurred) {
+		top_done(t, NULL, FAULT_PARSE, env.fault_string);
+		xmlrpc_env_clean(&env);
+		return;
+	}
+	xmlrpc_env_clean(&env);
+	t->method = xstrdup(method);
+	rpc_run(srv, method, params, user, peer, 0, top_done, t);
+	free((char *)method); /* malloc'd by xmlrpc-c */
+	xmlrpc_DECREF(params);
+}

@@ -1,0 +1,33 @@
+/* util.h - checked allocation and small helpers shared by every module.
+ *
+ * Out-of-memory is decided once, here: the x* allocators abort with a
+ * message instead of returning NULL, so callers never carry untested
+ * NULL branches (the redis zmalloc / lighttpd ck.h choice). */
+#ifndef OVS_UTIL_H
+#define OVS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Returns a malloc'd formatted string; never NULL. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Monotonic clock in milliseconds. */
+int64_t now_ms(void);
+
+/* Set O_NONBLOCK / FD_CLOEXEC; return 0 or -1 with errno. */
+int fd_set_nonblock(int fd);
+int fd_set_cloexec(int fd);
+
+/* Constant-time comparison of n bytes; 0 when equal. */
+int ct_memcmp(const void *a, const void *b, size_t n);
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define UNUSED(x) ((void)(x))
+
+#endif

@@ -1,0 +1,148 @@
+/* store.c - LMDB behind a small string key/value API. */
+#include "store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+#define MAP_SIZE (1ULL << 30)   /* address space only; the file grows as used */
+#define MAX_TABLES 32
+
+struct store {
+	MDB_env *env;
+};
+
+static int fail(char *err, size_t errlen, const char *what, int rc)
+{
+	snprintf(err, errlen, "%s: %s", what, mdb_strerror(rc));
+	return -1;
+}
+
+/* Open a table's handle inside txn; creating it needs a write txn. */
+static int open_table(MDB_txn *txn, const char *table, bool create, MDB_dbi *dbi)
+{
+	return mdb_dbi_open(txn, table, create ? MDB_CREATE : 0, dbi);
+}
+
+static int check_schema(struct store *s, bool create, char *err, size_t errlen)
+{
+	char *v = NULL;
+	int r = store_get(s, "meta", "schema", &v, err, errlen);
+
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		char n[16];
+		if (!create) {
+			snprintf(err, errlen, "the db has no schema version (not an agent db?)");
+			return -1;
+		}
+		snprintf(n, sizeof(n), "%d", STORE_SCHEMA);
+		return store_put(s, "meta", "schema", n, err, errlen);
+	}
+	if (atoi(v) > STORE_SCHEMA) {
+		snprintf(err, errlen, "the db has schema version %s, newer than this agent's %d: "
+			 "run the newer agent, or restore a backup made for this one", v, STORE_SCHEMA);
+		free(v);
+		return -1;
+	}
+	free(v);
+	return 0;
+}
+
+struct store *store_open(const char *dir, bool create, char *err, size_t errlen)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	int rc;
+
+	if (create && mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if ((rc = mdb_env_create(&s->env)) != 0) {
+		fail(err, errlen, "mdb_env_create", rc);
+		goto out;
+	}
+	mdb_env_set_maxdbs(s->env, MAX_TABLES);
+	mdb_env_set_mapsize(s->env, MAP_SIZE);
+	/* MDB_NOTLS: read transactions are not tied to threads (we have one). */
+	if ((rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600)) != 0) {
+		char what[512];
+		snprintf(what, sizeof(what), "cannot open the db in %s", dir);
+		fail(err, errlen, what, rc);
+		goto out;
+	}
+	if (check_schema(s, create, err, errlen) == 0)
+		return s;
+out:
+	store_close(s);
+	return NULL;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s);
+}
+
+int store_get(struct store *s, const char *table, const char *key, char **val,
+	      char *err, size_t errlen)
+{
+	MDB_val k = { strlen(key), (void *)key }, v;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	int rc;
+
+	*val = NULL;
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return fail(err, errlen, "mdb_txn_begin", rc);
+	rc = open_table(txn, table, false, &dbi);
+	if (rc == 0)
+		rc = mdb_get(txn, dbi, &k, &v);
+	if (rc == 0)
+		*val = xstrndup(v.mv_data, v.mv_size);
+	mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc == 0 ? 1 : fail(err, errlen, table, rc);
+}
+
+static int write_op(struct store *s, const char *table, const char *key, const char *val,
+		    char *err, size_t errlen)
+{
+	MDB_val k = { strlen(key), (void *)key }, v = { val ? strlen(val) : 0, (void *)val };
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	int rc;
+
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return fail(err, errlen, "mdb_txn_begin", rc);
+	if ((rc = open_table(txn, table, true, &dbi)) == 0)
+		rc = val ? mdb_put(txn, dbi, &k, &v, 0) : mdb_del(txn, dbi, &k, NULL);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc == MDB_NOTFOUND ? 0 : fail(err, errlen, table, rc);
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return fail(err, errlen, "commit", rc);
+	return 1;
+}
+
+int store_put(struct store *s, const char *table, const char *key, const char *val,
+	      char *err, size_t errlen)
+{
+	return write_op(s, table, key, val, err, errlen) < 0 ? -1 : 0;
+}
+
+int store_del(struct store *s, const char *table, const char *key, char *err, size_t errlen)
+{
+	return write_op(s, table, key, NULL, err, errlen);
+}

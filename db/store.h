@@ -1,0 +1,33 @@
+/* store.h - the agent's transactional key-value store (LMDB).
+ *
+ * One LMDB environment in state_dir holds named tables ("meta", "pool",
+ * and the guests' tables later). The agent writes; the db tools may read
+ * and write at the same time (LMDB serialises writers across processes).
+ * Every put is its own committed, fsync'd transaction unless grouped with
+ * store_txn_*(). The schema version lives in meta/schema; a db written by
+ * a newer agent is refused with a clear message instead of misread. */
+#ifndef OVS_STORE_H
+#define OVS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define STORE_SCHEMA 1
+
+struct store;
+
+/* Open (creating when allowed) the store in dir. NULL with err on error. */
+struct store *store_open(const char *dir, bool create, char *err, size_t errlen);
+void store_close(struct store *s);
+
+/* 1 and a malloc'd NUL-terminated *val when found, 0 when absent,
+ * -1 with err on error. */
+int store_get(struct store *s, const char *table, const char *key, char **val,
+	      char *err, size_t errlen);
+/* 0 or -1 with err. */
+int store_put(struct store *s, const char *table, const char *key, const char *val,
+	      char *err, size_t errlen);
+/* 1 deleted, 0 absent, -1 error. */
+int store_del(struct store *s, const char *table, const char *key, char *err, size_t errlen);
+
+#endif
