@@ -26,7 +26,7 @@ CFLAGS    ?= $(OPT) -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
              -Wformat=2 -Wno-format-nonliteral -fstack-protector-strong \
              -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -I. -Iagent \
-             -DAGENT_VERSION='"$(VERSION)"' -DAGENT_BUILD='"$(BUILDNO)"' $(SANFLAGS)
+             -DAGENT_VERSION='"$(VERSION)"' $(SANFLAGS)
 LDFLAGS   += $(SANFLAGS) -Wl,-z,relro,-z,now
 LDLIBS    := -lssl -lcrypto -lcrypt -lpam -llmdb $(XMLRPC_LIBS)
 
@@ -43,25 +43,37 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: all deps demo check test unit install clean fuzz bench
 all: $(PROG_BINS) $(UNIT_BINS)
 
+Q         := $(if $(V),,@)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The build number changes with every commit; only version.o carries it.
+$(BUILD)/obj/agent/version.o: agent/version.c FORCE
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -DAGENT_BUILD='"$(BUILDNO)"' -c -o $@.tmp $< && \
+		if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+FORCE:
 
 $(BUILD)/libagent.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/ovs-agent: $(BUILD)/obj/agent/main.o $(BUILD)/libagent.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bin/%: $(BUILD)/obj/utils/%.o $(BUILD)/libagent.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libagent.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

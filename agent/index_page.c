@@ -6,6 +6,7 @@
 #include "config.h"
 #include "rpc.h"
 #include "server.h"
+#include "version.h"
 
 void html_escape(struct buf *out, const char *s)
 {
@@ -41,14 +42,15 @@ void index_page_write(struct server *srv, struct buf *out)
 {
 	struct buf sig;
 
-	buf_puts(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-		      "<title>Oracle VM Agent " AGENT_VERSION "-" AGENT_BUILD "</title>"
-		      "<style>body{font-family:sans-serif;margin:2em}"
+	buf_printf(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+		      "<title>Oracle VM Agent "
+		      "%s</title><style>body{font-family:sans-serif;margin:2em}"
 		      "dt{font-family:monospace;font-weight:bold;margin-top:1em}"
-		      "dd{margin-left:2em}code{color:#333;white-space:pre}</style></head><body>\n");
-	buf_printf(out, "<h1>Oracle VM Agent %s-%s</h1>\n<p>XML-RPC over POST /RPC2; "
+		      "dd{margin-left:2em}code{color:#333;white-space:pre}</style></head><body>\n",
+		   agent_version);
+	buf_printf(out, "<h1>Oracle VM Agent %s</h1>\n<p>XML-RPC over POST /RPC2; "
 			"hypervisor backend: %s.</p>\n<dl>\n",
-		   AGENT_VERSION, AGENT_BUILD, config_hv_name(srv->cfg.hypervisor));
+		   agent_version, config_hv_name(srv->cfg.hypervisor));
 	for (const struct method *m = method_table; m->name; m++) {
 		buf_init(&sig, 0);
 		signature_describe(&sig, m->name, m->signature, "\n");

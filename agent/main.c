@@ -34,6 +34,7 @@
 #include "server.h"
 #include "tls.h"
 #include "util.h"
+#include "version.h"
 
 #define DEFAULT_CONFIG "/etc/ovs-agent/agent.ini"
 
@@ -234,8 +235,8 @@ static int start(struct server *srv, char *err, size_t errlen)
 	if (write_pid_file(cfg->pid_file, err, errlen) != 0)
 		return -1;
 	srv->started_ms = now_ms();
-	log_info("ovs-agent %s-%s listening on %s port %d (%s), hypervisor %s, auth %s",
-		 AGENT_VERSION, AGENT_BUILD, cfg->listen, listeners_port(srv),
+	log_info("ovs-agent %s listening on %s port %d (%s), hypervisor %s, auth %s",
+		 agent_version, cfg->listen, listeners_port(srv),
 		 cfg->ssl ? "https" : "http", config_hv_name(cfg->hypervisor),
 		 cfg->auth == AUTH_PAM ? "pam" : "password");
 	return 0;
@@ -326,7 +327,7 @@ int main(int argc, char **argv)
 		case 'c': config = optarg; break;
 		case 'f': foreground = true; break;
 		case 'k': check = true; break;
-		case 'V': printf("ovs-agent %s-%s\n", AGENT_VERSION, AGENT_BUILD); return 0;
+		case 'V': printf("ovs-agent %s\n", agent_version); return 0;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

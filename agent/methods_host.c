@@ -12,6 +12,7 @@
 #include "perf.h"
 #include "pool_state.h"
 #include "server.h"
+#include "version.h"
 
 void m_echo(struct rpc_call *call, xmlrpc_value *params)
 {
@@ -30,7 +31,7 @@ void m_echo(struct rpc_call *call, xmlrpc_value *params)
 
 void m_get_agent_version(struct rpc_call *call, xmlrpc_value *params)
 {
-	rpc_return_string(call, "success:agent_version=" AGENT_VERSION "-" AGENT_BUILD);
+	rpc_return_printf(call, "success:agent_version=%s", agent_version);
 }
 
 void m_get_master_ip(struct rpc_call *call, xmlrpc_value *params)

@@ -1,0 +1,8 @@
+/* version.c - see version.h. */
+#include "version.h"
+
+#ifndef AGENT_BUILD
+#define AGENT_BUILD "0"
+#endif
+
+const char agent_version[] = AGENT_VERSION "-" AGENT_BUILD;

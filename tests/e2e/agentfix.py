@@ -1,0 +1,197 @@
+"""agentfix.py - run a real ovs-agent for an end-to-end test.
+
+    from agentfix import Agent
+    with Agent(host="127.0.0.2", extra={"max_body_bytes": "4096"}) as a:
+        print(a.proxy().echo("hello"))
+
+Each Agent gets its own temp dir holding agent.ini, a self-signed
+certificate, the password file, the db, the log and the pid file; it runs
+in the foreground as a child of the test with `--foreground`. Binaries come
+from $OVS_BUILD/bin (default build/bin), so the same tests run against the
+ASan+UBSan build (OVS_BUILD=build-san). Only loopback addresses are used.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import xmlrpc.client
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("OVS_BUILD", "build")
+BIN = os.path.join(REPO, BUILD, "bin")
+
+
+def binary(name):
+    return os.path.join(BIN, name)
+
+
+def free_port(host="127.0.0.1"):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def make_cert(directory, name="cert", cn="localhost"):
+    """Write name.pem and name-key.pem (self-signed, RSA 2048) into directory."""
+    cert = os.path.join(directory, name + ".pem")
+    key = os.path.join(directory, name + "-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-nodes",
+                    "-days", "2", "-subj", "/CN=" + cn, "-addext",
+                    "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3",
+                    "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def unverified():
+    return ssl._create_unverified_context()
+
+
+class Agent:
+    def __init__(self, host="127.0.0.1", port=None, ssl_on=True, hypervisor="sim",
+                 auth="password", user="admin", password="secret", extra=None, env=None,
+                 log_level="debug"):
+        self.host = host
+        self.port = port or free_port(host)
+        self.ssl_on = ssl_on
+        self.user = user
+        self.password = password
+        self.dir = tempfile.mkdtemp(prefix="ovs-e2e-")
+        self.cert, self.key = make_cert(self.dir)
+        self.ini = os.path.join(self.dir, "agent.ini")
+        self.log_path = os.path.join(self.dir, "agent.log")
+        self.pid_file = os.path.join(self.dir, "agent.pid")
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.proc = None
+        keys = {
+            "listen": host, "port": str(self.port),
+            "ssl": "enable" if ssl_on else "disable",
+            "ssl_cert": self.cert, "ssl_key": self.key,
+            "auth": auth, "password_file": os.path.join(self.dir, "password"),
+            "state_dir": os.path.join(self.dir, "db"), "log_file": self.log_path,
+            "log_level": log_level, "pid_file": self.pid_file,
+            "hypervisor": hypervisor, "ovs_root": os.path.join(self.dir, "OVS"),
+            "hooks_dir": os.path.join(self.dir, "hooks"),
+            "repositories_file": os.path.join(self.dir, "repositories"),
+        }
+        keys.update(extra or {})
+        self.keys = keys
+        self.write_ini()
+        if auth == "password" and password is not None:
+            self.set_password(user, password)
+
+    # -- configuration -----------------------------------------------------
+    def write_ini(self, **changes):
+        self.keys.update(changes)
+        with open(self.ini, "w") as f:
+            for k, v in self.keys.items():
+                f.write("%s=%s\n" % (k, v))
+
+    def set_password(self, user, password):
+        subprocess.run([binary("ovs-agent-passwd"), "--config", self.ini, user],
+                       input=(password + "\n").encode(), check=True, capture_output=True,
+                       timeout=60, env=self.env)
+
+    # -- process -----------------------------------------------------------
+    def start(self, timeout=15):
+        self.proc = subprocess.Popen([binary("ovs-agent"), "--config", self.ini, "--foreground"],
+                                     env=self.env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                out, err = self.proc.communicate()
+                raise RuntimeError("agent exited %d: %s" % (self.proc.returncode, err.decode()))
+            if os.path.exists(self.pid_file):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("agent did not start within %ss; log:\n%s" % (timeout, self.log()))
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def reload(self):
+        self.signal(signal.SIGHUP)
+
+    def stop(self, timeout=20):
+        """SIGTERM and wait; returns the exit status (also checked by callers:
+        under ASan a memory error or leak makes it non-zero)."""
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise RuntimeError("agent did not stop within %ss" % timeout)
+        return self.proc.returncode
+
+    def stderr(self):
+        if self.proc and self.proc.poll() is not None and self.proc.stderr:
+            return self.proc.stderr.read().decode(errors="replace")
+        return ""
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def cleanup(self):
+        try:
+            if self.proc and self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        try:
+            rc = self.stop()
+            if exc[0] is None and rc != 0:
+                raise AssertionError("agent exited with status %d\n%s" % (rc, self.stderr()))
+        finally:
+            self.cleanup()
+
+    # -- clients -----------------------------------------------------------
+    @property
+    def scheme(self):
+        return "https" if self.ssl_on else "http"
+
+    def hostport(self):
+        h = "[%s]" % self.host if ":" in self.host else self.host
+        return "%s:%d" % (h, self.port)
+
+    def url(self, user=None, password=None, path="/RPC2"):
+        user = self.user if user is None else user
+        password = self.password if password is None else password
+        return "%s://%s:%s@%s%s" % (self.scheme, user, password, self.hostport(), path)
+
+    def proxy(self, user=None, password=None, **kw):
+        if self.ssl_on:
+            kw.setdefault("context", unverified())
+        return xmlrpc.client.ServerProxy(self.url(user, password), **kw)
+
+    def connect(self, source=None, timeout=10):
+        """A raw socket (TLS-wrapped when ssl is on) to the agent."""
+        fam = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(timeout)
+        if source:
+            s.bind((source, 0))
+        s.connect((self.host, self.port))
+        if self.ssl_on:
+            s = unverified().wrap_socket(s, server_hostname="localhost")
+        return s

@@ -1,0 +1,95 @@
+#!/bin/bash
+# tests/run.sh - run the whole suite after `make all` and `make SAN=1 all`:
+#   1. unit tests, normal and ASan+UBSan builds
+#   2. each libFuzzer target for FUZZ_SECONDS (default 15) from its seed corpus
+#   3. end-to-end tests (tests/e2e/test_*.py) against real agents, first on
+#      the normal build, then the core ones again on the sanitizer build
+# Every test prints "ok - NAME" or "not ok - NAME"; a test program that dies
+# without saying so counts as one failure. The last line is
+# "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+PY=${PYTHON:-python3}
+pass=0
+fail=0
+failed_names=()
+log_dir=$(mktemp -d /tmp/ovs-tests.XXXXXX)
+
+# run LABEL TIMEOUT CMD... : count the TAP lines of one test program.
+run() {
+	local label=$1 limit=$2 out rc ok bad
+	shift 2
+	out="$log_dir/$(echo "$label" | tr '/ ' '__').log"
+	timeout -k 10 "$limit" "$@" >"$out" 2>&1
+	rc=$?
+	ok=$(grep -c '^ok ' "$out")
+	bad=$(grep -c '^not ok ' "$out")
+	grep -E '^(ok|not ok) ' "$out" | sed "s|^|[$label] |"
+	if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+		echo "not ok - $label exited with status $rc"
+		bad=1
+	fi
+	if [ "$rc" -ne 0 ] || [ "$bad" -ne 0 ]; then
+		echo "---- $label output (tail) ----"
+		tail -n 40 "$out"
+		echo "----"
+		failed_names+=("$label")
+	fi
+	pass=$((pass + ok))
+	fail=$((fail + bad))
+}
+
+echo "== unit tests"
+for t in build/tests/test_*; do
+	run "unit/$(basename "$t")" 300 "$t"
+done
+echo "== unit tests (ASan+UBSan)"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+for t in build-san/tests/test_*; do
+	run "san/$(basename "$t")" 300 "$t"
+done
+
+echo "== fuzz targets (${FUZZ_SECONDS}s each)"
+if tests/fuzz/build.sh >"$log_dir/fuzz-build.log" 2>&1; then
+	for f in build-fuzz/fuzz_*; do
+		name=$(basename "$f")
+		corpus=$(mktemp -d /tmp/ovs-corpus.XXXXXX)
+		[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
+		fuzz_out="$log_dir/$name.log"
+		if timeout -k 10 $((FUZZ_SECONDS + 60)) "$f" -max_total_time="$FUZZ_SECONDS" \
+			-timeout=10 -rss_limit_mb=2048 "$corpus" >"$fuzz_out" 2>&1; then
+			echo "ok - fuzz:$name ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$fuzz_out" | awk '{print $2}') runs)"
+			pass=$((pass + 1))
+		else
+			echo "not ok - fuzz:$name"
+			tail -n 40 "$fuzz_out"
+			fail=$((fail + 1))
+			failed_names+=("fuzz:$name")
+		fi
+		rm -rf "$corpus"
+	done
+else
+	echo "not ok - fuzz: build failed"
+	tail -n 40 "$log_dir/fuzz-build.log"
+	fail=$((fail + 1))
+fi
+
+echo "== end-to-end tests"
+for t in tests/e2e/test_*.py; do
+	run "e2e/$(basename "$t" .py)" 900 env OVS_BUILD=build "$PY" "$t"
+done
+echo "== end-to-end tests on the ASan+UBSan build"
+for t in tests/e2e/test_rpc.py tests/e2e/test_limits.py tests/e2e/test_signals.py; do
+	[ -e "$t" ] && run "e2e-san/$(basename "$t" .py)" 900 env OVS_BUILD=build-san "$PY" "$t"
+done
+
+if [ ${#failed_names[@]} -gt 0 ]; then
+	echo "failed: ${failed_names[*]}"
+	echo "logs in $log_dir"
+else
+	rm -rf "$log_dir"
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,228 @@
+/* test_child.c - spawn hygiene: what a child really gets (argv, env, fds,
+ * umask, signal mask, process group), plus timeouts, caps and stdin.
+ * The test binary doubles as the probe: run with "--probe" it prints
+ * what it sees (after libvirt's tests/commandhelper.c). */
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "harness.h"
+#include "loop.h"
+#include "util.h"
+
+extern char **environ;
+static char self[4096];
+
+static int probe(int argc, char **argv)
+{
+	sigset_t mask;
+	DIR *d;
+	struct dirent *e;
+	mode_t um = umask(0);
+
+	for (int i = 0; i < argc; i++)
+		printf("argv[%d]=%s\n", i, argv[i]);
+	for (char **p = environ; *p; p++)
+		printf("env=%s\n", *p);
+	d = opendir("/proc/self/fd");
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] != '.' && atoi(e->d_name) != dirfd(d))
+			printf("fd=%s\n", e->d_name);
+	}
+	if (d)
+		closedir(d);
+	printf("umask=%03o\n", (unsigned)um);
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	printf("sigterm_blocked=%d\n", sigismember(&mask, SIGTERM));
+	printf("own_group=%d\n", getpgrp() == getpid());
+	{
+		char line[256];
+		if (fgets(line, sizeof(line), stdin))
+			printf("stdin=%s", line);
+		else
+			printf("stdin=EOF\n");
+	}
+	return 3;
+}
+
+struct result {
+	struct loop *loop;
+	int status, timed_out, called;
+	char out[8192], err[1024];
+	size_t outlen;
+};
+
+static void on_done(const struct child_result *res, void *arg)
+{
+	struct result *r = arg;
+
+	r->called++;
+	r->status = res->status;
+	r->timed_out = res->timed_out;
+	r->outlen = res->out->len;
+	snprintf(r->out, sizeof(r->out), "%s", res->out->data ? res->out->data : "");
+	snprintf(r->err, sizeof(r->err), "%s", res->err->data ? res->err->data : "");
+	loop_stop(r->loop);
+}
+
+static void run_child(struct child_opts *o, struct result *r)
+{
+	char err[256];
+
+	memset(r, 0, sizeof(*r));
+	r->loop = loop_new();
+	if (!child_spawn(r->loop, o, on_done, r, err, sizeof(err))) {
+		snprintf(r->err, sizeof(r->err), "spawn: %s", err);
+		r->status = -1;
+	} else {
+		loop_run(r->loop);
+	}
+	loop_free(r->loop);
+}
+
+TEST(hygiene)
+{
+	const char *argv[] = { self, "--probe", "two words", "$(rm -rf /); `x`", NULL };
+	const char *envp[] = { "ONLY=this", NULL };
+	struct child_opts o = { .argv = argv, .envp = envp, .timeout_ms = 10000,
+				.input = "fed line\n", .input_len = 9 };
+	struct result r;
+	sigset_t block;
+
+	/* The agent blocks signals for its signalfd; children must not inherit that. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	run_child(&o, &r);
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	CHECK_INT(r.called, 1);
+	CHECK(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 3);
+	CHECK(strstr(r.out, "argv[2]=two words\n") != NULL);
+	CHECK(strstr(r.out, "argv[3]=$(rm -rf /); `x`\n") != NULL);
+	CHECK(strstr(r.out, "env=ONLY=this\n") != NULL);
+	CHECK(strstr(r.out, "env=PATH") == NULL);
+	CHECK(strstr(r.out, "fd=0\nfd=1\nfd=2\numask") != NULL);
+	CHECK(strstr(r.out, "fd=3") == NULL);
+	CHECK(strstr(r.out, "umask=022\n") != NULL);
+	CHECK(strstr(r.out, "sigterm_blocked=0\n") != NULL);
+	CHECK(strstr(r.out, "own_group=1\n") != NULL);
+	CHECK(strstr(r.out, "stdin=fed line\n") != NULL);
+}
+
+TEST(stdin_is_empty_by_default)
+{
+	const char *argv[] = { self, "--probe", NULL };
+	struct child_opts o = { .argv = argv, .timeout_ms = 10000 };
+	struct result r;
+
+	run_child(&o, &r);
+	CHECK(strstr(r.out, "stdin=EOF\n") != NULL);
+}
+
+static int fn_exit7(void *arg)
+{
+	fprintf(stderr, "to stderr %s", (const char *)arg);
+	return 7;
+}
+
+TEST(function_mode)
+{
+	struct child_opts o = { .fn = fn_exit7, .fn_arg = "ok", .timeout_ms = 10000 };
+	struct result r;
+
+	run_child(&o, &r);
+	CHECK(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 7);
+	CHECK_STR(r.err, "to stderr ok");
+}
+
+static int fn_sleep(void *arg)
+{
+	sleep(30);
+	return 0;
+}
+
+TEST(timeout_kills_group)
+{
+	struct child_opts o = { .fn = fn_sleep, .timeout_ms = 200 };
+	struct result r;
+	struct child_result cr = { 0 };
+	char how[64];
+	int64_t t0 = now_ms();
+
+	run_child(&o, &r);
+	CHECK(r.timed_out);
+	CHECK(WIFSIGNALED(r.status) || (WIFEXITED(r.status) && WEXITSTATUS(r.status) != 0));
+	CHECK(now_ms() - t0 < 5000);
+	cr.timed_out = 1;
+	child_describe(&cr, 30000, how, sizeof(how));
+	CHECK_STR(how, "timed out after 30 s");
+}
+
+static int fn_chatty(void *arg)
+{
+	for (int i = 0; i < 100000; i++)
+		fputs("0123456789", stdout);
+	return 0;
+}
+
+TEST(output_is_capped_and_drained)
+{
+	struct child_opts o = { .fn = fn_chatty, .timeout_ms = 10000, .max_output = 1000 };
+	struct result r;
+
+	run_child(&o, &r);
+	CHECK(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+	CHECK_INT(r.outlen, 1000);
+}
+
+TEST(exec_failure_is_reported)
+{
+	const char *argv[] = { "/nonexistent/program", NULL };
+	struct child_opts o = { .argv = argv };
+	struct result r;
+
+	run_child(&o, &r);
+	CHECK_INT(r.called, 0);
+	CHECK(strstr(r.err, "cannot run /nonexistent/program") != NULL);
+	{
+		const char *rel[] = { "relative", NULL };
+		struct child_opts o2 = { .argv = rel };
+		run_child(&o2, &r);
+		CHECK(strstr(r.err, "absolute") != NULL);
+	}
+}
+
+TEST(describe)
+{
+	struct child_result cr = { 0 };
+	char how[128];
+
+	cr.status = 3 << 8;
+	child_describe(&cr, 0, how, sizeof(how));
+	CHECK_STR(how, "exited with status 3");
+	cr.status = SIGKILL;
+	child_describe(&cr, 0, how, sizeof(how));
+	CHECK(strncmp(how, "killed by signal 9", 18) == 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--probe") == 0)
+		return probe(argc, argv);
+	if (!realpath("/proc/self/exe", self))
+		return 2;
+	RUN(hygiene);
+	RUN(stdin_is_empty_by_default);
+	RUN(function_mode);
+	RUN(timeout_kills_group);
+	RUN(output_is_capped_and_drained);
+	RUN(exec_failure_is_reported);
+	RUN(describe);
+	return harness_done();
+}
