@@ -58,8 +58,13 @@ static void child_setup(const struct child_opts *o, int in_r, int out_w, int err
 	fcntl(3, F_SETFD, FD_CLOEXEC);
 	closefrom(4);
 	umask(022);
-	if (o->fn)
-		_exit(o->fn(o->fn_arg) & 0xff);
+	if (o->fn) {
+		int rc = o->fn(o->fn_arg);
+		/* _exit skips stdio's flush; what fn printed must reach the pipe. */
+		fflush(stdout);
+		fflush(stderr);
+		_exit(rc & 0xff);
+	}
 	execve(o->argv[0], (char *const *)o->argv, o->envp ? (char *const *)o->envp : empty_env);
 fail:
 	e = errno;

@@ -148,6 +148,9 @@ static void mc_step(struct multicall *mc)
 			xmlrpc_decompose_value(&env, entry, "{s:s,s:A,*}", "methodName", &name,
 					       "params", &params);
 		if (env.fault_occurred) {
+			/* xmlrpc-c already freed what it had decomposed. */
+			name = NULL;
+			params = NULL;
 			add_fault(mc->results, FAULT_INVALID_REQUEST,
 				  "each call must be a struct with methodName (string) and params (array)");
 			mc->next++;

@@ -301,6 +301,13 @@ void rpc_dispatch(struct server *srv, const char *body, size_t len, const char *
 	t->user = xstrdup(user);
 	t->peer = xstrdup(peer);
 	t->started = now_ms();
+	/* XML-RPC has no use for a DTD, and a DTD's entities can expand a
+	 * kilobyte into gigabytes ("billion laughs"): refuse it unparsed. */
+	if (memmem(body, len, "<!DOCTYPE", 9) || memmem(body, len, "<!ENTITY", 8)) {
+		top_done(t, NULL, FAULT_PARSE, "a DTD (<!DOCTYPE or <!ENTITY) is not allowed in "
+			 "an XML-RPC request");
+		return;
+	}
 	xmlrpc_env_init(&env);
 	xmlrpc_parse_call(&env, body, len, &method, &params);
 	if (env.fault_occurred) {
