@@ -40,7 +40,7 @@ PROG_BINS := $(PROGS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps demo check test unit install clean fuzz bench
+.PHONY: all deps deps-build install-debs demo check test unit install clean fuzz bench
 all: $(PROG_BINS) $(UNIT_BINS)
 
 Q         := $(if $(V),,@)
@@ -83,15 +83,18 @@ DEB_BUILD := build-essential pkg-config libssl-dev libxmlrpc-core-c3-dev \
 DEB_TEST  := clang libclang-rt-14-dev python3 curl openssl libpam-wrapper \
              procps iproute2 util-linux expect
 DEB_BENCH := nginx-light wrk
-deps:
-	@missing=$$(for p in $(DEB_BUILD) $(DEB_TEST); do \
+# deps-build: what building and the demo need; deps: also what the tests need.
+deps-build: ; @$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD)"
+deps: ; @$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD) $(DEB_TEST)"
+install-debs:
+	@missing=$$(for p in $(PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; \
 	elif [ "$$(id -u)" = 0 ]; then echo "deps: installing $$missing"; \
 		(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else echo "deps: missing Debian packages (run as root to install): $$missing"; exit 1; fi
 
-demo: deps
+demo: deps-build
 	$(MAKE) all
 	tests/demo.sh $(BUILD)
 
