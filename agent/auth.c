@@ -23,6 +23,7 @@
 
 #define CACHE_SLOTS 1024        /* direct-mapped; a collision just evicts */
 #define FAIL_SLOTS 1024         /* addresses with recent failures */
+#define FAIL_PROBE 8            /* slots looked at per address: O(1) lookups */
 #define FAIL_FORGET_MS (15 * 60 * 1000)
 #define VERIFY_TIMEOUT_MS 15000
 #define HEADER_MAX 1024         /* longest Authorization value we look at */
@@ -102,25 +103,32 @@ static void addr_key(const struct sockaddr *sa, unsigned char out[16])
 	}
 }
 
+/* The failure table is hashed by address and probed over FAIL_PROBE
+ * slots, so the lookup done on every cached success stays O(1). When the
+ * probed slots are full, the one with the oldest failure is reused. */
 static struct fail_slot *fail_find(struct auth *a, const unsigned char addr[16], bool create)
 {
-	struct fail_slot *oldest = &a->fails[0];
 	int64_t now = loop_now(a->srv->loop);
+	struct fail_slot *victim = NULL;
+	unsigned h = 2166136261u;
 
-	for (int i = 0; i < FAIL_SLOTS; i++) {
-		struct fail_slot *f = &a->fails[i];
+	for (int i = 0; i < 16; i++)
+		h = (h ^ addr[i]) * 16777619u;
+	for (int i = 0; i < FAIL_PROBE; i++) {
+		struct fail_slot *f = &a->fails[(h + (unsigned)i) % FAIL_SLOTS];
 		if (f->count && now - f->last > FAIL_FORGET_MS)
 			f->count = 0;
 		if (f->count && memcmp(f->addr, addr, 16) == 0)
 			return f;
-		if (!f->count || f->last < oldest->last)
-			oldest = f;
+		/* keep an empty slot; else prefer an empty or older one */
+		if (!victim || (victim->count && (!f->count || f->last < victim->last)))
+			victim = f;
 	}
 	if (!create)
 		return NULL;
-	memset(oldest, 0, sizeof(*oldest));
-	memcpy(oldest->addr, addr, 16);
-	return oldest;
+	memset(victim, 0, sizeof(*victim));
+	memcpy(victim->addr, addr, 16);
+	return victim;
 }
 
 /* The password file changed (new user, new password): cached answers
@@ -238,8 +246,10 @@ static void deliver(struct timer *t)
 	req_free(r);
 }
 
-/* Record the outcome; failures are logged and may be held back. */
-static void conclude(struct auth_req *r, int result)
+/* Record the outcome; failures are logged and may be held back. A check
+ * that could not be made (PAM misconfigured, file unreadable) is logged
+ * as an error where it happens and does not count as a guess. */
+static void conclude(struct auth_req *r, int result, bool counts)
 {
 	struct auth *a = r->auth;
 	const struct agent_config *cfg = &a->srv->cfg;
@@ -256,6 +266,9 @@ static void conclude(struct auth_req *r, int result)
 			snprintf(s->user, sizeof(s->user), "%s", r->user);
 			s->expires = loop_now(a->srv->loop) + (int64_t)cfg->auth_cache_ttl * 1000;
 		}
+	} else if (!counts) {
+		log_warn("refused user '%s' from %s: credentials could not be checked",
+			 r->user[0] ? r->user : "-", r->peer);
 	} else {
 		f = fail_find(a, r->addr, true);
 		f->count++;
@@ -289,7 +302,7 @@ static void on_verified(const struct child_result *res, void *arg)
 		log_err("cannot check credentials of '%s': %s", r->user,
 			res->err->len ? res->err->data : how);
 	}
-	conclude(r, code == 0 ? AUTH_OK : AUTH_DENIED);
+	conclude(r, code == 0 ? AUTH_OK : AUTH_DENIED, code == 0 || code == 1);
 }
 
 /* Split "Basic base64(user:password)" into r->user and r->password.
@@ -319,7 +332,8 @@ static int decode_header(struct http_view hdr, struct auth_req *r)
 	r->user[colon - plain] = '\0';
 	snprintf(r->password, sizeof(r->password), "%s", colon + 1);
 	OPENSSL_cleanse(plain, sizeof(plain));
-	return passwd_valid_user(r->user) ? 0 : -1;
+	/* An empty password never authenticates, whatever a PAM stack says. */
+	return passwd_valid_user(r->user) && r->password[0] ? 0 : -1;
 bad:
 	OPENSSL_cleanse(plain, sizeof(plain));
 	return -1;
@@ -344,6 +358,12 @@ int auth_check(struct auth *a, const struct sockaddr *peer, const char *peer_str
 		s = cache_slot(a, digest);
 		if (s->expires > loop_now(a->srv->loop) &&
 		    ct_memcmp(s->digest, digest, sizeof(digest)) == 0) {
+			unsigned char addr[16];
+			struct fail_slot *fs;
+			/* A success clears the address's failures, cached or not. */
+			addr_key(peer, addr);
+			if ((fs = fail_find(a, addr, false)))
+				fs->count = 0;
 			snprintf(user, AUTH_USER_MAX + 1, "%s", s->user);
 			return AUTH_OK;
 		}
@@ -363,12 +383,12 @@ int auth_check(struct auth *a, const struct sockaddr *peer, const char *peer_str
 			req_free(r);
 			return AUTH_DENIED;
 		}
-		conclude(r, AUTH_DENIED);
+		conclude(r, AUTH_DENIED, true);
 		*reqp = r;
 		return AUTH_PENDING;
 	}
 	if (hdr.n > HEADER_MAX || decode_header(hdr, r) < 0) {
-		conclude(r, AUTH_DENIED);
+		conclude(r, AUTH_DENIED, true);
 		*reqp = r;
 		return AUTH_PENDING;
 	}
@@ -384,7 +404,7 @@ int auth_check(struct auth *a, const struct sockaddr *peer, const char *peer_str
 	OPENSSL_cleanse(r->password, sizeof(r->password));
 	if (!r->child) {
 		log_err("cannot check credentials of '%s': %s", r->user, err);
-		conclude(r, AUTH_DENIED);
+		conclude(r, AUTH_DENIED, false);
 	}
 	*reqp = r;
 	return AUTH_PENDING;

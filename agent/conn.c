@@ -30,7 +30,7 @@
 #include "tls.h"
 #include "util.h"
 
-#define READ_CHUNK 16384
+#define READ_CHUNK 65536       /* one read's worth, in a buffer all connections share */
 #define LINGER_MS 2000
 #define PIPELINE_SLACK 16384    /* room for the start of a pipelined request */
 
@@ -328,7 +328,7 @@ static void do_write(struct conn *c)
 		buf_free(&c->in);
 	enter(c, CS_READ);
 	/* A pipelined request or bytes inside OpenSSL would not wake epoll. */
-	if (c->in.len || (c->ssl && SSL_pending(c->ssl)))
+	if (c->in.len || (c->ssl && SSL_has_pending(c->ssl)))
 		io_wake(c->srv->loop, &c->io, EPOLLIN);
 }
 
@@ -493,19 +493,28 @@ static void process(struct conn *c)
 	authenticate(c);
 }
 
+/* Reads land in one buffer shared by every connection (the loop has one
+ * thread) and only the bytes that arrived are copied into the
+ * connection's own buffer, which an idle connection does not have. */
+static char read_scratch[READ_CHUNK];
+
 static void do_read(struct conn *c)
 {
 	for (;;) {
 		size_t room = c->in.max - c->in.len;
-		char *p;
+		size_t want = room < sizeof(read_scratch) ? room : sizeof(read_scratch);
 		ssize_t n;
 
-		if (!room)
+		if (!want)
 			break;
-		p = buf_space(&c->in, room < READ_CHUNK ? room : READ_CHUNK);
-		n = transport_read(c, p, room < READ_CHUNK ? room : READ_CHUNK);
+		n = transport_read(c, read_scratch, want);
 		if (n > 0) {
-			buf_commit(&c->in, (size_t)n);
+			buf_append(&c->in, read_scratch, (size_t)n);
+			/* A short read drained the socket: epoll is level-triggered
+			 * and says when more comes, so skip the read that would
+			 * only return EAGAIN. OpenSSL may hold more than it gave. */
+			if (c->ssl ? !SSL_has_pending(c->ssl) : (size_t)n < want)
+				break;
 			continue;
 		}
 		if (n == -2)
@@ -552,14 +561,27 @@ static void answer_plain_on_tls(struct conn *c)
 
 static void do_handshake(struct conn *c)
 {
-	int r = tls_handshake(c->ssl, &c->tls_want);
+	int r;
+
+	/* The TLS state is made when the client's first byte arrives, so a
+	 * connection that never speaks costs a few hundred bytes, not ~10 KB. */
+	if (!c->ssl) {
+		c->ssl = SSL_new(c->srv->ssl_ctx);
+		if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
+			log_err("cannot start TLS for %s: %s", c->peer_str, tls_last_error());
+			conn_close(c);
+			return;
+		}
+	}
+	r = tls_handshake(c->ssl, &c->tls_want);
 
 	switch (r) {
 	case TLS_DONE:
 		c->tls_want = 0;
 		enter(c, CS_READ);
 		/* The client's first request may already sit inside OpenSSL. */
-		io_wake(c->srv->loop, &c->io, EPOLLIN);
+		if (SSL_has_pending(c->ssl))
+			io_wake(c->srv->loop, &c->io, EPOLLIN);
 		return;
 	case TLS_WANT:
 		set_interest(c);
@@ -621,12 +643,6 @@ static void on_timer(struct timer *t)
 static void start_session(struct conn *c)
 {
 	if (c->srv->ssl_ctx) {
-		c->ssl = SSL_new(c->srv->ssl_ctx);
-		if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
-			log_err("cannot start TLS for %s: %s", c->peer_str, tls_last_error());
-			conn_close(c);
-			return;
-		}
 		enter(c, CS_HANDSHAKE);
 		return;
 	}

@@ -192,7 +192,9 @@ void listeners_close(struct server *srv)
 		srv->listeners = l->next;
 		io_del(srv->loop, &l->io);
 		close(l->fd);
-		free(l);
+		/* Its accept event may still be queued in this loop turn (SIGTERM
+		 * and a new client in one batch): free it after the turn. */
+		loop_defer(srv->loop, free, l);
 	}
 }
 

@@ -15,6 +15,8 @@ static int log_fd = 2;
 static int log_level = LOG_INFO;
 static bool log_syslog;
 static char *log_path;
+static time_t stamp_sec = -1;
+static char stamp_text[32];
 
 static const char *level_name(int level)
 {
@@ -100,8 +102,13 @@ void log_write(int level, const char *cat, const char *func, int line,
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
 	clock_gettime(CLOCK_REALTIME, &ts);
-	localtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	/* Formatting the time is most of a log line's cost: once a second. */
+	if (ts.tv_sec != stamp_sec) {
+		localtime_r(&ts.tv_sec, &tm);
+		strftime(stamp_text, sizeof(stamp_text), "%Y-%m-%d %H:%M:%S", &tm);
+		stamp_sec = ts.tv_sec;
+	}
+	memcpy(stamp, stamp_text, sizeof(stamp));
 	if (level >= LOG_DEBUG)
 		n = snprintf(out, sizeof(out), "%s.%03ld %s [%s] %s:%d %s\n", stamp,
 			     ts.tv_nsec / 1000000, level_name(level), cat, func, line, msg);

@@ -24,6 +24,7 @@ struct loop {
 	struct timer **heap;    /* min-heap on deadline */
 	size_t nheap, capheap;
 	struct io *wake_head, *wake_tail;
+	struct io *dirty;       /* watchers whose interest changed this turn */
 };
 
 struct loop *loop_new(void)
@@ -39,10 +40,13 @@ struct loop *loop_new(void)
 	return loop;
 }
 
+static void run_deferred(struct loop *loop);
+
 void loop_free(struct loop *loop)
 {
 	if (!loop)
 		return;
+	run_deferred(loop);
 	close(loop->epfd);
 	free(loop->heap);
 	free(loop);
@@ -78,7 +82,9 @@ int io_add(struct loop *loop, struct io *io, int fd, uint32_t events, io_cb cb, 
 	struct epoll_event ev = { .events = events, .data.ptr = io };
 
 	io->fd = fd;
-	io->events = events;
+	io->events = io->kernel_events = events;
+	io->dirty = false;
+	io->dirty_next = NULL;
 	io->cb = cb;
 	io->data = data;
 	io->wake_events = 0;
@@ -92,14 +98,31 @@ int io_add(struct loop *loop, struct io *io, int fd, uint32_t events, io_cb cb, 
 
 int io_mod(struct loop *loop, struct io *io, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = io };
-
-	if (io->fd < 0 || io->events == events)
+	if (io->fd < 0)
 		return 0;
-	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, io->fd, &ev) < 0)
-		return -1;
 	io->events = events;
+	if (!io->dirty && events != io->kernel_events) {
+		io->dirty = true;
+		io->dirty_next = loop->dirty;
+		loop->dirty = io;
+	}
 	return 0;
+}
+
+/* Tell the kernel about interest changes, once per turn. */
+static void sync_interest(struct loop *loop)
+{
+	while (loop->dirty) {
+		struct io *io = loop->dirty;
+		loop->dirty = io->dirty_next;
+		io->dirty = false;
+		io->dirty_next = NULL;
+		if (io->fd >= 0 && io->events != io->kernel_events) {
+			struct epoll_event ev = { .events = io->events, .data.ptr = io };
+			if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, io->fd, &ev) == 0)
+				io->kernel_events = io->events;
+		}
+	}
 }
 
 static void wake_unlink(struct loop *loop, struct io *io)
@@ -123,10 +146,19 @@ void io_del(struct loop *loop, struct io *io)
 {
 	if (io->wake_events)
 		wake_unlink(loop, io);
+	if (io->dirty) {
+		struct io **pp = &loop->dirty;
+		while (*pp && *pp != io)
+			pp = &(*pp)->dirty_next;
+		if (*pp)
+			*pp = io->dirty_next;
+		io->dirty = false;
+		io->dirty_next = NULL;
+	}
 	if (io->fd >= 0)
 		epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL);
 	io->fd = -1;
-	io->events = 0;
+	io->events = io->kernel_events = 0;
 }
 
 void io_wake(struct loop *loop, struct io *io, uint32_t events)
@@ -276,7 +308,10 @@ int loop_run(struct loop *loop)
 
 	loop->stop = false;
 	while (!loop->stop) {
-		int n = epoll_wait(loop->epfd, evs, LOOP_MAX_EVENTS, next_timeout(loop));
+		int n;
+
+		sync_interest(loop);
+		n = epoll_wait(loop->epfd, evs, LOOP_MAX_EVENTS, next_timeout(loop));
 
 		if (n < 0) {
 			if (errno == EINTR)

@@ -27,7 +27,10 @@ typedef void (*timer_cb)(struct timer *t);
 
 struct io {
 	int fd;                 /* -1 when not registered */
-	uint32_t events;        /* current epoll interest */
+	uint32_t events;        /* wanted epoll interest */
+	uint32_t kernel_events; /* interest the kernel has; synced before sleeping */
+	struct io *dirty_next;  /* on the loop's list of watchers to sync */
+	bool dirty;
 	io_cb cb;
 	void *data;
 	uint32_t wake_events;   /* queued by io_wake, 0 when not queued */
@@ -50,7 +53,10 @@ void loop_stop(struct loop *loop);
 
 /* Register fd with the given epoll interest (may be 0). Returns 0 or -1. */
 int io_add(struct loop *loop, struct io *io, int fd, uint32_t events, io_cb cb, void *data);
-/* Change interest; a no-op when unchanged. */
+/* Change interest. Applied to the kernel just before the loop sleeps, so a
+ * request served within one turn (read -> call -> write -> read) costs no
+ * epoll_ctl at all; callbacks must therefore tolerate an event they no
+ * longer asked for. */
 int io_mod(struct loop *loop, struct io *io, uint32_t events);
 /* Unregister (does not close the fd). Safe on an unregistered io. */
 void io_del(struct loop *loop, struct io *io);

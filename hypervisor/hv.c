@@ -53,7 +53,7 @@ static uint64_t meminfo_mb(const char *key)
 static void cpuinfo(struct hv_info *info)
 {
 	FILE *f = fopen("/proc/cpuinfo", "re");
-	char line[4096];
+	char line[8192];
 	int siblings = 0, cores = 0;
 
 	if (!f)
@@ -79,7 +79,9 @@ static void cpuinfo(struct hv_info *info)
 				snprintf(info->virt_caps, sizeof(info->virt_caps), "hvm");
 			if (strstr(v, " svm") || strncmp(v, "svm", 3) == 0)
 				snprintf(info->virt_caps, sizeof(info->virt_caps), "hvm");
-			snprintf(info->hw_caps, sizeof(info->hw_caps), "%.*s", 255, v);
+			snprintf(info->hw_caps, sizeof(info->hw_caps), "%s", v);
+			for (size_t k = strlen(info->hw_caps); k && info->hw_caps[k - 1] == ' ';)
+				info->hw_caps[--k] = '\0';
 		}
 	}
 	fclose(f);

@@ -27,7 +27,7 @@ struct hv_info {
 	int cores_per_socket;
 	int threads_per_core;
 	int cpu_mhz;
-	char hw_caps[256];
+	char hw_caps[1024];
 	char virt_caps[64];
 	uint64_t total_memory;  /* MB */
 	uint64_t free_memory;   /* MB available for guests */
