@@ -69,26 +69,6 @@ struct acl_client {
 
 /* ---- parsing -------------------------------------------------------- */
 
-/* Quote an item for an error message: bounded, and with control or
- * non-ASCII bytes replaced so a hostile config cannot mess up a terminal. */
-static void quote_item(char *out, size_t outlen, const char *s, size_t len)
-{
-	size_t i, o = 0, max = 64;
-
-	if (outlen == 0)
-		return;
-	for (i = 0; i < len && i < max && o + 1 < outlen; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	/* Say it was cut rather than silently showing a different item. */
-	if (len > max && o + 4 < outlen) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
 static void item_error(char *err, size_t errlen, const char *what,
 		       const char *s, size_t len, const char *why)
 {
@@ -96,7 +76,7 @@ static void item_error(char *err, size_t errlen, const char *what,
 
 	if (err == NULL || errlen == 0)
 		return;
-	quote_item(q, sizeof(q), s, len);
+	quote_printable(q, sizeof(q), s, len);
 	snprintf(err, errlen, "bad %s '%s' (%s)", what, q, why);
 }
 

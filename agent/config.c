@@ -134,23 +134,6 @@ static void ctx_error(struct parse_ctx *ctx, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Copy a value into a printable, bounded form for a message: a bad value
- * may be binary junk or a whole paragraph. */
-static void quote(char *out, size_t outlen, const char *s, size_t len)
-{
-	size_t i, o = 0, max = 64;
-
-	for (i = 0; i < len && i < max && o + 1 < outlen; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	if (len > max && o + 4 < outlen) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
@@ -255,7 +238,7 @@ static int set_number(struct parse_ctx *ctx, struct agent_config *cfg,
 			break;
 	}
 	if (len == 0 || i < len || x < (unsigned long long)k->min) {
-		quote(q, sizeof(q), v, len);
+		quote_printable(q, sizeof(q), v, len);
 		ctx_error(ctx, "%s must be a number from %lld to %lld, not '%s'",
 		    k->name, k->min, k->max, q);
 		return -1;
@@ -284,7 +267,7 @@ static int set_enum(struct parse_ctx *ctx, struct agent_config *cfg,
 		for (w = k->words; w->word != NULL && o < sizeof(choices); w++)
 			o += (size_t)snprintf(choices + o, sizeof(choices) - o,
 			    "%s%s", o ? "|" : "", w->word);
-		quote(q, sizeof(q), v, len);
+		quote_printable(q, sizeof(q), v, len);
 		ctx_error(ctx, "%s must be %s, not '%s'", k->name, choices, q);
 		return -1;
 	}
@@ -319,7 +302,7 @@ static int set_path(struct parse_ctx *ctx, struct agent_config *cfg,
 		return -1;
 	}
 	if (v[0] != '/') {
-		quote(q, sizeof(q), v, len);
+		quote_printable(q, sizeof(q), v, len);
 		/* The daemon chdirs to /; a relative path would silently
 		 * mean something else than where it was tested. */
 		ctx_error(ctx, "%s must be an absolute path%s, not '%s'", k->name,
@@ -347,7 +330,7 @@ static int set_service(struct parse_ctx *ctx, struct agent_config *cfg,
 			break;
 	}
 	if (len == 0 || i < len || len > 255 || v[0] == '.') {
-		quote(q, sizeof(q), v, len);
+		quote_printable(q, sizeof(q), v, len);
 		ctx_error(ctx, "%s must be a PAM service name (letters, digits, "
 		    "'-', '_', '.'), not '%s'", k->name, q);
 		return -1;
@@ -406,7 +389,7 @@ static int set_listen(struct parse_ctx *ctx, struct agent_config *cfg,
 		}
 		while (ilen > 0 && is_blank(p[ilen - 1]))
 			ilen--;
-		quote(q, sizeof(q), p, ilen);
+		quote_printable(q, sizeof(q), p, ilen);
 		if (ilen == 0) {
 			ctx_error(ctx, "%s has an empty address", k->name);
 			goto out;
@@ -487,7 +470,7 @@ static void unknown_key(struct parse_ctx *ctx, const char *key, size_t klen)
 	char q[80], known[512];
 	size_t i, d, best = SIZE_MAX, bi = 0, o = 0;
 
-	quote(q, sizeof(q), key, klen);
+	quote_printable(q, sizeof(q), key, klen);
 	for (i = 0; i < NKEYS; i++) {
 		d = edit_distance(key, klen, keys[i].name);
 		if (d < best) {
@@ -550,14 +533,14 @@ static int parse_line(struct parse_ctx *ctx, struct agent_config *cfg,
 		/* Sections carry no meaning here; accept them so a file
 		 * written for the old agent with "[server]" still loads. */
 		if (s[len - 1] != ']' || len < 3) {
-			quote(q, sizeof(q), s, len);
+			quote_printable(q, sizeof(q), s, len);
 			ctx_error(ctx, "bad section header '%s' (expected '[name]')", q);
 			return -1;
 		}
 		return 0;
 	}
 	if ((eq = memchr(s, '=', len)) == NULL) {
-		quote(q, sizeof(q), s, len);
+		quote_printable(q, sizeof(q), s, len);
 		ctx_error(ctx, "expected key=value, not '%s'", q);
 		return -1;
 	}

@@ -252,13 +252,13 @@ static ssize_t transport_write(struct conn *c, const char *p, size_t n)
 static void respond(struct conn *c, int status, const char *type, const char *body,
 		    size_t len, const char *extra)
 {
-	bool keep = c->keep_alive && !c->close_after_write && !c->srv->stopping && status < 400;
+	/* Keep the connection only after a success or a 403 (a client may
+	 * retry with other credentials): both come after the whole request
+	 * was read, so the next one starts right behind it. Other errors may
+	 * leave unread bytes whose meaning we cannot know: close. */
+	bool keep = c->keep_alive && c->req_total && !c->close_after_write &&
+		    !c->srv->stopping && (status < 400 || status == 403);
 
-	/* An error may leave unread body bytes behind: do not guess where the
-	 * next request starts, close instead (403 excepted: its body was read). */
-	if (status == 403 && c->req_total && c->keep_alive && !c->close_after_write &&
-	    !c->srv->stopping)
-		keep = true;
 	if (!keep)
 		c->close_after_write = true;
 	buf_reset(&c->out);
@@ -286,7 +286,6 @@ static void respond_error(struct conn *c, int status, const char *text)
 	else if (status == 503)
 		extra = "Retry-After: 1\r\n";
 	log_info("%s %s HTTP %d %s", c->peer_str, c->user[0] ? c->user : "-", status, text);
-	c->close_after_write = c->close_after_write || status != 403;
 	respond(c, status, "text/plain; charset=utf-8", body, strlen(body), extra);
 }
 
@@ -483,9 +482,13 @@ static void process(struct conn *c)
 	if (c->in.len < c->req_total) {
 		if (c->req.expect_continue && !c->sent_continue) {
 			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-			/* Best effort: the client sends its body anyway after a wait. */
+			/* 25 bytes into an empty socket buffer go out whole; if they
+			 * cannot, the connection is in no state to go on. */
 			c->sent_continue = true;
-			transport_write(c, cont, sizeof(cont) - 1);
+			if (transport_write(c, cont, sizeof(cont) - 1) != sizeof(cont) - 1) {
+				conn_close(c);
+				return;
+			}
 		}
 		set_interest(c);
 		return;

@@ -104,3 +104,21 @@ int ct_memcmp(const void *a, const void *b, size_t n)
 		d |= x[i] ^ y[i];
 	return d != 0;
 }
+
+void quote_printable(char *out, size_t outlen, const char *s, size_t len)
+{
+	size_t i, o = 0, max = 64;
+
+	if (outlen == 0)
+		return;
+	for (i = 0; i < len && i < max && o + 1 < outlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+		out[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	/* Say it was cut rather than silently showing a different item. */
+	if (len > max && o + 4 < outlen) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}

@@ -27,6 +27,11 @@ int fd_set_cloexec(int fd);
 /* Constant-time comparison of n bytes; 0 when equal. */
 int ct_memcmp(const void *a, const void *b, size_t n);
 
+/* Copy s[0..len) into out for an error message: at most 64 bytes then
+ * "...", control and non-ASCII bytes shown as '?', so a hostile config
+ * value cannot mess up a terminal or a log line. */
+void quote_printable(char *out, size_t outlen, const char *s, size_t len);
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define UNUSED(x) ((void)(x))
 

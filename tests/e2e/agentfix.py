@@ -19,6 +19,7 @@ import ssl
 import subprocess
 import tempfile
 import time
+import unittest
 import xmlrpc.client
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -195,3 +196,28 @@ class Agent:
         if self.ssl_on:
             s = unverified().wrap_socket(s, server_hostname="localhost")
         return s
+
+
+class AgentCase(unittest.TestCase):
+    """One agent per test class, started in setUpClass from the class's
+    agent_kw; a non-zero exit status at tearDownClass (e.g. a sanitizer
+    report) fails the class."""
+    agent_kw = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.agent = Agent(**cls.agent_kw)
+        try:
+            cls.agent.start()
+        except BaseException:
+            cls.agent.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            rc = cls.agent.stop()
+            if rc != 0:
+                raise AssertionError("agent exited with status %d\n%s" % (rc, cls.agent.stderr()))
+        finally:
+            cls.agent.cleanup()

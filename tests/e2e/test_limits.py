@@ -25,6 +25,7 @@ import xmlrpc.client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import agentfix  # noqa: E402
 from agentfix import Agent  # noqa: E402
 from tap import main  # noqa: E402
 
@@ -140,27 +141,7 @@ def padded_echo_head(size, text="pad"):
     return http_request("POST", "/RPC2", body, extra=["X-Pad: " + "p" * pad]), body
 
 
-class AgentCase(unittest.TestCase):
-    agent_kw = {}
-
-    @classmethod
-    def setUpClass(cls):
-        cls.agent = Agent(**cls.agent_kw)
-        try:
-            cls.agent.start()
-        except BaseException:
-            cls.agent.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            rc = cls.agent.stop()
-            if rc != 0:
-                raise AssertionError("agent exited with status %d\n%s" % (rc, cls.agent.stderr()))
-        finally:
-            cls.agent.cleanup()
-
+class AgentCase(agentfix.AgentCase):
     def setUp(self):
         self.socks = []
 

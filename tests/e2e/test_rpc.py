@@ -29,6 +29,7 @@ import xmlrpc.client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import agentfix  # noqa: E402
 from agentfix import Agent, unverified  # noqa: E402
 from tap import main  # noqa: E402
 
@@ -164,29 +165,7 @@ class MethodPage(html.parser.HTMLParser):
             self.title += data
 
 
-class AgentCase(unittest.TestCase):
-    """One agent per test class, started in setUpClass; a non-zero exit
-    status at tearDownClass (e.g. a sanitizer report) fails the class."""
-    agent_kw = {}
-
-    @classmethod
-    def setUpClass(cls):
-        cls.agent = Agent(**cls.agent_kw)
-        try:
-            cls.agent.start()
-        except BaseException:
-            cls.agent.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            rc = cls.agent.stop()
-            if rc != 0:
-                raise AssertionError("agent exited with status %d\n%s" % (rc, cls.agent.stderr()))
-        finally:
-            cls.agent.cleanup()
-
+class AgentCase(agentfix.AgentCase):
     # -- clients --------------------------------------------------------------
     def proxy(self, **kw):
         return self.agent.proxy(**kw)

@@ -17,8 +17,11 @@ for src in $(ls agent/*.c hypervisor/*.c db/*.c 2>/dev/null | grep -v '^agent/ma
 	fi
 	objs="$objs $o"
 done
+# An archive, so each target links only the objects it needs.
+rm -f "$out/libagent.a"
+ar rcs "$out/libagent.a" $objs
 for t in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$t" .c)
-	$CC $FLAGS -fsanitize=fuzzer -o "$out/$name" "$t" $objs $LIBS
+	$CC $FLAGS -fsanitize=fuzzer -o "$out/$name" "$t" "$out/libagent.a" $LIBS
 done
 echo "fuzz targets built in $out/"
