@@ -81,7 +81,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libagent.a
 DEB_BUILD := build-essential pkg-config libssl-dev libxmlrpc-core-c3-dev \
              libpam0g-dev libcrypt-dev liblmdb-dev libnl-route-3-dev libxml2-dev
 DEB_TEST  := clang libclang-rt-14-dev python3 curl openssl libpam-wrapper \
-             procps iproute2 util-linux expect
+             procps iproute2 util-linux
 DEB_BENCH := nginx-light wrk
 # deps-build: what building and the demo need; deps: also what the tests need.
 deps-build: ; @$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD)"
@@ -118,8 +118,9 @@ DESTDIR   ?=
 install: all
 	install -d $(DESTDIR)$(PREFIX)/utils $(DESTDIR)$(PREFIX)/db $(DESTDIR)$(PREFIX)/logs \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/ovs-agent/cert \
-		$(DESTDIR)$(SYSCONFDIR)/ovs-agent/db $(DESTDIR)$(SYSCONFDIR)/init.d \
+		$(DESTDIR)$(SYSCONFDIR)/init.d \
 		$(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)/lib/systemd/system
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/ovs-agent/db
 	install -m 0755 $(BUILD)/bin/ovs-agent $(BUILD)/bin/ovs-agent-passwd $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(BUILD)/bin/do_rpc $(DESTDIR)$(PREFIX)/utils/do_rpc
 	ln -sf do_rpc $(DESTDIR)$(PREFIX)/utils/do_rpc.py

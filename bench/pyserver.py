@@ -1,14 +1,31 @@
 #!/usr/bin/env python3
-"""bench/pyserver.py - the peer for bench/echo: Python's SimpleXMLRPCServer,
-the stack the original Oracle VM Agent was built on, serving `echo`.
+"""bench/pyserver.py - the Python peers for bench/echo: Python's
+SimpleXMLRPCServer, the stack the original Oracle VM Agent was built on,
+serving `echo`.
 
-    pyserver.py HOST PORT USER PASSWORD [CERT KEY]
+    pyserver.py [--original] HOST PORT USER PASSWORD [CERT KEY]
 
+Two ways of running it:
+
+- default ("python-tuned"): HTTP/1.1 keep-alive (protocol_version =
+  'HTTP/1.1'), so each of the benchmark's connections carries many calls
+  and, over HTTPS, one TLS handshake serves them all. Not what the original
+  agent did; a best case for Python.
+- --original ("python-original", the issue's baseline): the request handler's
+  default protocol_version, HTTP/1.0, as SimpleXMLRPCServer behaves out of
+  the box and as the original agent's stack ran: the server closes the
+  connection after every response, so every call is a new TCP connection
+  and, over HTTPS, a new TLS handshake (done in accept(), i.e. in the
+  listening thread, as with ssl.wrap_socket on the listening socket).
+
+Common to both:
 - `echo(s)` returns 'success:echo=' + s, like ovs-agent's echo.
-- HTTP/1.1 keep-alive (protocol_version = 'HTTP/1.1').
-- ThreadingMixIn: a thread per connection. A single-threaded server would
-  serve one keep-alive connection until it closes and leave the other 15
-  of the benchmark's connections waiting; the original agent threaded too.
+- ThreadingMixIn: a thread per connection (the original agent threaded its
+  server too; a single-threaded keep-alive server would serve one
+  connection until it closes and leave the others waiting).
+- request_queue_size = 128 (the listen backlog; socketserver's default is 5,
+  which with 16 clients reconnecting after every call could overflow and
+  cost Python SYN retransmits of a second or more; 128 favours Python).
 - HTTP basic auth: the Authorization header is compared (constant time)
   with the expected "Basic base64(user:password)"; a mismatch gets 401.
   That is cheaper than the agent's check (a cache keyed by a keyed hash of
@@ -18,6 +35,7 @@ the stack the original Oracle VM Agent was built on, serving `echo`.
 - No per-request log lines (logRequests=False).
 Prints "ready" on stdout once listening; runs until SIGTERM.
 """
+import argparse
 import base64
 import hmac
 import signal
@@ -28,13 +46,25 @@ from xmlrpc.server import SimpleXMLRPCRequestHandler, SimpleXMLRPCServer
 
 
 def main():
-    host, port, user, password = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-    cert = sys.argv[5] if len(sys.argv) > 6 else None
-    key = sys.argv[6] if len(sys.argv) > 6 else None
-    expected = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+    ap = argparse.ArgumentParser(description="SimpleXMLRPCServer echo peer for bench/echo")
+    ap.add_argument("--original", action="store_true",
+                    help="HTTP/1.0 (the handler's default): close after every response")
+    ap.add_argument("host")
+    ap.add_argument("port", type=int)
+    ap.add_argument("user")
+    ap.add_argument("password")
+    ap.add_argument("cert", nargs="?")
+    ap.add_argument("key", nargs="?")
+    args = ap.parse_args()
+    if bool(args.cert) != bool(args.key):
+        ap.error("give both CERT and KEY, or neither")
+    expected = "Basic " + base64.b64encode(
+        ("%s:%s" % (args.user, args.password)).encode()).decode()
 
     class Handler(SimpleXMLRPCRequestHandler):
-        protocol_version = "HTTP/1.1"
+        # --original: keep BaseHTTPRequestHandler's default, "HTTP/1.0".
+        if not args.original:
+            protocol_version = "HTTP/1.1"
         rpc_paths = ("/RPC2", "/")
 
         def parse_request(self):
@@ -51,11 +81,11 @@ def main():
         allow_reuse_address = True
         request_queue_size = 128
 
-    srv = Server((host, port), requestHandler=Handler, logRequests=False)
+    srv = Server((args.host, args.port), requestHandler=Handler, logRequests=False)
     srv.register_function(lambda s: "success:echo=" + s, "echo")
-    if cert:
+    if args.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert, key)
+        ctx.load_cert_chain(args.cert, args.key)
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     print("ready", flush=True)
