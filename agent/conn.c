@@ -72,6 +72,7 @@ struct conn {
 		struct sockaddr_in6 sin6;
 	} peer;
 	char peer_str[INET6_ADDRSTRLEN + 8];
+	char local_str[INET6_ADDRSTRLEN + 8];   /* our address the client reached */
 	char user[AUTH_USER_MAX + 1];
 };
 
@@ -366,8 +367,11 @@ static void serve(struct conn *c)
 	}
 	c->refs++;
 	enter(c, CS_CALL);
-	rpc_dispatch(c->srv, c->in.data + c->req.head_len, (size_t)c->req.content_length,
-		     c->user, c->peer_str, on_rpc_reply, c);
+	{
+		struct rpc_origin o = { c->user, c->peer_str, c->local_str };
+		rpc_dispatch(c->srv, c->in.data + c->req.head_len, (size_t)c->req.content_length,
+			     &o, on_rpc_reply, c);
+	}
 }
 
 static void on_auth_done(void *arg, int result, const char *user)
@@ -652,6 +656,29 @@ static void start_session(struct conn *c)
 	enter(c, CS_READ);
 }
 
+/* Show and match IPv4-mapped IPv6 addresses as plain IPv4. */
+static void unmap_v4(struct sockaddr *sa)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)sa;
+	struct sockaddr_in s4;
+
+	if (sa->sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return;
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	s4.sin_port = s6->sin6_port;
+	memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+	memcpy(sa, &s4, sizeof(s4));
+}
+
+static void addr_text(const struct sockaddr *sa, char *out, size_t len)
+{
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)len);
+}
+
 static void on_name(void *arg, const char *name)
 {
 	struct conn *c = arg;
@@ -678,20 +705,16 @@ void conn_accept(struct server *srv, int fd, const struct sockaddr *sa, socklen_
 	c->refs = 1;
 	c->fd = fd;
 	memcpy(&c->peer, sa, salen < sizeof(c->peer) ? salen : sizeof(c->peer));
-	/* Show IPv4-mapped IPv6 peers as plain IPv4. */
-	if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&c->peer.sin6.sin6_addr)) {
-		struct in_addr a4;
-		uint16_t port = c->peer.sin6.sin6_port;
-		memcpy(&a4, &c->peer.sin6.sin6_addr.s6_addr[12], 4);
-		memset(&c->peer, 0, sizeof(c->peer));
-		c->peer.sin.sin_family = AF_INET;
-		c->peer.sin.sin_addr = a4;
-		c->peer.sin.sin_port = port;
+	unmap_v4(&c->peer.sa);
+	addr_text(&c->peer.sa, c->peer_str, sizeof(c->peer_str));
+	{
+		struct sockaddr_storage ls;
+		socklen_t ll = sizeof(ls);
+		if (getsockname(fd, (struct sockaddr *)&ls, &ll) == 0) {
+			unmap_v4((struct sockaddr *)&ls);
+			addr_text((struct sockaddr *)&ls, c->local_str, sizeof(c->local_str));
+		}
 	}
-	if (c->peer.sa.sa_family == AF_INET)
-		inet_ntop(AF_INET, &c->peer.sin.sin_addr, c->peer_str, sizeof(c->peer_str));
-	else
-		inet_ntop(AF_INET6, &c->peer.sin6.sin6_addr, c->peer_str, sizeof(c->peer_str));
 	c->rejecting = reject;
 	c->state = CS_RESOLVE;
 	c->io.fd = -1;

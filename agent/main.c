@@ -25,6 +25,7 @@
 #include "config.h"
 #include "conn.h"
 #include "db/store.h"
+#include "guest.h"
 #include "hypervisor/hv.h"
 #include "listener.h"
 #include "log.h"
@@ -227,6 +228,7 @@ static int start(struct server *srv, char *err, size_t errlen)
 		return -1;
 	if (!(srv->hv = hv_open(srv, cfg->hypervisor, err, errlen)))
 		return -1;
+	guest_reconcile(srv);
 	srv->auth = auth_new(srv);
 	srv->resolver = resolver_new(srv->loop);
 	srv->perf = perf_new();
@@ -248,6 +250,7 @@ static void cleanup(struct server *srv)
 	if (srv->cfg.pid_file && srv->started_ms)
 		unlink(srv->cfg.pid_file);
 	hv_close(srv->hv);
+	free(srv->guest_ops);
 	store_close(srv->store);
 	auth_free(srv->auth);
 	resolver_free(srv->resolver);

@@ -31,5 +31,43 @@ const struct method method_table[] = {
 	{ "sys_perf_info", "s:",
 	  "Return success:cpu_idle=<0..1>;mem_free=<MB>: the host's idle CPU share since the "
 	  "previous call and its available memory.", m_sys_perf_info },
+
+	/* guests: a guest is its directory, <ovs_root>/running_pool/<name>,
+	 * or just <name>; it holds vm.cfg */
+	{ "register_vm", "s:s",
+	  "Register the guest directory's vm.cfg with the agent (status DOWN, or RUNNING when the "
+	  "hypervisor already runs it); a missing uuid is generated and written to vm.cfg. "
+	  "Returns success:uuid=<uuid>;status=<status>.", m_register_vm },
+	{ "unregister_vm", "s:s", "Forget a DOWN or ERROR guest; its files stay.", m_unregister_vm },
+	{ "start_vm", "s:s,s:ss",
+	  "Start a guest (registering it first if needed); the optional server_ip must be this "
+	  "server's. Returns success:ip=<this server's address>.", m_start_vm },
+	{ "stop_vm", "s:s",
+	  "Stop a running or paused guest cleanly: ACPI power button, power off after a timeout.",
+	  m_stop_vm },
+	{ "destroy_vm", "s:s", "Power a guest off at once (also clears an ERROR guest).",
+	  m_destroy_vm },
+	{ "pause_vm", "s:s", "Pause a running guest (it keeps its memory).", m_pause_vm },
+	{ "unpause_vm", "s:s", "Resume a paused guest.", m_unpause_vm },
+	{ "reboot_vm", "s:s", "Reboot a running guest cleanly.", m_reboot_vm },
+	{ "reset_vm", "s:s", "Hard-reset a guest, like its reset button.", m_reset_vm },
+	{ "suspend_vm", "s:s",
+	  "Save a guest's memory to vm.state in its directory and stop it (status SUSPEND).",
+	  m_suspend_vm },
+	{ "resume_vm", "s:s", "Restart a suspended guest from its vm.state.", m_resume_vm },
+	{ "get_vm_status", "s:s", "Return success:status=<RUNNING|DOWN|PAUSED|SUSPEND|ERROR|...>.",
+	  m_get_vm_status },
+	{ "set_vm_status", "s:ss",
+	  "Overwrite the recorded status of an idle guest (repair after manual work); logged.",
+	  m_set_vm_status },
+	{ "list_vms", "A:",
+	  "List every registered guest as a struct: path, name, uuid, status and the other "
+	  "recorded fields.", m_list_vms },
+
+	/* the simulated hypervisor's test hooks */
+	{ "sim_inject_fault", "s:ss",
+	  "hypervisor=sim only: make the next (once) or every (always) start, shutdown, destroy, "
+	  "pause, unpause, reboot, reset, save or restore fail; clear to stop.", m_sim_inject_fault },
+	{ "sim_crash_vm", "s:s", "hypervisor=sim only: make a running guest crash.", m_sim_crash_vm },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -160,8 +160,8 @@ static void mc_step(struct multicall *mc)
 		} else {
 			mc->running = true;
 			mc->completed_inline = false;
-			rpc_run(rpc_server(mc->call), name, params, rpc_user(mc->call),
-				rpc_peer(mc->call), rpc_depth(mc->call) + 1, mc_sub_done, mc);
+			rpc_run(rpc_server(mc->call), name, params, rpc_origin(mc->call),
+				rpc_depth(mc->call) + 1, mc_sub_done, mc);
 			mc->running = false;
 			deferred = !mc->completed_inline;
 		}

@@ -18,7 +18,8 @@ struct rpc_call {
 	const struct method *m;
 	char *method;            /* as requested */
 	xmlrpc_value *params;    /* owned */
-	char *user, *peer;
+	char *user, *peer, *local;
+	struct rpc_origin origin; /* views of the three strings above */
 	int depth;               /* 0 top level, 1 inside system.multicall */
 	int done;
 	rpc_sub_cb complete;
@@ -27,8 +28,7 @@ struct rpc_call {
 
 struct server *rpc_server(const struct rpc_call *c) { return c->srv; }
 const char *rpc_method_name(const struct rpc_call *c) { return c->method; }
-const char *rpc_user(const struct rpc_call *c) { return c->user; }
-const char *rpc_peer(const struct rpc_call *c) { return c->peer; }
+const struct rpc_origin *rpc_origin(const struct rpc_call *c) { return &c->origin; }
 int rpc_depth(const struct rpc_call *c) { return c->depth; }
 
 const struct method *method_find(const char *name)
@@ -78,6 +78,7 @@ static void call_free(struct rpc_call *c)
 	free(c->method);
 	free(c->user);
 	free(c->peer);
+	free(c->local);
 	free(c);
 }
 
@@ -196,16 +197,18 @@ static int check_signature(const struct method *m, xmlrpc_value *params, char *w
 	return -1;
 }
 
-void rpc_run(struct server *srv, const char *method, xmlrpc_value *params, const char *user,
-	     const char *peer, int depth, rpc_sub_cb done, void *arg)
+void rpc_run(struct server *srv, const char *method, xmlrpc_value *params,
+	     const struct rpc_origin *o, int depth, rpc_sub_cb done, void *arg)
 {
 	struct rpc_call *c = xcalloc(1, sizeof(*c));
 	char why[512];
 
 	c->srv = srv;
 	c->method = xstrdup(method);
-	c->user = xstrdup(user);
-	c->peer = xstrdup(peer);
+	c->user = xstrdup(o->user);
+	c->peer = xstrdup(o->peer);
+	c->local = xstrdup(o->local);
+	c->origin = (struct rpc_origin){ c->user, c->peer, c->local };
 	c->depth = depth;
 	c->complete = done;
 	c->arg = arg;
@@ -288,8 +291,8 @@ static void top_done(void *arg, xmlrpc_value *result, int code, const char *text
 	free(t);
 }
 
-void rpc_dispatch(struct server *srv, const char *body, size_t len, const char *user,
-		  const char *peer, rpc_reply_cb reply, void *arg)
+void rpc_dispatch(struct server *srv, const char *body, size_t len,
+		  const struct rpc_origin *o, rpc_reply_cb reply, void *arg)
 {
 	struct top *t = xcalloc(1, sizeof(*t));
 	const char *method = NULL;
@@ -298,8 +301,8 @@ void rpc_dispatch(struct server *srv, const char *body, size_t len, const char *
 
 	t->reply = reply;
 	t->arg = arg;
-	t->user = xstrdup(user);
-	t->peer = xstrdup(peer);
+	t->user = xstrdup(o->user);
+	t->peer = xstrdup(o->peer);
 	t->started = now_ms();
 	/* XML-RPC has no use for a DTD, and a DTD's entities can expand a
 	 * kilobyte into gigabytes ("billion laughs"): refuse it unparsed. */
@@ -317,7 +320,7 @@ void rpc_dispatch(struct server *srv, const char *body, size_t len, const char *
 	}
 	xmlrpc_env_clean(&env);
 	t->method = xstrdup(method);
-	rpc_run(srv, method, params, user, peer, 0, top_done, t);
+	rpc_run(srv, method, params, o, 0, top_done, t);
 	free((char *)method); /* malloc'd by xmlrpc-c */
 	xmlrpc_DECREF(params);
 }

@@ -40,23 +40,29 @@ void rpc_return_printf(struct rpc_call *call, const char *fmt, ...)
 void rpc_fault(struct rpc_call *call, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Who made a call and where it arrived. */
+struct rpc_origin {
+	const char *user;       /* authenticated user */
+	const char *peer;       /* client address */
+	const char *local;      /* the agent's address the client reached */
+};
+
 struct server *rpc_server(const struct rpc_call *call);
 const char *rpc_method_name(const struct rpc_call *call);
-const char *rpc_user(const struct rpc_call *call);
-const char *rpc_peer(const struct rpc_call *call);
+const struct rpc_origin *rpc_origin(const struct rpc_call *call);
 
 /* Top level: run the XML-RPC request in body[0..len). reply(arg, xml, n)
  * is called exactly once with the serialised response (possibly before
  * rpc_dispatch returns); the bytes are valid only during the call. */
 typedef void (*rpc_reply_cb)(void *arg, const char *xml, size_t n);
-void rpc_dispatch(struct server *srv, const char *body, size_t len, const char *user,
-		  const char *peer, rpc_reply_cb reply, void *arg);
+void rpc_dispatch(struct server *srv, const char *body, size_t len,
+		  const struct rpc_origin *origin, rpc_reply_cb reply, void *arg);
 
 /* For system.multicall: run one sub-call; done(arg, result, code, text)
  * gets the result (owned by the callee: incref to keep) or a fault. */
 typedef void (*rpc_sub_cb)(void *arg, xmlrpc_value *result, int fault_code, const char *fault);
-void rpc_run(struct server *srv, const char *method, xmlrpc_value *params, const char *user,
-	     const char *peer, int depth, rpc_sub_cb done, void *arg);
+void rpc_run(struct server *srv, const char *method, xmlrpc_value *params,
+	     const struct rpc_origin *origin, int depth, rpc_sub_cb done, void *arg);
 int rpc_depth(const struct rpc_call *call);
 
 /* Turn a signature string into XML-RPC type names: "s:si" -> string,

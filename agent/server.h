@@ -20,6 +20,7 @@ struct resolver;
 struct hv;
 struct perf;
 struct store;
+struct guest_ops;
 
 struct server {
 	struct loop *loop;
@@ -30,7 +31,8 @@ struct server {
 	struct resolver *resolver;
 	struct hv *hv;
 	struct perf *perf;
-	struct store *store;       /* state_dir/ LMDB */
+	struct store *store;
+	struct guest_ops *guest_ops; /* guest operations in flight (guest.c) */       /* state_dir/ LMDB */
 
 	struct conn *conns;         /* every live connection (list) */
 	int nconns;                 /* all live connections */

@@ -15,6 +15,13 @@
 
 struct store {
 	MDB_env *env;
+	/* Table handles, opened once per process and reused (LMDB's advice:
+	 * handles opened in short read transactions leak their names). */
+	struct {
+		char name[32];
+		MDB_dbi dbi;
+	} tables[MAX_TABLES];
+	int ntables;
 };
 
 static int fail(char *err, size_t errlen, const char *what, int rc)
@@ -23,10 +30,31 @@ static int fail(char *err, size_t errlen, const char *what, int rc)
 	return -1;
 }
 
-/* Open a table's handle inside txn; creating it needs a write txn. */
-static int open_table(MDB_txn *txn, const char *table, bool create, MDB_dbi *dbi)
+/* The handle of a table, created on first use in its own committed
+ * write transaction so every later transaction may use it. */
+static int table_handle(struct store *s, const char *table, MDB_dbi *dbi)
 {
-	return mdb_dbi_open(txn, table, create ? MDB_CREATE : 0, dbi);
+	MDB_txn *txn;
+	int rc;
+
+	for (int i = 0; i < s->ntables; i++)
+		if (strcmp(s->tables[i].name, table) == 0) {
+			*dbi = s->tables[i].dbi;
+			return 0;
+		}
+	if (strlen(table) >= sizeof(s->tables[0].name) || s->ntables == MAX_TABLES)
+		return EINVAL;
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_dbi_open(txn, table, MDB_CREATE, dbi)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return rc;
+	snprintf(s->tables[s->ntables].name, sizeof(s->tables[0].name), "%s", table);
+	s->tables[s->ntables++].dbi = *dbi;
+	return 0;
 }
 
 static int check_schema(struct store *s, bool create, char *err, size_t errlen)
@@ -102,11 +130,11 @@ int store_get(struct store *s, const char *table, const char *key, char **val,
 	int rc;
 
 	*val = NULL;
+	if ((rc = table_handle(s, table, &dbi)) != 0)
+		return fail(err, errlen, table, rc);
 	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
 		return fail(err, errlen, "mdb_txn_begin", rc);
-	rc = open_table(txn, table, false, &dbi);
-	if (rc == 0)
-		rc = mdb_get(txn, dbi, &k, &v);
+	rc = mdb_get(txn, dbi, &k, &v);
 	if (rc == 0)
 		*val = xstrndup(v.mv_data, v.mv_size);
 	mdb_txn_abort(txn);
@@ -123,10 +151,11 @@ static int write_op(struct store *s, const char *table, const char *key, const c
 	MDB_dbi dbi;
 	int rc;
 
+	if ((rc = table_handle(s, table, &dbi)) != 0)
+		return fail(err, errlen, table, rc);
 	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
 		return fail(err, errlen, "mdb_txn_begin", rc);
-	if ((rc = open_table(txn, table, true, &dbi)) == 0)
-		rc = val ? mdb_put(txn, dbi, &k, &v, 0) : mdb_del(txn, dbi, &k, NULL);
+	rc = val ? mdb_put(txn, dbi, &k, &v, 0) : mdb_del(txn, dbi, &k, NULL);
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return rc == MDB_NOTFOUND ? 0 : fail(err, errlen, table, rc);
@@ -145,4 +174,37 @@ int store_put(struct store *s, const char *table, const char *key, const char *v
 int store_del(struct store *s, const char *table, const char *key, char *err, size_t errlen)
 {
 	return write_op(s, table, key, NULL, err, errlen);
+}
+
+int store_each(struct store *s, const char *table,
+	       int (*fn)(const char *key, const char *val, size_t vlen, void *arg), void *arg,
+	       char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	MDB_dbi dbi;
+	int rc;
+
+	if ((rc = table_handle(s, table, &dbi)) != 0)
+		return fail(err, errlen, table, rc);
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		return fail(err, errlen, "mdb_txn_begin", rc);
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return fail(err, errlen, table, rc);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char *key = xstrndup(k.mv_data, k.mv_size);
+		char *val = xstrndup(v.mv_data, v.mv_size);
+		int stop = fn(key, val, v.mv_size, arg);
+		free(key);
+		free(val);
+		if (stop)
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return 0;
 }

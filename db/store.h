@@ -30,4 +30,11 @@ int store_put(struct store *s, const char *table, const char *key, const char *v
 /* 1 deleted, 0 absent, -1 error. */
 int store_del(struct store *s, const char *table, const char *key, char *err, size_t errlen);
 
+/* Call fn for every key of table, in key order, inside one read
+ * transaction (a consistent snapshot). fn returns non-zero to stop early.
+ * Returns 0 (also for a missing table), or -1 with err. */
+int store_each(struct store *s, const char *table,
+	       int (*fn)(const char *key, const char *val, size_t vlen, void *arg), void *arg,
+	       char *err, size_t errlen);
+
 #endif

@@ -109,3 +109,32 @@ void hv_host_facts(struct hv_info *info)
 	info->free_memory = meminfo_mb("MemAvailable");
 	snprintf(info->cc_compiler, sizeof(info->cc_compiler), "gcc version %s", __VERSION__);
 }
+
+int hv_lookup(struct hv *hv, const char *uuid, struct hv_dom *out, char *err, size_t errlen)
+{
+	struct hv_dom *doms = NULL;
+	size_t n = 0;
+	int found = 0;
+
+	if (!hv->ops->list) {
+		snprintf(err, errlen, "the %s backend cannot list guests", hv->ops->name);
+		return -1;
+	}
+	if (hv->ops->list(hv, &doms, &n, err, errlen) != 0)
+		return -1;
+	for (size_t i = 0; i < n && !found; i++)
+		if (strcmp(doms[i].uuid, uuid) == 0) {
+			*out = doms[i];
+			found = 1;
+		}
+	free(doms);
+	return found;
+}
+
+const char *hv_action_name(enum hv_action a)
+{
+	static const char *const names[] = { "shutdown", "destroy", "pause", "unpause",
+					     "reboot", "reset" };
+
+	return (unsigned)a < ARRAY_SIZE(names) ? names[a] : "?";
+}

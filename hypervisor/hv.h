@@ -3,8 +3,7 @@
  * never by silent fallback (libvirt's driver-hypervisor.h, in small).
  *
  * Operations that may be slow take a completion callback and may answer
- * later; none blocks the loop. This issue's surface is host information;
- * the guest lifecycle joins it with the guests work. */
+ * later; none blocks the loop. Guests are named by uuid. */
 #ifndef OVS_HV_H
 #define OVS_HV_H
 
@@ -15,6 +14,7 @@
 
 struct server;
 struct hv;
+struct vmcfg;
 
 /* What `xm info` / `xl info` report, in the same units (MB, MHz). */
 struct hv_info {
@@ -42,11 +42,57 @@ struct hv_info {
 /* err is NULL on success; info is valid only during the call. */
 typedef void (*hv_info_cb)(void *arg, const struct hv_info *info, const char *err);
 
+/* A guest as the backend sees it. */
+enum hv_state { HV_RUNNING = 1, HV_PAUSED, HV_CRASHED };
+
+struct hv_dom {
+	char uuid[40];
+	char name[256];
+	long long id;           /* domain id, process id */
+	enum hv_state state;
+	int memory;             /* MB */
+	int vcpus;
+	int vnc_port;           /* -1 when none */
+};
+
+/* What a backend needs to start a guest (from its vm.cfg). */
+struct hv_guest {
+	const char *path;       /* the guest's directory */
+	const char *name;
+	const char *uuid;
+	int memory;             /* MB */
+	int vcpus;
+	const struct vmcfg *cfg;
+};
+
+/* Actions on a running guest that need nothing but its uuid. */
+enum hv_action {
+	HV_SHUTDOWN,    /* clean stop: ask the guest (ACPI), power off after a timeout */
+	HV_DESTROY,     /* power off now */
+	HV_PAUSE,
+	HV_UNPAUSE,
+	HV_REBOOT,      /* clean reboot */
+	HV_RESET,       /* hard reset */
+};
+
+/* fault is 0 on success, else a fault.h code with a message. */
+typedef void (*hv_done_cb)(void *arg, int fault, const char *msg);
+
 struct hv_ops {
 	const char *name;
 	int (*open)(struct hv *hv, char *err, size_t errlen);
 	void (*close)(struct hv *hv);
 	void (*info)(struct hv *hv, hv_info_cb done, void *arg);
+	/* The guest lifecycle. A backend that cannot do one leaves it NULL
+	 * and the caller answers "not supported" (fault 1007). */
+	void (*start)(struct hv *hv, const struct hv_guest *g, hv_done_cb done, void *arg);
+	void (*act)(struct hv *hv, const char *uuid, enum hv_action a, hv_done_cb done, void *arg);
+	/* Suspend to a state file / resume from it. */
+	void (*save)(struct hv *hv, const char *uuid, const char *file, hv_done_cb done, void *arg);
+	void (*restore)(struct hv *hv, const struct hv_guest *g, const char *file, hv_done_cb done,
+			void *arg);
+	/* The guests it runs now: *doms is malloc'd (free it). 0 or -1. */
+	int (*list)(struct hv *hv, struct hv_dom **doms, size_t *n, char *err, size_t errlen);
 };
 
 struct hv {
@@ -62,6 +108,15 @@ void hv_close(struct hv *hv);
 /* Host facts every backend starts from: uname, /proc/cpuinfo,
  * /proc/meminfo. Never fails; unknown fields stay zero/empty. */
 void hv_host_facts(struct hv_info *info);
+
+/* Find uuid among the backend's guests: 1 and *out, 0 absent, -1 error. */
+int hv_lookup(struct hv *hv, const char *uuid, struct hv_dom *out, char *err, size_t errlen);
+const char *hv_action_name(enum hv_action a);
+
+/* sim only: inject a failure for op ("once", "always", "clear"), or make
+ * a guest crash. 0, or -1 with err (also when the backend is not sim). */
+int sim_inject_fault(struct hv *hv, const char *op, const char *action, char *err, size_t errlen);
+int sim_crash(struct hv *hv, const char *uuid, char *err, size_t errlen);
 
 extern const struct hv_ops hv_sim_ops, hv_qemu_ops, hv_xen_ops;
 

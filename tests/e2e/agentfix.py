@@ -102,6 +102,9 @@ class Agent:
 
     # -- process -----------------------------------------------------------
     def start(self, timeout=15):
+        # A pid file left by a killed agent must not pass for readiness.
+        if os.path.exists(self.pid_file):
+            os.unlink(self.pid_file)
         self.proc = subprocess.Popen([binary("ovs-agent"), "--config", self.ini, "--foreground"],
                                      env=self.env, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)

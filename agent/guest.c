@@ -1,0 +1,538 @@
+/* guest.c - guest operations: path rules, one operation at a time, intent
+ * before action, reconciliation at start-up. */
+#define LOG_CAT "guest"
+#include "guest.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/rand.h>
+
+#include "db/guests.h"
+#include "fault.h"
+#include "hypervisor/hv.h"
+#include "hypervisor/vmcfg.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+#define STATE_FILE "vm.state"   /* a suspended guest's memory, in its directory */
+
+/* What each operation needs, starts from, shows while running, ends in. */
+static const struct op_def {
+	const char *name;
+	const char *from;       /* statuses it may start from, ',' separated */
+	const char *during;     /* status while in flight; NULL = unchanged */
+	const char *after;      /* status on success */
+	enum { K_START, K_ACT, K_SAVE, K_RESTORE } kind;
+	enum hv_action action;
+} ops[] = {
+	[GOP_START]   = { "start", "DOWN,ERROR", GUEST_STARTING, GUEST_RUNNING, K_START, 0 },
+	[GOP_STOP]    = { "stop", "RUNNING,PAUSED", GUEST_STOPPING, GUEST_DOWN, K_ACT, HV_SHUTDOWN },
+	[GOP_DESTROY] = { "destroy", "RUNNING,PAUSED,ERROR", GUEST_STOPPING, GUEST_DOWN, K_ACT,
+			  HV_DESTROY },
+	[GOP_PAUSE]   = { "pause", "RUNNING", NULL, GUEST_PAUSED, K_ACT, HV_PAUSE },
+	[GOP_UNPAUSE] = { "unpause", "PAUSED", NULL, GUEST_RUNNING, K_ACT, HV_UNPAUSE },
+	[GOP_REBOOT]  = { "reboot", "RUNNING", NULL, GUEST_RUNNING, K_ACT, HV_REBOOT },
+	[GOP_RESET]   = { "reset", "RUNNING,PAUSED,ERROR", NULL, GUEST_RUNNING, K_ACT, HV_RESET },
+	[GOP_SUSPEND] = { "suspend", "RUNNING,PAUSED", GUEST_STOPPING, GUEST_SUSPEND, K_SAVE, 0 },
+	[GOP_RESUME]  = { "resume", "SUSPEND", GUEST_STARTING, GUEST_RUNNING, K_RESTORE, 0 },
+};
+
+/* One operation in flight. */
+struct guest_ops {
+	struct inflight *head;
+};
+
+struct inflight {
+	struct inflight *next;
+	struct server *srv;
+	char *path;
+	const struct op_def *def;
+	char before[16];        /* status before the operation, for a rollback */
+	char uuid[40];
+	char *state_file;
+	struct vmcfg *cfg;
+	char name[256];
+	guest_done_cb done;
+	void *arg;
+};
+
+static struct guest_ops *ops_of(struct server *srv)
+{
+	if (!srv->guest_ops)
+		srv->guest_ops = xcalloc(1, sizeof(*srv->guest_ops));
+	return srv->guest_ops;
+}
+
+bool guest_busy(struct server *srv, const char *path)
+{
+	for (struct inflight *f = ops_of(srv)->head; f; f = f->next)
+		if (strcmp(f->path, path) == 0)
+			return true;
+	return false;
+}
+
+static bool status_in(const char *status, const char *list)
+{
+	size_t n = strlen(status);
+
+	for (const char *p = list; *p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == n && strncmp(p, status, n) == 0)
+			return true;
+		p += len + (end ? 1 : 0);
+	}
+	return false;
+}
+
+/* ---- paths ---------------------------------------------------------------- */
+
+int guest_resolve(struct server *srv, const char *arg, bool must_exist, char **path,
+		  char *err, size_t errlen)
+{
+	const char *root = srv->cfg.ovs_root;
+	char real_root[PATH_MAX], real[PATH_MAX], *lexical, *slash;
+	size_t rl;
+
+	*path = NULL;
+	if (!*arg || strchr(arg, '\n')) {
+		snprintf(err, errlen, "empty or malformed guest name");
+		return FAULT_INVALID_ARGUMENT;
+	}
+	if (!strchr(arg, '/') && (strcmp(arg, ".") == 0 || strcmp(arg, "..") == 0)) {
+		snprintf(err, errlen, "'%s' is not a guest name", arg);
+		return FAULT_INVALID_ARGUMENT;
+	}
+	lexical = guest_path_for(root, arg);
+	/* No "." or ".." components at all: a path means what it says. */
+	if (strstr(lexical, "/../") || strstr(lexical, "/./") || strstr(lexical, "//") ||
+	    (strlen(lexical) >= 3 && strcmp(lexical + strlen(lexical) - 3, "/..") == 0) ||
+	    (strlen(lexical) >= 2 && strcmp(lexical + strlen(lexical) - 2, "/.") == 0)) {
+		snprintf(err, errlen, "%s: '.' and '..' are not allowed in guest paths", arg);
+		goto refuse;
+	}
+	while ((rl = strlen(lexical)) > 1 && lexical[rl - 1] == '/')
+		lexical[rl - 1] = '\0';
+	if (!realpath(root, real_root)) {
+		snprintf(err, errlen, "repository root %s: %s", root, strerror(errno));
+		free(lexical);
+		return FAULT_IO;
+	}
+	rl = strlen(root);
+	if (strncmp(lexical, root, rl) != 0 || lexical[rl] != '/') {
+		snprintf(err, errlen, "%s is outside the repository root %s", arg, root);
+		goto refuse;
+	}
+	/* Guests live in <root>[/<repository>]/running_pool/<name>. */
+	slash = strrchr(lexical, '/');
+	if (slash - lexical < 13 || strncmp(slash - 13, "/running_pool", 13) != 0 ||
+	    (slash - 13 != lexical + rl && strchr(lexical + rl + 1, '/') != slash - 13)) {
+		snprintf(err, errlen, "%s is not a guest directory (<root>/running_pool/<name>)", arg);
+		goto refuse;
+	}
+	if (realpath(lexical, real)) {
+		size_t n = strlen(real_root);
+		/* Symlinks may move a guest within the root, never out of it. */
+		if (strncmp(real, real_root, n) != 0 || real[n] != '/') {
+			snprintf(err, errlen, "%s leads outside the repository root", arg);
+			goto refuse;
+		}
+	} else if (must_exist) {
+		snprintf(err, errlen, "%s: %s", lexical, strerror(errno));
+		free(lexical);
+		return FAULT_NOT_FOUND;
+	}
+	*path = lexical;
+	return 0;
+refuse:
+	free(lexical);
+	return FAULT_PERMISSION;
+}
+
+/* ---- vm.cfg ----------------------------------------------------------------- */
+
+static void make_uuid(char out[37])
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		abort(); /* no randomness: nothing safe to do */
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+}
+
+/* Load <path>/vm.cfg; fill name/uuid/memory/vcpus. A missing uuid is
+ * generated and written back so the guest keeps one identity. */
+static int load_cfg(const char *path, struct vmcfg **cfg, struct hv_guest *g, char *name,
+		    size_t namelen, char *uuid, char *err, size_t errlen)
+{
+	char *file = xasprintf("%s/vm.cfg", path);
+	long long mem = 0, vcpus = 1;
+	const char *s;
+	int rc = FAULT_INVALID_ARGUMENT;
+
+	if (vmcfg_load(file, cfg, err, errlen) != 0) {
+		rc = errno == ENOENT ? FAULT_NOT_FOUND : FAULT_INVALID_ARGUMENT;
+		goto out;
+	}
+	s = vmcfg_get_str(*cfg, "name");
+	snprintf(name, namelen, "%s", s ? s : strrchr(path, '/') + 1);
+	if ((s = vmcfg_get_str(*cfg, "uuid")) && strlen(s) == 36) {
+		snprintf(uuid, 37, "%s", s);
+	} else if (s) {
+		snprintf(err, errlen, "%s: uuid '%.40s' is not a UUID", file, s);
+		goto out;
+	} else {
+		make_uuid(uuid);
+		if (vmcfg_set_str(*cfg, "uuid", uuid) != 0 || vmcfg_save(*cfg, file, err, errlen) != 0) {
+			rc = FAULT_IO;
+			goto out;
+		}
+		log_info("%s had no uuid; gave it %s", file, uuid);
+	}
+	if (vmcfg_get_int(*cfg, "memory", &mem) != 0 || mem <= 0 || mem > 16 * 1024 * 1024) {
+		snprintf(err, errlen, "%s: memory must be a number of MB", file);
+		goto out;
+	}
+	if (vmcfg_has(*cfg, "vcpus") && (vmcfg_get_int(*cfg, "vcpus", &vcpus) != 0 ||
+					 vcpus < 1 || vcpus > 512)) {
+		snprintf(err, errlen, "%s: vcpus must be a number from 1 to 512", file);
+		goto out;
+	}
+	g->path = path;
+	g->name = name;
+	g->uuid = uuid;
+	g->memory = (int)mem;
+	g->vcpus = (int)vcpus;
+	g->cfg = *cfg;
+	rc = 0;
+out:
+	if (rc) {
+		vmcfg_free(*cfg);
+		*cfg = NULL;
+	}
+	free(file);
+	return rc;
+}
+
+int guest_register(struct server *srv, const char *path, struct record *rec, char *err, size_t errlen)
+{
+	struct vmcfg *cfg = NULL;
+	struct hv_guest g;
+	struct hv_dom dom;
+	char name[256], uuid[37], e2[256];
+	int rc = load_cfg(path, &cfg, &g, name, sizeof(name), uuid, err, errlen);
+
+	if (rc)
+		return rc;
+	record_init(rec);
+	record_set(rec, "name", name);
+	record_set(rec, "uuid", uuid);
+	record_set_int(rec, "memory", g.memory);
+	record_set_int(rec, "vcpus", g.vcpus);
+	record_set(rec, "ha", "0");
+	/* A guest the backend already runs is registered as running. */
+	if (hv_lookup(srv->hv, uuid, &dom, e2, sizeof(e2)) == 1) {
+		record_set(rec, "status", dom.state == HV_PAUSED ? GUEST_PAUSED : GUEST_RUNNING);
+		record_set_int(rec, "hv_id", dom.id);
+	} else {
+		record_set(rec, "status", GUEST_DOWN);
+	}
+	vmcfg_free(cfg);
+	if (guests_put(srv->store, path, rec, err, errlen) != 0) {
+		record_free(rec);
+		return FAULT_IO;
+	}
+	log_info("registered %s (%s) as %s", path, uuid, record_get(rec, "status"));
+	return 0;
+}
+
+/* ---- running an operation -------------------------------------------------- */
+
+static void inflight_end(struct inflight *f, int fault, const char *msg, const struct record *rec)
+{
+	struct guest_ops *go = ops_of(f->srv);
+	struct inflight **pp = &go->head;
+
+	while (*pp && *pp != f)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = f->next;
+	f->done(f->arg, fault, msg, rec);
+	vmcfg_free(f->cfg);
+	free(f->state_file);
+	free(f->path);
+	free(f);
+}
+
+/* The backend answered: record the result, then answer the caller. */
+static void on_backend(void *arg, int fault, const char *msg)
+{
+	struct inflight *f = arg;
+	struct server *srv = f->srv;
+	struct record rec;
+	struct hv_dom dom;
+	char err[512];
+	int have;
+
+	/* Re-read: a db tool may have changed other fields meanwhile. */
+	if (guests_get(srv->store, f->path, &rec, err, sizeof(err)) != 1) {
+		record_init(&rec);
+		record_set(&rec, "uuid", f->uuid);
+	}
+	have = hv_lookup(srv->hv, f->uuid, &dom, err, sizeof(err));
+	record_del(&rec, "op");
+	record_del(&rec, "op_started");
+	if (!fault) {
+		record_set(&rec, "status", f->def->after);
+		record_del(&rec, "error");
+		if (f->def->kind == K_SAVE) {
+			record_set(&rec, "save_file", f->state_file);
+			record_del(&rec, "hv_id");
+		} else if (f->def->kind == K_RESTORE) {
+			unlink(f->state_file);
+			record_del(&rec, "save_file");
+		}
+		if (strcmp(f->def->after, GUEST_DOWN) == 0)
+			record_del(&rec, "hv_id");
+	} else {
+		/* Failed: the backend's view decides what the guest is now. */
+		const char *now = f->before;
+		if (have == 1)
+			now = dom.state == HV_PAUSED ? GUEST_PAUSED :
+			      dom.state == HV_CRASHED ? GUEST_ERROR : GUEST_RUNNING;
+		else if (have == 0 && f->def->kind != K_SAVE && strcmp(f->before, GUEST_SUSPEND) != 0)
+			now = GUEST_DOWN;
+		record_set(&rec, "status", now);
+		record_set(&rec, "last_error", msg ? msg : "failed");
+	}
+	if (have == 1) {
+		record_set_int(&rec, "hv_id", dom.id);
+		record_set_int(&rec, "vnc_port", dom.vnc_port);
+		record_set_int(&rec, "memory", dom.memory);
+		record_set_int(&rec, "vcpus", dom.vcpus);
+	}
+	if (guests_put(srv->store, f->path, &rec, err, sizeof(err)) != 0) {
+		/* The guest changed but the db could not say so: the caller must
+		 * not believe the old record. */
+		log_err("%s %s: cannot record the result: %s", f->def->name, f->path, err);
+		if (!fault) {
+			fault = FAULT_IO;
+			msg = err;
+		}
+	}
+	log_info("%s %s: %s%s%s", f->def->name, f->path, fault ? "failed" : "done",
+		 fault ? ": " : "", fault ? msg : "");
+	inflight_end(f, fault, msg, &rec);
+	record_free(&rec);
+}
+
+void guest_run(struct server *srv, const char *path, enum guest_op op, guest_done_cb done, void *arg)
+{
+	const struct op_def *def = &ops[op];
+	const struct hv_ops *hvo = srv->hv->ops;
+	struct inflight *f;
+	struct record rec;
+	char err[512];
+	int r, fault = 0;
+
+	if (guest_busy(srv, path)) {
+		snprintf(err, sizeof(err), "%s is busy with another operation; try again when it ends",
+			 path);
+		done(arg, FAULT_BUSY, err, NULL);
+		return;
+	}
+	r = guests_get(srv->store, path, &rec, err, sizeof(err));
+	if (r < 0) {
+		done(arg, FAULT_IO, err, NULL);
+		return;
+	}
+	if (r == 0) {
+		if (op != GOP_START) {
+			snprintf(err, sizeof(err), "%s is not a registered guest", path);
+			done(arg, FAULT_NOT_FOUND, err, NULL);
+			return;
+		}
+		if ((fault = guest_register(srv, path, &rec, err, sizeof(err))) != 0) {
+			done(arg, fault, err, NULL);
+			return;
+		}
+	}
+	if (!status_in(record_get(&rec, "status") ? record_get(&rec, "status") : "", def->from)) {
+		snprintf(err, sizeof(err), "%s is %s; %s needs it %s", path,
+			 record_get(&rec, "status") ? record_get(&rec, "status") : "in no state",
+			 def->name, def->from);
+		done(arg, FAULT_STATE, err, &rec);
+		record_free(&rec);
+		return;
+	}
+	f = xcalloc(1, sizeof(*f));
+	f->srv = srv;
+	f->path = xstrdup(path);
+	f->def = def;
+	f->done = done;
+	f->arg = arg;
+	snprintf(f->before, sizeof(f->before), "%s", record_get(&rec, "status"));
+	snprintf(f->uuid, sizeof(f->uuid), "%s", record_get(&rec, "uuid") ? record_get(&rec, "uuid") : "");
+	f->state_file = xasprintf("%s/" STATE_FILE, path);
+	f->next = ops_of(srv)->head;
+	ops_of(srv)->head = f;
+
+	/* Backends that cannot do this say so before anything is recorded. */
+	if ((def->kind == K_START && !hvo->start) || (def->kind == K_ACT && !hvo->act) ||
+	    (def->kind == K_SAVE && !hvo->save) || (def->kind == K_RESTORE && !hvo->restore)) {
+		snprintf(err, sizeof(err), "the %s backend cannot %s guests", hvo->name, def->name);
+		record_free(&rec);
+		inflight_end(f, FAULT_NOT_SUPPORTED, err, NULL);
+		return;
+	}
+	{
+		struct hv_guest g;
+		char uuid[37];
+		if ((def->kind == K_START || def->kind == K_RESTORE) &&
+		    (fault = load_cfg(path, &f->cfg, &g, f->name, sizeof(f->name), uuid, err,
+				      sizeof(err))) != 0) {
+			record_free(&rec);
+			inflight_end(f, fault, err, NULL);
+			return;
+		}
+		if (def->kind == K_START || def->kind == K_RESTORE) {
+			/* vm.cfg may have been edited since registration. */
+			snprintf(f->uuid, sizeof(f->uuid), "%s", uuid);
+			record_set(&rec, "uuid", uuid);
+			record_set(&rec, "name", f->name);
+			record_set(&rec, "host", "localhost");
+		}
+		/* The intent goes to the db before the backend acts. */
+		record_set(&rec, "op", def->name);
+		record_set_int(&rec, "op_started", (long long)time(NULL));
+		if (def->during)
+			record_set(&rec, "status", def->during);
+		if (guests_put(srv->store, path, &rec, err, sizeof(err)) != 0) {
+			record_free(&rec);
+			inflight_end(f, FAULT_IO, err, NULL);
+			return;
+		}
+		record_free(&rec);
+		log_info("%s %s (%s)", def->name, path, f->uuid);
+		switch (def->kind) {
+		case K_START:
+			hvo->start(srv->hv, &g, on_backend, f);
+			break;
+		case K_RESTORE:
+			hvo->restore(srv->hv, &g, f->state_file, on_backend, f);
+			break;
+		case K_SAVE:
+			hvo->save(srv->hv, f->uuid, f->state_file, on_backend, f);
+			break;
+		case K_ACT:
+			hvo->act(srv->hv, f->uuid, def->action, on_backend, f);
+			break;
+		}
+	}
+}
+
+/* ---- start-up reconciliation ------------------------------------------------ */
+
+struct recon {
+	struct server *srv;
+	struct hv_dom *doms;
+	size_t n;
+	int changed;
+};
+
+static const struct hv_dom *find_dom(const struct recon *rc, const char *uuid)
+{
+	for (size_t i = 0; uuid && i < rc->n; i++)
+		if (strcmp(rc->doms[i].uuid, uuid) == 0)
+			return &rc->doms[i];
+	return NULL;
+}
+
+static int reconcile_one(const char *path, const struct record *old, void *arg)
+{
+	struct recon *rc = arg;
+	const struct hv_dom *d = find_dom(rc, record_get(old, "uuid"));
+	const char *st = record_get(old, "status"), *op = record_get(old, "op");
+	const char *now = st ? st : GUEST_ERROR, *why = NULL;
+	struct record rec;
+	char err[256], *text_old, *text_new;
+
+	if (d) {
+		/* The backend is the truth about a guest that exists. */
+		now = d->state == HV_PAUSED ? GUEST_PAUSED :
+		      d->state == HV_CRASHED ? GUEST_ERROR : GUEST_RUNNING;
+		if (d->state == HV_CRASHED)
+			why = "the guest crashed";
+	} else if (op && strcmp(op, "suspend") == 0) {
+		char *file = xasprintf("%s/" STATE_FILE, path);
+		now = access(file, R_OK) == 0 ? GUEST_SUSPEND : GUEST_ERROR;
+		if (strcmp(now, GUEST_ERROR) == 0)
+			why = "the agent stopped while suspending it and no state file was written";
+		free(file);
+	} else if (op && strcmp(op, "resume") == 0) {
+		now = GUEST_SUSPEND; /* not restored: its state file is still there */
+	} else if (op) {
+		now = GUEST_DOWN;   /* start never happened, or stop/destroy did */
+	} else if (st && (strcmp(st, GUEST_RUNNING) == 0 || strcmp(st, GUEST_PAUSED) == 0)) {
+		now = GUEST_ERROR;
+		why = "recorded as running, but the hypervisor does not run it";
+	}
+	record_init(&rec);
+	for (size_t i = 0; i < old->n; i++)
+		record_set(&rec, old->keys[i], old->vals[i]);
+	record_del(&rec, "op");
+	record_del(&rec, "op_started");
+	record_set(&rec, "status", now);
+	if (why)
+		record_set(&rec, "error", why);
+	if (!d)
+		record_del(&rec, "hv_id");
+	else
+		record_set_int(&rec, "hv_id", d->id);
+	text_old = record_format(old);
+	text_new = record_format(&rec);
+	if (strcmp(text_old, text_new) != 0) {
+		if (guests_put(rc->srv->store, path, &rec, err, sizeof(err)) != 0)
+			log_err("reconcile %s: %s", path, err);
+		else
+			log_warn("reconciled %s: %s%s%s -> %s%s%s", path, st ? st : "?",
+				 op ? " during " : "", op ? op : "", now, why ? ": " : "", why ? why : "");
+		rc->changed++;
+	}
+	free(text_old);
+	free(text_new);
+	record_free(&rec);
+	return 0;
+}
+
+void guest_reconcile(struct server *srv)
+{
+	struct recon rc = { .srv = srv };
+	char err[256];
+
+	if (!srv->hv->ops->list) {
+		log_warn("the %s backend cannot list guests; guest states not reconciled",
+			 srv->hv->ops->name);
+		return;
+	}
+	if (srv->hv->ops->list(srv->hv, &rc.doms, &rc.n, err, sizeof(err)) != 0) {
+		log_err("cannot list the hypervisor's guests: %s; guest states not reconciled", err);
+		return;
+	}
+	if (guests_each(srv->store, reconcile_one, &rc, err, sizeof(err)) != 0)
+		log_err("reconcile: %s", err);
+	log_info("guest states reconciled with the %s backend (%zu running, %d record%s changed)",
+		 srv->hv->ops->name, rc.n, rc.changed, rc.changed == 1 ? "" : "s");
+	free(rc.doms);
+}

@@ -1,0 +1,51 @@
+/* guest.h - the guest lifecycle over the db and the hypervisor backend.
+ *
+ * Three rules live here and nowhere else:
+ *   - a path argument resolves inside the repository root (ovs_root) to
+ *     <root>[/<repo>]/running_pool/<name>; "..", symlinks out and paths
+ *     elsewhere are refused;
+ *   - one operation per guest at a time: a second gets fault 1003 (busy);
+ *   - the intent is written to the db before the backend acts, the result
+ *     after; guest_reconcile() finishes or rolls back at start-up what a
+ *     crash left in flight, so nothing acknowledged is lost and no guest
+ *     runs twice. */
+#ifndef OVS_GUEST_H
+#define OVS_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "db/record.h"
+
+struct server;
+
+enum guest_op {
+	GOP_START, GOP_STOP, GOP_DESTROY, GOP_PAUSE, GOP_UNPAUSE, GOP_REBOOT, GOP_RESET,
+	GOP_SUSPEND, GOP_RESUME,
+};
+
+/* fault 0 = done; rec is the guest's record after the operation (valid
+ * only during the call, NULL on some faults). */
+typedef void (*guest_done_cb)(void *arg, int fault, const char *msg, const struct record *rec);
+
+/* Resolve a guest argument (a bare name or an absolute path) to the db
+ * key. must_exist: the directory must exist. Returns 0 and a malloc'd
+ * *path, or a fault code with a message in err. */
+int guest_resolve(struct server *srv, const char *arg, bool must_exist, char **path,
+		  char *err, size_t errlen);
+
+/* Run op on the guest at path; done is called exactly once, maybe before
+ * guest_run returns. */
+void guest_run(struct server *srv, const char *path, enum guest_op op, guest_done_cb done, void *arg);
+
+/* Register the guest directory's vm.cfg as a DOWN guest (or RUNNING when
+ * the backend already runs its uuid). 0 or a fault code with err. */
+int guest_register(struct server *srv, const char *path, struct record *rec, char *err, size_t errlen);
+
+/* True while an operation on path is in flight. */
+bool guest_busy(struct server *srv, const char *path);
+
+/* At start-up: make the db agree with what the backend runs. */
+void guest_reconcile(struct server *srv);
+
+#endif

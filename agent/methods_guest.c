@@ -1,0 +1,314 @@
+/* methods_guest.c - the guest methods: register, start, stop, pause, ...,
+ * list and status. The rules (paths, busy guests, intent and result in
+ * the db) are guest.c's; these handlers only translate. */
+#define LOG_CAT "rpc"
+#include "methods.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/guests.h"
+#include "fault.h"
+#include "guest.h"
+#include "hypervisor/hv.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+/* Read param i as a string (the signature check already passed). */
+static char *param_str(xmlrpc_value *params, int i)
+{
+	xmlrpc_env env;
+	xmlrpc_value *v = NULL;
+	const char *s = NULL;
+	char *out;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_array_read_item(&env, params, i, &v);
+	if (!env.fault_occurred)
+		xmlrpc_read_string(&env, v, &s);
+	out = xstrdup(env.fault_occurred || !s ? "" : s);
+	free((char *)s);
+	if (v)
+		xmlrpc_DECREF(v);
+	xmlrpc_env_clean(&env);
+	return out;
+}
+
+/* Resolve param 0 to a guest path, or answer the fault and return NULL. */
+static char *guest_param(struct rpc_call *call, xmlrpc_value *params, bool must_exist)
+{
+	char *arg = param_str(params, 0), *path = NULL, err[512];
+	int fault = guest_resolve(rpc_server(call), arg, must_exist, &path, err, sizeof(err));
+
+	free(arg);
+	if (fault) {
+		rpc_fault(call, fault, "%s", err);
+		return NULL;
+	}
+	return path;
+}
+
+static void reply_plain(void *arg, int fault, const char *msg, const struct record *rec)
+{
+	if (fault)
+		rpc_fault(arg, fault, "%s", msg);
+	else
+		rpc_return_string(arg, "success");
+}
+
+static void reply_ip(void *arg, int fault, const char *msg, const struct record *rec)
+{
+	struct rpc_call *call = arg;
+
+	if (fault)
+		rpc_fault(call, fault, "%s", msg);
+	else
+		rpc_return_printf(call, "success:ip=%s", rpc_origin(call)->local);
+}
+
+static void run(struct rpc_call *call, xmlrpc_value *params, enum guest_op op, guest_done_cb reply)
+{
+	char *path = guest_param(call, params, true);
+
+	if (!path)
+		return;
+	guest_run(rpc_server(call), path, op, reply, call);
+	free(path);
+}
+
+void m_start_vm(struct rpc_call *call, xmlrpc_value *params)
+{
+	xmlrpc_env env;
+	int n;
+
+	xmlrpc_env_init(&env);
+	n = xmlrpc_array_size(&env, params);
+	xmlrpc_env_clean(&env);
+	if (n == 2) {
+		char *ip = param_str(params, 1);
+		bool ours = strcmp(ip, rpc_origin(call)->local) == 0;
+		if (!ours) {
+			rpc_fault(call, FAULT_NOT_IN_POOL, "starting a guest on server %s needs a server "
+				  "pool; this server (%s) is not in one", ip, rpc_origin(call)->local);
+			free(ip);
+			return;
+		}
+		free(ip);
+	}
+	run(call, params, GOP_START, reply_ip);
+}
+
+void m_stop_vm(struct rpc_call *c, xmlrpc_value *p) { run(c, p, GOP_STOP, reply_plain); }
+void m_destroy_vm(struct rpc_call *c, xmlrpc_value *p) { run(c, p, GOP_DESTROY, reply_plain); }
+void m_pause_vm(struct rpc_call *c, xmlrpc_value *p) { run(c, p, GOP_PAUSE, reply_plain); }
+void m_unpause_vm(struct rpc_call *c, xmlrpc_value *p) { run(c, p, GOP_UNPAUSE, reply_plain); }
+void m_reboot_vm(struct rpc_call *c, xmlrpc_value *p) { run(c, p, GOP_REBOOT, reply_plain); }
+void m_reset_vm(struct rpc_call *c, xmlrpc_value *p) { run(c, p, GOP_RESET, reply_plain); }
+void m_suspend_vm(struct rpc_call *c, xmlrpc_value *p) { run(c, p, GOP_SUSPEND, reply_plain); }
+void m_resume_vm(struct rpc_call *c, xmlrpc_value *p) { run(c, p, GOP_RESUME, reply_plain); }
+
+void m_register_vm(struct rpc_call *call, xmlrpc_value *params)
+{
+	struct server *srv = rpc_server(call);
+	char *path = guest_param(call, params, true), err[512];
+	struct record rec;
+	int r, fault;
+
+	if (!path)
+		return;
+	r = guests_get(srv->store, path, &rec, err, sizeof(err));
+	if (r != 0) {
+		if (r > 0)
+			rpc_fault(call, FAULT_EXISTS, "%s is already registered (%s)", path,
+				  record_get(&rec, "status") ? record_get(&rec, "status") : "?");
+		else
+			rpc_fault(call, FAULT_IO, "%s", err);
+	} else if ((fault = guest_register(srv, path, &rec, err, sizeof(err))) != 0) {
+		rpc_fault(call, fault, "%s", err);
+	} else {
+		rpc_return_printf(call, "success:uuid=%s;status=%s", record_get(&rec, "uuid"),
+				  record_get(&rec, "status"));
+	}
+	record_free(&rec);
+	free(path);
+}
+
+/* Statuses in which the agent may forget a guest. */
+static bool removable(const char *st)
+{
+	return st && (strcmp(st, GUEST_DOWN) == 0 || strcmp(st, GUEST_ERROR) == 0);
+}
+
+void m_unregister_vm(struct rpc_call *call, xmlrpc_value *params)
+{
+	struct server *srv = rpc_server(call);
+	char *path = guest_param(call, params, false), err[512];
+	struct record rec;
+	int r;
+
+	if (!path)
+		return;
+	r = guests_get(srv->store, path, &rec, err, sizeof(err));
+	if (r < 0)
+		rpc_fault(call, FAULT_IO, "%s", err);
+	else if (r == 0)
+		rpc_fault(call, FAULT_NOT_FOUND, "%s is not a registered guest", path);
+	else if (guest_busy(srv, path))
+		rpc_fault(call, FAULT_BUSY, "%s is busy with another operation", path);
+	else if (!removable(record_get(&rec, "status")))
+		rpc_fault(call, FAULT_STATE, "%s is %s; stop it before unregistering", path,
+			  record_get(&rec, "status"));
+	else if (guests_del(srv->store, path, err, sizeof(err)) < 0)
+		rpc_fault(call, FAULT_IO, "%s", err);
+	else
+		rpc_return_string(call, "success");
+	record_free(&rec);
+	free(path);
+}
+
+void m_get_vm_status(struct rpc_call *call, xmlrpc_value *params)
+{
+	char *path = guest_param(call, params, false), err[512];
+	struct record rec;
+	int r;
+
+	if (!path)
+		return;
+	r = guests_get(rpc_server(call)->store, path, &rec, err, sizeof(err));
+	if (r < 0)
+		rpc_fault(call, FAULT_IO, "%s", err);
+	else if (r == 0)
+		rpc_fault(call, FAULT_NOT_FOUND, "%s is not a registered guest", path);
+	else
+		rpc_return_printf(call, "success:status=%s", record_get(&rec, "status"));
+	record_free(&rec);
+	free(path);
+}
+
+void m_set_vm_status(struct rpc_call *call, xmlrpc_value *params)
+{
+	struct server *srv = rpc_server(call);
+	char *path = guest_param(call, params, false), *st = param_str(params, 1), err[512];
+	struct record rec;
+	int r;
+
+	record_init(&rec);
+	if (!path)
+		goto out;
+	for (char *p = st; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	if (!guest_status_valid(st)) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "'%s' is not a guest status (RUNNING, DOWN, "
+			  "PAUSED, SUSPEND, ERROR, STARTING, STOPPING, MIGRATING)", st);
+		goto out;
+	}
+	if (guest_busy(srv, path)) {
+		rpc_fault(call, FAULT_BUSY, "%s is busy with another operation", path);
+		goto out;
+	}
+	r = guests_get(srv->store, path, &rec, err, sizeof(err));
+	if (r <= 0) {
+		rpc_fault(call, r < 0 ? FAULT_IO : FAULT_NOT_FOUND, "%s",
+			  r < 0 ? err : "not a registered guest");
+		goto out;
+	}
+	log_warn("%s: status set by %s from %s to %s", path, rpc_origin(call)->user,
+		 record_get(&rec, "status"), st);
+	record_set(&rec, "status", st);
+	if (guests_put(srv->store, path, &rec, err, sizeof(err)) != 0)
+		rpc_fault(call, FAULT_IO, "%s", err);
+	else
+		rpc_return_string(call, "success");
+out:
+	record_free(&rec);
+	free(st);
+	free(path);
+}
+
+static int list_one(const char *path, const struct record *rec, void *arg)
+{
+	xmlrpc_value *list = arg, *s;
+	xmlrpc_env env;
+
+	xmlrpc_env_init(&env);
+	s = xmlrpc_struct_new(&env);
+	{
+		xmlrpc_value *v = xmlrpc_string_new(&env, path);
+		xmlrpc_struct_set_value(&env, s, "path", v);
+		xmlrpc_DECREF(v);
+	}
+	for (size_t i = 0; i < rec->n; i++) {
+		xmlrpc_value *v = xmlrpc_string_new(&env, rec->vals[i]);
+		xmlrpc_struct_set_value(&env, s, rec->keys[i], v);
+		xmlrpc_DECREF(v);
+	}
+	xmlrpc_array_append_item(&env, list, s);
+	xmlrpc_DECREF(s);
+	xmlrpc_env_clean(&env);
+	return 0;
+}
+
+void m_list_vms(struct rpc_call *call, xmlrpc_value *params)
+{
+	xmlrpc_env env;
+	xmlrpc_value *list;
+	char err[512];
+
+	xmlrpc_env_init(&env);
+	list = xmlrpc_array_new(&env);
+	xmlrpc_env_clean(&env);
+	if (guests_each(rpc_server(call)->store, list_one, list, err, sizeof(err)) != 0) {
+		xmlrpc_DECREF(list);
+		rpc_fault(call, FAULT_IO, "%s", err);
+		return;
+	}
+	rpc_return(call, list);
+}
+
+void m_sim_inject_fault(struct rpc_call *call, xmlrpc_value *params)
+{
+	char *op = param_str(params, 0), *action = param_str(params, 1), err[512];
+
+	if (sim_inject_fault(rpc_server(call)->hv, op, action, err, sizeof(err)) != 0)
+		rpc_fault(call, rpc_server(call)->hv->ops == &hv_sim_ops ? FAULT_INVALID_ARGUMENT
+									 : FAULT_NOT_SUPPORTED, "%s", err);
+	else
+		rpc_return_string(call, "success");
+	free(op);
+	free(action);
+}
+
+/* Crash a sim guest, and record it the way a crash event would. */
+void m_sim_crash_vm(struct rpc_call *call, xmlrpc_value *params)
+{
+	struct server *srv = rpc_server(call);
+	char *path = guest_param(call, params, true), err[512];
+	struct record rec;
+
+	record_init(&rec);
+	if (!path)
+		return;
+	if (srv->hv->ops != &hv_sim_ops) {
+		rpc_fault(call, FAULT_NOT_SUPPORTED, "guests can be crashed on purpose only with "
+			  "hypervisor=sim");
+	} else if (guests_get(srv->store, path, &rec, err, sizeof(err)) != 1) {
+		rpc_fault(call, FAULT_NOT_FOUND, "%s is not a registered guest", path);
+	} else if (guest_busy(srv, path)) {
+		rpc_fault(call, FAULT_BUSY, "%s is busy with another operation", path);
+	} else if (sim_crash(srv->hv, record_get(&rec, "uuid") ? record_get(&rec, "uuid") : "",
+			     err, sizeof(err)) != 0) {
+		rpc_fault(call, FAULT_STATE, "%s", err);
+	} else {
+		record_set(&rec, "status", GUEST_ERROR);
+		record_set(&rec, "error", "the guest crashed");
+		if (guests_put(srv->store, path, &rec, err, sizeof(err)) != 0)
+			rpc_fault(call, FAULT_IO, "%s", err);
+		else
+			rpc_return_string(call, "success");
+	}
+	record_free(&rec);
+	free(path);
+}

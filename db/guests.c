@@ -1,0 +1,97 @@
+/* guests.c - guest records in the "vm" table. */
+#include "guests.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store.h"
+#include "util.h"
+
+bool guest_status_valid(const char *s)
+{
+	static const char *const all[] = { GUEST_RUNNING, GUEST_DOWN, GUEST_PAUSED, GUEST_SUSPEND,
+					   GUEST_ERROR, GUEST_STARTING, GUEST_STOPPING,
+					   GUEST_MIGRATING };
+
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		if (strcmp(s, all[i]) == 0)
+			return true;
+	return false;
+}
+
+int guests_get(struct store *s, const char *path, struct record *rec, char *err, size_t errlen)
+{
+	char *text = NULL;
+	int r = store_get(s, GUESTS_TABLE, path, &text, err, errlen);
+
+	record_init(rec);
+	if (r != 1)
+		return r;
+	if (record_parse(rec, text, strlen(text)) != 0) {
+		snprintf(err, errlen, "the db record of %s is damaged", path);
+		free(text);
+		record_free(rec);
+		return -1;
+	}
+	free(text);
+	return 1;
+}
+
+int guests_put(struct store *s, const char *path, struct record *rec, char *err, size_t errlen)
+{
+	long long now = (long long)time(NULL);
+	char *text;
+	int r;
+
+	if (!record_get(rec, "created"))
+		record_set_int(rec, "created", now);
+	record_set_int(rec, "updated", now);
+	text = record_format(rec);
+	r = store_put(s, GUESTS_TABLE, path, text, err, errlen);
+	free(text);
+	return r;
+}
+
+int guests_del(struct store *s, const char *path, char *err, size_t errlen)
+{
+	return store_del(s, GUESTS_TABLE, path, err, errlen);
+}
+
+struct each_ctx {
+	int (*fn)(const char *path, const struct record *rec, void *arg);
+	void *arg;
+};
+
+static int each_one(const char *key, const char *val, size_t vlen, void *arg)
+{
+	struct each_ctx *c = arg;
+	struct record rec;
+	int stop;
+
+	record_init(&rec);
+	if (record_parse(&rec, val, vlen) != 0) {
+		record_free(&rec);
+		record_set(&rec, "status", GUEST_ERROR);
+		record_set(&rec, "error", "damaged db record");
+	}
+	stop = c->fn(key, &rec, c->arg);
+	record_free(&rec);
+	return stop;
+}
+
+int guests_each(struct store *s, int (*fn)(const char *path, const struct record *rec, void *arg),
+		void *arg, char *err, size_t errlen)
+{
+	struct each_ctx c = { fn, arg };
+
+	return store_each(s, GUESTS_TABLE, each_one, &c, err, errlen);
+}
+
+char *guest_path_for(const char *ovs_root, const char *arg)
+{
+	if (arg[0] == '/')
+		return xstrdup(arg);
+	return xasprintf("%s/running_pool/%s", ovs_root, arg);
+}

@@ -1,0 +1,55 @@
+/* guests.h - guest records in the store's "vm" table.
+ *
+ * Key: the guest's directory, /OVS/running_pool/<name>. Value: a record
+ * (record.h) with these fields:
+ *   name, uuid          from vm.cfg
+ *   status              one of GUEST_* below
+ *   hv_id               the backend's id for the running guest (domid, pid)
+ *   host                the server running it
+ *   ha                  1 when HA is enabled for the guest
+ *   memory, vcpus       MB and count, as last started
+ *   op, op_started      the operation in flight and when it began: written
+ *                       before the agent acts, cleared after (crash safety)
+ *   error               why the status is ERROR
+ *   save_file           state file of a suspended guest
+ *   created, updated    seconds since the epoch
+ * Any other field is kept as is. */
+#ifndef OVS_GUESTS_H
+#define OVS_GUESTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "record.h"
+
+struct store;
+
+#define GUESTS_TABLE "vm"
+
+#define GUEST_RUNNING   "RUNNING"
+#define GUEST_DOWN      "DOWN"
+#define GUEST_PAUSED    "PAUSED"
+#define GUEST_SUSPEND   "SUSPEND"
+#define GUEST_ERROR     "ERROR"
+#define GUEST_STARTING  "STARTING"
+#define GUEST_STOPPING  "STOPPING"
+#define GUEST_MIGRATING "MIGRATING"
+
+/* True for the states a person may set with set_vm_status / db_kfv. */
+bool guest_status_valid(const char *status);
+
+/* 1 found (rec filled), 0 absent, -1 error (err). rec is (re)initialised. */
+int guests_get(struct store *s, const char *path, struct record *rec, char *err, size_t errlen);
+/* Write rec (stamping `updated`, and `created` when absent). 0 or -1. */
+int guests_put(struct store *s, const char *path, struct record *rec, char *err, size_t errlen);
+/* 1 deleted, 0 absent, -1 error. */
+int guests_del(struct store *s, const char *path, char *err, size_t errlen);
+/* fn(path, rec, arg) for every guest, in path order; non-zero stops. */
+int guests_each(struct store *s, int (*fn)(const char *path, const struct record *rec, void *arg),
+		void *arg, char *err, size_t errlen);
+
+/* "<ovs_root>/running_pool/<name>" for a bare name, else a copy of arg
+ * (absolute paths are checked elsewhere). malloc'd. */
+char *guest_path_for(const char *ovs_root, const char *arg);
+
+#endif

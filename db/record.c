@@ -1,0 +1,141 @@
+/* record.c - key=value records for the db. */
+#include "record.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "util.h"
+
+void record_init(struct record *r) { memset(r, 0, sizeof(*r)); }
+
+void record_free(struct record *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->keys[i]);
+		free(r->vals[i]);
+	}
+	free(r->keys);
+	free(r->vals);
+	memset(r, 0, sizeof(*r));
+}
+
+static long find(const struct record *r, const char *key)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->keys[i], key) == 0)
+			return (long)i;
+	return -1;
+}
+
+const char *record_get(const struct record *r, const char *key)
+{
+	long i = find(r, key);
+
+	return i < 0 ? NULL : r->vals[i];
+}
+
+long long record_get_int(const struct record *r, const char *key, long long dflt)
+{
+	const char *v = record_get(r, key);
+	char *end;
+	long long x;
+
+	if (!v || !*v)
+		return dflt;
+	x = strtoll(v, &end, 10);
+	return *end ? dflt : x;
+}
+
+static int valid_key(const char *k)
+{
+	if (!*k)
+		return 0;
+	for (; *k; k++)
+		if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_'))
+			return 0;
+	return 1;
+}
+
+int record_set(struct record *r, const char *key, const char *val)
+{
+	long i;
+
+	if (!valid_key(key) || strchr(val, '\n'))
+		return -1;
+	if ((i = find(r, key)) >= 0) {
+		free(r->vals[i]);
+		r->vals[i] = xstrdup(val);
+		return 0;
+	}
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 16;
+		r->keys = xrealloc(r->keys, r->cap * sizeof(*r->keys));
+		r->vals = xrealloc(r->vals, r->cap * sizeof(*r->vals));
+	}
+	r->keys[r->n] = xstrdup(key);
+	r->vals[r->n] = xstrdup(val);
+	r->n++;
+	return 0;
+}
+
+int record_set_int(struct record *r, const char *key, long long val)
+{
+	char n[32];
+
+	snprintf(n, sizeof(n), "%lld", val);
+	return record_set(r, key, n);
+}
+
+int record_del(struct record *r, const char *key)
+{
+	long i = find(r, key);
+
+	if (i < 0)
+		return 0;
+	free(r->keys[i]);
+	free(r->vals[i]);
+	memmove(&r->keys[i], &r->keys[i + 1], (r->n - (size_t)i - 1) * sizeof(*r->keys));
+	memmove(&r->vals[i], &r->vals[i + 1], (r->n - (size_t)i - 1) * sizeof(*r->vals));
+	r->n--;
+	return 1;
+}
+
+int record_parse(struct record *r, const char *text, size_t len)
+{
+	size_t i = 0;
+
+	record_free(r);
+	while (i < len) {
+		const char *line = text + i, *nl = memchr(line, '\n', len - i), *eq;
+		size_t n = nl ? (size_t)(nl - line) : len - i;
+		char *k, *v;
+		int bad;
+
+		i += n + (nl ? 1 : 0);
+		if (!n)
+			continue;
+		eq = memchr(line, '=', n);
+		if (!eq)
+			return -1;
+		k = xstrndup(line, (size_t)(eq - line));
+		v = xstrndup(eq + 1, n - (size_t)(eq - line) - 1);
+		bad = memchr(line, '\0', n) != NULL || record_set(r, k, v) != 0;
+		free(k);
+		free(v);
+		if (bad)
+			return -1;
+	}
+	return 0;
+}
+
+char *record_format(const struct record *r)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	for (size_t i = 0; i < r->n; i++)
+		buf_printf(&b, "%s=%s\n", r->keys[i], r->vals[i]);
+	return buf_steal(&b, NULL);
+}

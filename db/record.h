@@ -1,0 +1,33 @@
+/* record.h - one db record: an ordered list of key=value text fields.
+ *
+ * Records are stored as "key=value\n" lines, so the db tools can show and
+ * set any field by name, and a field added by a newer agent survives a
+ * rewrite by an older tool. Keys are [a-z0-9_]+; values hold no newline
+ * (record_set refuses one). */
+#ifndef OVS_RECORD_H
+#define OVS_RECORD_H
+
+#include <stddef.h>
+
+struct record {
+	size_t n, cap;
+	char **keys;    /* owned */
+	char **vals;    /* owned */
+};
+
+void record_init(struct record *r);
+void record_free(struct record *r);
+/* NULL when absent. */
+const char *record_get(const struct record *r, const char *key);
+long long record_get_int(const struct record *r, const char *key, long long dflt);
+/* Add or replace; 0, or -1 for a bad key or a value holding a newline. */
+int record_set(struct record *r, const char *key, const char *val);
+int record_set_int(struct record *r, const char *key, long long val);
+/* 1 removed, 0 absent. */
+int record_del(struct record *r, const char *key);
+/* Parse "key=value\n" text (replacing r's contents); -1 on a bad line. */
+int record_parse(struct record *r, const char *text, size_t len);
+/* malloc'd "key=value\n..." text. */
+char *record_format(const struct record *r);
+
+#endif
