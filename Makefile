@@ -35,7 +35,7 @@ LDLIBS    := -lssl -lcrypto -lcrypt -lpam -llmdb $(XMLRPC_LIBS)
 LIB_SRCS  := $(filter-out agent/main.c,$(wildcard agent/*.c)) \
              $(wildcard hypervisor/*.c) $(wildcard db/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-PROGS     := ovs-agent do_rpc ovs-agent-passwd
+PROGS     := ovs-agent do_rpc ovs-agent-passwd db_kfv db_del db_dump
 PROG_BINS := $(PROGS:%=$(BUILD)/bin/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -124,6 +124,10 @@ install: all
 	install -m 0755 $(BUILD)/bin/ovs-agent $(BUILD)/bin/ovs-agent-passwd $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(BUILD)/bin/do_rpc $(DESTDIR)$(PREFIX)/utils/do_rpc
 	ln -sf do_rpc $(DESTDIR)$(PREFIX)/utils/do_rpc.py
+	install -m 0755 $(BUILD)/bin/db_kfv $(BUILD)/bin/db_del $(BUILD)/bin/db_dump \
+		$(DESTDIR)$(PREFIX)/db/
+	ln -sf db_kfv $(DESTDIR)$(PREFIX)/db/db_kfv.py
+	ln -sf db_del $(DESTDIR)$(PREFIX)/db/db_del.py
 	test -e $(DESTDIR)$(SYSCONFDIR)/ovs-agent/agent.ini || \
 		install -m 0644 etc/agent.ini $(DESTDIR)$(SYSCONFDIR)/ovs-agent/agent.ini
 	install -m 0755 init.d/ovs-agent $(DESTDIR)$(SYSCONFDIR)/init.d/ovs-agent

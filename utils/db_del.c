@@ -1,0 +1,434 @@
+/* db_del - remove a guest: its db record and its directory.
+ *
+ *   db_del [--config PATH] [--force] [--keep-files] vm GUEST
+ *
+ * GUEST is a name in <ovs_root>/running_pool/ or the guest's absolute path,
+ * which must be <ovs_root>/running_pool/<name> or
+ * <ovs_root>/<repository>/running_pool/<name>. The files go first and the
+ * db entry last, so a removal that fails half way can be run again. Exit 0
+ * done, 1 error or refused, 2 usage. */
+#include "config.h"
+#include "db/guests.h"
+#include "db/record.h"
+#include "db/store.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PROG "db_del"
+#define DEFAULT_CONFIG "/etc/ovs-agent/agent.ini"
+/* Guest directories are shallow; anything deeper is not what we think it
+ * is, and each level holds a file descriptor. */
+#define MAX_DEPTH 32
+
+struct args {
+	const char *config;
+	const char *name;
+	bool force;
+	bool keep_files;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: " PROG " [--config PATH] [--force] [--keep-files] vm GUEST\n"
+		"Remove GUEST's db entry and its directory (recursively; symbolic links\n"
+		"are removed, never followed). GUEST is a name in <ovs_root>/running_pool/\n"
+		"or the guest's path under <ovs_root>/running_pool/ or\n"
+		"<ovs_root>/*/running_pool/.\n"
+		"  --force        also remove a guest that is RUNNING, PAUSED, STARTING,\n"
+		"                 STOPPING or MIGRATING, or whose db entry is missing\n"
+		"  --keep-files   remove only the db entry\n"
+		"  --config PATH  agent.ini to read (default $OVS_AGENT_CONFIG, else\n"
+		"                 " DEFAULT_CONFIG ")\n"
+		"Exit 0 done, 1 error or refused, 2 usage.\n");
+}
+
+/* getopt's own message names the binary's full path; ours names PROG. */
+static int bad_option(char **argv)
+{
+	fprintf(stderr, PROG ": bad option or missing argument: %s\n", argv[optind - 1]);
+	return -1;
+}
+
+/* 0 with a filled, 1 for --help, -1 on a usage error. */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "keep-files", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *env = getenv("OVS_AGENT_CONFIG");
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->config = env && *env ? env : DEFAULT_CONFIG;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
+		if (c == 'c')
+			a->config = optarg;
+		else if (c == 'f')
+			a->force = true;
+		else if (c == 'k')
+			a->keep_files = true;
+		else if (c == 'h')
+			return 1;
+		else
+			return bad_option(argv);
+	}
+	if (argc - optind != 2)
+		return -1;
+	if (strcmp(argv[optind], "vm") != 0) {
+		fprintf(stderr, PROG ": unknown table \"%s\" (only vm)\n", argv[optind]);
+		return -1;
+	}
+	a->name = argv[optind + 1];
+	return 0;
+}
+
+/* Tools never create the db: a missing one means the agent has not run. */
+static struct store *open_db(const struct agent_config *cfg)
+{
+	char *data = xasprintf("%s/data.mdb", cfg->state_dir);
+	char err[1024];
+	struct store *s = NULL;
+
+	if (access(data, F_OK) != 0)
+		fprintf(stderr, PROG ": no db in %s (the agent creates it when it starts)\n",
+			cfg->state_dir);
+	else if (!(s = store_open(cfg->state_dir, false, err, sizeof(err))))
+		fprintf(stderr, PROG ": %s\n", err);
+	free(data);
+	return s;
+}
+
+/* The guest's directory with trailing slashes stripped: "<root>" then
+ * "running_pool/<name>" or "<repo>/running_pool/<name>", each part one
+ * plain component. NULL (reported) for anything else, so a typo or a
+ * "../" can never aim the removal elsewhere. */
+static char *guest_dir(const char *ovs_root, const char *arg)
+{
+	char *path, *root, *rest, *part[4], *save = NULL;
+	size_t n, nroot, k = 0;
+	bool ok;
+
+	if (arg[0] != '/' && (!*arg || strchr(arg, '/'))) {
+		fprintf(stderr, PROG ": bad guest name \"%s\"\n", arg);
+		return NULL;
+	}
+	path = guest_path_for(ovs_root, arg);
+	root = xstrdup(ovs_root);
+	n = strlen(path);
+	nroot = strlen(root);
+
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	while (nroot > 1 && root[nroot - 1] == '/')
+		root[--nroot] = '\0';
+	ok = strncmp(path, root, nroot) == 0 && path[nroot] == '/';
+	rest = xstrdup(ok ? path + nroot : "");
+	for (char *p = strtok_r(rest, "/", &save); p && ok; p = strtok_r(NULL, "/", &save)) {
+		ok = k < ARRAY_SIZE(part) && strcmp(p, ".") != 0 && strcmp(p, "..") != 0;
+		if (ok)
+			part[k++] = p;
+	}
+	/* "//" right after the root comes from an ovs_root written with a
+	 * trailing '/'; anywhere else it is a second spelling of the key. */
+	ok = ok && !strstr(path + nroot + 1, "//") &&
+	     ((k == 2 && !strcmp(part[0], "running_pool")) ||
+	      (k == 3 && !strcmp(part[1], "running_pool")));
+	if (!ok) {
+		fprintf(stderr, PROG ": %s is not a guest under %s/running_pool/ or "
+			"%s/*/running_pool/\n", path, root, root);
+		free(path);
+		path = NULL;
+	}
+	free(rest);
+	free(root);
+	return path;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Names in the directory fd, read in full before any is removed (removing
+ * while readdir runs may skip entries). NULL with errno on error. */
+static char **list_dir(int fd, size_t *count)
+{
+	DIR *d = fdopendir(dup(fd));
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0;
+
+	if (!d)
+		return NULL;
+	for (;;) {
+		errno = 0;
+		if (!(e = readdir(d)))
+			break;
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		names = xrealloc(names, (n + 1) * sizeof(*names));
+		names[n++] = xstrdup(e->d_name);
+	}
+	if (errno != 0) {
+		int saved = errno;
+		free_names(names, n);
+		closedir(d);
+		errno = saved;
+		return NULL;
+	}
+	*count = n;
+	closedir(d);
+	return names ? names : xcalloc(1, sizeof(*names));
+}
+
+static int remove_tree(int dfd, const char *name, const char *shown, dev_t dev, int depth,
+		       size_t *files);
+
+/* Remove everything inside the directory dfd/name, then the directory. */
+static int remove_dir(int dfd, const char *name, const char *shown, dev_t dev, int depth,
+		      size_t *files)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char **names;
+	size_t n = 0;
+	int ret = 0;
+
+	if (fd < 0 || !(names = list_dir(fd, &n))) {
+		fprintf(stderr, PROG ": %s: %s\n", shown, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		char *sub = xasprintf("%s/%s", shown, names[i]);
+		ret = remove_tree(fd, names[i], sub, dev, depth + 1, files);
+		free(sub);
+	}
+	free_names(names, n);
+	close(fd);
+	if (ret == 0 && unlinkat(dfd, name, AT_REMOVEDIR) < 0) {
+		fprintf(stderr, PROG ": cannot remove %s: %s\n", shown, strerror(errno));
+		return -1;
+	}
+	return ret;
+}
+
+/* Remove dfd/name whatever it is; a symbolic link is removed, not
+ * followed. Staying on device dev keeps a mount inside the guest's
+ * directory (an ISO, a shared disk) out of reach. */
+static int remove_tree(int dfd, const char *name, const char *shown, dev_t dev, int depth,
+		       size_t *files)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", shown, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(dfd, name, 0) < 0) {
+			fprintf(stderr, PROG ": cannot remove %s: %s\n", shown, strerror(errno));
+			return -1;
+		}
+		(*files)++;
+		return 0;
+	}
+	if (st.st_dev != dev) {
+		fprintf(stderr, PROG ": %s is another file system (a mount?); unmount it first\n",
+			shown);
+		return -1;
+	}
+	if (depth > MAX_DEPTH) {
+		fprintf(stderr, PROG ": %s is nested deeper than %d levels; not removing\n",
+			shown, MAX_DEPTH);
+		return -1;
+	}
+	return remove_dir(dfd, name, shown, dev, depth, files);
+}
+
+/* True when dir is root/running_pool or root/<repo>/running_pool (both
+ * real paths, so plain string comparison is enough). */
+static bool is_pool_dir(const char *root, const char *dir)
+{
+	size_t n = strlen(root);
+	const char *rest, *slash;
+
+	if (strcmp(root, "/") == 0)
+		n = 0;
+	if (strncmp(dir, root, n) != 0 || dir[n] != '/')
+		return false;
+	rest = dir + n + 1;
+	slash = strchr(rest, '/');
+	return strcmp(rest, "running_pool") == 0 ||
+	       (slash && slash > rest && strcmp(slash + 1, "running_pool") == 0);
+}
+
+/* The directory holding the guest, opened once its real path is known to
+ * be a pool directory of the real ovs_root: a symbolic link on the way
+ * may not lead the removal out of ovs_root. -1 when refused or failed
+ * (reported), or when it does not exist (*missing set, not reported). */
+static int open_parent(const char *ovs_root, const char *path, bool *missing)
+{
+	char *parent = xstrndup(path, (size_t)(strrchr(path, '/') - path));
+	char *rroot = NULL, *rparent = realpath(parent, NULL);
+	int fd = -1;
+
+	*missing = !rparent && errno == ENOENT;
+	if (!rparent) {
+		if (!*missing)
+			fprintf(stderr, PROG ": %s: %s\n", parent, strerror(errno));
+	} else if (!(rroot = realpath(ovs_root, NULL))) {
+		fprintf(stderr, PROG ": %s: %s\n", ovs_root, strerror(errno));
+	} else if (!is_pool_dir(rroot, rparent)) {
+		fprintf(stderr, PROG ": refusing to remove %s: %s is really %s, outside "
+			"%s/running_pool and %s/*/running_pool\n", path, parent, rparent,
+			rroot, rroot);
+	} else if ((fd = open(rparent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", rparent, strerror(errno));
+	}
+	free(rroot);
+	free(rparent);
+	free(parent);
+	return fd;
+}
+
+/* Remove the guest's directory (or the symbolic link standing for it).
+ * 0 done or nothing there, -1 refused or failed (reported). */
+static int remove_files(const char *ovs_root, const char *path)
+{
+	const char *name = strrchr(path, '/') + 1;
+	size_t files = 0;
+	bool missing;
+	struct stat st;
+	int dfd = open_parent(ovs_root, path, &missing), ret = -1;
+
+	if (dfd < 0) {
+		if (missing)
+			printf("no files at %s\n", path);
+		return missing ? 0 : -1;
+	}
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			printf("no files at %s\n", path);
+		else
+			fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
+		ret = errno == ENOENT ? 0 : -1;
+	} else if ((ret = remove_tree(dfd, name, path, st.st_dev, 0, &files)) == 0) {
+		if (S_ISLNK(st.st_mode))
+			printf("removed symbolic link %s (its target was left alone)\n", path);
+		else if (S_ISDIR(st.st_mode))
+			printf("removed directory %s (%zu files)\n", path, files);
+		else
+			printf("removed file %s\n", path);
+	}
+	close(dfd);
+	return ret;
+}
+
+static bool status_busy(const char *s)
+{
+	static const char *const busy[] = { GUEST_RUNNING, GUEST_PAUSED, GUEST_STARTING,
+					    GUEST_STOPPING, GUEST_MIGRATING };
+
+	for (size_t i = 0; s && i < ARRAY_SIZE(busy); i++)
+		if (strcmp(s, busy[i]) == 0)
+			return true;
+	return false;
+}
+
+/* 0 when the guest may go; 1 refused or error (reported). *found tells
+ * whether the db has an entry for it. */
+static int check_guest(struct store *s, const char *path, bool force, bool *found)
+{
+	struct record rec;
+	char err[1024];
+	int r = guests_get(s, path, &rec, err, sizeof(err)), ret = 0;
+	const char *status = r == 1 ? record_get(&rec, "status") : NULL;
+
+	*found = r == 1;
+	if (r < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		ret = 1;
+	} else if (r == 0 && !force) {
+		fprintf(stderr, PROG ": no such guest in the db: %s (--force removes its "
+			"files anyway)\n", path);
+		ret = 1;
+	} else if (status_busy(status) && !force) {
+		fprintf(stderr, PROG ": %s is %s; stop it first, or use --force\n", path, status);
+		ret = 1;
+	}
+	record_free(&rec);
+	return ret;
+}
+
+static int del_guest(struct store *s, const struct agent_config *cfg, const struct args *a)
+{
+	char err[1024];
+	char *path = guest_dir(cfg->ovs_root, a->name);
+	bool found = false;
+	int ret = 1;
+
+	if (!path)
+		return 1;
+	if (check_guest(s, path, a->force, &found) != 0)
+		goto out;
+	if (!a->keep_files && remove_files(cfg->ovs_root, path) != 0)
+		goto out;
+	if (!found && a->keep_files) {
+		fprintf(stderr, PROG ": no such guest in the db: %s\n", path);
+		goto out;
+	}
+	if (found && guests_del(s, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		goto out;
+	}
+	printf(found ? "removed db entry %s\n" : "no db entry for %s\n", path);
+	ret = 0;
+out:
+	free(path);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct agent_config cfg;
+	struct store *s;
+	struct args a;
+	char err[1024];
+	int r = parse_args(argc, argv, &a);
+
+	if (r != 0) {
+		usage(r > 0 ? stdout : stderr);
+		return r > 0 ? 0 : 2;
+	}
+	if (config_load(a.config, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return 1;
+	}
+	if (!(s = open_db(&cfg))) {
+		config_free(&cfg);
+		return 1;
+	}
+	r = del_guest(s, &cfg, &a);
+	store_close(s);
+	config_free(&cfg);
+	return r;
+}

@@ -1,0 +1,156 @@
+/* db_dump - list a table of the agent's db.
+ *
+ *   db_dump [--config PATH] [vm|pool|meta]
+ *
+ * vm (the default): one line per guest, in path order,
+ *   "<path> status=<s> name=<n> uuid=<u> <field>=<value>..."
+ * pool, meta: one "<key>=<value>" line per key, in key order.
+ * Reads one consistent snapshot, so it is safe while the agent runs.
+ * Exit 0 done, 1 error, 2 usage. */
+#include "config.h"
+#include "db/guests.h"
+#include "db/record.h"
+#include "db/store.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PROG "db_dump"
+#define DEFAULT_CONFIG "/etc/ovs-agent/agent.ini"
+
+/* Shown first, in this order, because they are what a person looks for;
+ * the other fields follow in record order. */
+static const char *const lead_fields[] = { "status", "name", "uuid" };
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: " PROG " [--config PATH] [vm|pool|meta]\n"
+		"List a table of the agent's db: vm (default) prints one line per guest,\n"
+		"\"<path> status=.. name=.. uuid=.. <field>=<value>...\", in path order;\n"
+		"pool and meta print one <key>=<value> line per key.\n"
+		"  --config PATH  agent.ini to read (default $OVS_AGENT_CONFIG, else\n"
+		"                 " DEFAULT_CONFIG ")\n"
+		"Exit 0 done, 1 error, 2 usage.\n");
+}
+
+/* getopt's own message names the binary's full path; ours names PROG. */
+static int bad_option(char **argv)
+{
+	fprintf(stderr, PROG ": bad option or missing argument: %s\n", argv[optind - 1]);
+	return -1;
+}
+
+/* 0 with *config and *table set, 1 for --help, -1 on a usage error. */
+static int parse_args(int argc, char **argv, const char **config, const char **table)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *env = getenv("OVS_AGENT_CONFIG");
+	int c;
+
+	*config = env && *env ? env : DEFAULT_CONFIG;
+	*table = GUESTS_TABLE;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		if (c == 'c')
+			*config = optarg;
+		else if (c == 'h')
+			return 1;
+		else
+			return bad_option(argv);
+	}
+	if (argc - optind > 1)
+		return -1;
+	if (argc - optind == 1)
+		*table = argv[optind];
+	if (strcmp(*table, GUESTS_TABLE) != 0 && strcmp(*table, "pool") != 0 &&
+	    strcmp(*table, "meta") != 0) {
+		fprintf(stderr, PROG ": unknown table \"%s\" (vm, pool or meta)\n", *table);
+		return -1;
+	}
+	return 0;
+}
+
+/* Tools never create the db: a missing one means the agent has not run. */
+static struct store *open_db(const struct agent_config *cfg)
+{
+	char *data = xasprintf("%s/data.mdb", cfg->state_dir);
+	char err[1024];
+	struct store *s = NULL;
+
+	if (access(data, F_OK) != 0)
+		fprintf(stderr, PROG ": no db in %s (the agent creates it when it starts)\n",
+			cfg->state_dir);
+	else if (!(s = store_open(cfg->state_dir, false, err, sizeof(err))))
+		fprintf(stderr, PROG ": %s\n", err);
+	free(data);
+	return s;
+}
+
+static bool is_lead(const char *key)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(lead_fields); i++)
+		if (strcmp(key, lead_fields[i]) == 0)
+			return true;
+	return false;
+}
+
+static int print_guest(const char *path, const struct record *rec, void *arg)
+{
+	fputs(path, stdout);
+	for (size_t i = 0; i < ARRAY_SIZE(lead_fields); i++) {
+		const char *v = record_get(rec, lead_fields[i]);
+		if (v)
+			printf(" %s=%s", lead_fields[i], v);
+	}
+	for (size_t i = 0; i < rec->n; i++)
+		if (!is_lead(rec->keys[i]))
+			printf(" %s=%s", rec->keys[i], rec->vals[i]);
+	putchar('\n');
+	return 0;
+}
+
+static int print_key(const char *key, const char *val, size_t vlen, void *arg)
+{
+	printf("%s=%s\n", key, val);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct agent_config cfg;
+	const char *config, *table;
+	struct store *s;
+	char err[1024];
+	int r = parse_args(argc, argv, &config, &table);
+
+	if (r != 0) {
+		usage(r > 0 ? stdout : stderr);
+		return r > 0 ? 0 : 2;
+	}
+	if (config_load(config, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return 1;
+	}
+	if (!(s = open_db(&cfg))) {
+		config_free(&cfg);
+		return 1;
+	}
+	if (strcmp(table, GUESTS_TABLE) == 0)
+		r = guests_each(s, print_guest, NULL, err, sizeof(err));
+	else
+		r = store_each(s, table, print_key, NULL, err, sizeof(err));
+	if (r != 0)
+		fprintf(stderr, PROG ": %s\n", err);
+	store_close(s);
+	config_free(&cfg);
+	return r != 0 || fflush(stdout) != 0 ? 1 : 0;
+}

@@ -1,0 +1,361 @@
+/* db_kfv - show or set a field of a guest's (or the pool's) db record.
+ *
+ *   db_kfv [--config PATH] vm GUEST [FIELD [VALUE]]
+ *   db_kfv [--config PATH] pool [KEY [VALUE]]
+ *   db_kfv [--config PATH] --create vm GUEST [FIELD [VALUE]]
+ *
+ * Reading prints "<path> <field>(now)=><value>" (the guide's format, e.g.
+ * "/OVS/running_pool/guest status(now)=>DOWN"); setting prints
+ * "<path> <field>(old)=><old> (new)=><new>". The agent may be running: LMDB
+ * serialises this tool's writes with the agent's. Exit 0 done, 1 error or
+ * not found, 2 usage. */
+#include "config.h"
+#include "db/guests.h"
+#include "db/record.h"
+#include "db/store.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PROG "db_kfv"
+#define DEFAULT_CONFIG "/etc/ovs-agent/agent.ini"
+#define POOL_TABLE "pool"
+
+struct args {
+	const char *config;
+	const char *table;      /* "vm" or "pool" */
+	const char *name;       /* the guest (vm only) */
+	const char *field;      /* NULL: every field */
+	const char *value;      /* NULL: show, else set */
+	bool create;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: " PROG " [--config PATH] vm GUEST [FIELD [VALUE]]\n"
+		"       " PROG " [--config PATH] pool [KEY [VALUE]]\n"
+		"       " PROG " [--config PATH] --create vm GUEST [FIELD [VALUE]]\n"
+		"Show a field of a guest's db record (every field when FIELD is left out),\n"
+		"or set it to VALUE. GUEST is a name in <ovs_root>/running_pool/ or the\n"
+		"guest's absolute path. status accepts RUNNING, DOWN, PAUSED, SUSPEND, ERROR,\n"
+		"STARTING, STOPPING, MIGRATING (any case). `pool` does the same for the\n"
+		"pool's keys (master_ip, ...). Put `--` before a VALUE starting with '-'.\n"
+		"  --create       add a record (status DOWN) for a guest the db lacks;\n"
+		"                 for repairs and tests, the agent normally does this\n"
+		"  --config PATH  agent.ini to read (default $OVS_AGENT_CONFIG, else\n"
+		"                 " DEFAULT_CONFIG ")\n"
+		"Exit 0 done, 1 error or not found, 2 usage.\n");
+}
+
+/* getopt's own message names the binary's full path; ours names PROG. */
+static int bad_option(char **argv)
+{
+	fprintf(stderr, PROG ": bad option or missing argument: %s\n", argv[optind - 1]);
+	return -1;
+}
+
+/* 0 with a filled, 1 for --help, -1 on a usage error (already reported). */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "create", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *env = getenv("OVS_AGENT_CONFIG");
+	int c, n, i;
+
+	memset(a, 0, sizeof(*a));
+	a->config = env && *env ? env : DEFAULT_CONFIG;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		if (c == 'c')
+			a->config = optarg;
+		else if (c == 'C')
+			a->create = true;
+		else if (c == 'h')
+			return 1;
+		else
+			return bad_option(argv);
+	}
+	n = argc - optind;
+	if (n < 1)
+		return -1;
+	a->table = argv[optind];
+	i = optind + 1;
+	if (strcmp(a->table, "vm") == 0) {
+		if (n < 2 || n > 4)
+			return -1;
+		a->name = argv[i++];
+	} else if (strcmp(a->table, POOL_TABLE) == 0) {
+		if (n > 3 || a->create)
+			return -1;
+	} else {
+		fprintf(stderr, PROG ": unknown table \"%s\" (vm or pool)\n", a->table);
+		return -1;
+	}
+	a->field = i < argc ? argv[i++] : NULL;
+	a->value = i < argc ? argv[i++] : NULL;
+	return 0;
+}
+
+/* Tools never create the db: a missing one means the agent has not run
+ * (or state_dir points elsewhere), which says more than an LMDB error. */
+static struct store *open_db(const struct agent_config *cfg)
+{
+	char *data = xasprintf("%s/data.mdb", cfg->state_dir);
+	char err[1024];
+	struct store *s = NULL;
+
+	if (access(data, F_OK) != 0)
+		fprintf(stderr, PROG ": no db in %s (the agent creates it when it starts)\n",
+			cfg->state_dir);
+	else if (!(s = store_open(cfg->state_dir, false, err, sizeof(err))))
+		fprintf(stderr, PROG ": %s\n", err);
+	free(data);
+	return s;
+}
+
+/* The db key of GUEST: "<ovs_root>/running_pool/<name>" for a bare name, or
+ * an absolute path in canonical form (no ".", "..", "//" or trailing '/'),
+ * so that one guest cannot hide behind two spellings of its key. */
+static char *resolve_guest(const char *ovs_root, const char *arg)
+{
+	char *path;
+	size_t n;
+
+	if (arg[0] != '/') {
+		if (!*arg || strchr(arg, '/') || !strcmp(arg, ".") || !strcmp(arg, "..")) {
+			fprintf(stderr, PROG ": bad guest name \"%s\"\n", arg);
+			return NULL;
+		}
+		return guest_path_for(ovs_root, arg);
+	}
+	path = xstrdup(arg);
+	n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	if (strstr(path, "//") || strstr(path, "/./") || strstr(path, "/../") ||
+	    (n >= 2 && !strcmp(path + n - 2, "/.")) || (n >= 3 && !strcmp(path + n - 3, "/.."))) {
+		fprintf(stderr, PROG ": give the guest's path without \".\", \"..\" or \"//\": %s\n",
+			arg);
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+static void upcase(char *s)
+{
+	for (; *s; s++)
+		*s = (char)toupper((unsigned char)*s);
+}
+
+static int show_record(const char *path, const struct record *rec, const char *field)
+{
+	const char *v;
+
+	if (!field) {
+		for (size_t i = 0; i < rec->n; i++)
+			printf("%s %s(now)=>%s\n", path, rec->keys[i], rec->vals[i]);
+		return 0;
+	}
+	if (!(v = record_get(rec, field))) {
+		fprintf(stderr, PROG ": %s has no field \"%s\"\n", path, field);
+		return 1;
+	}
+	printf("%s %s(now)=>%s\n", path, field, v);
+	return 0;
+}
+
+/* Set field in rec and write it back. The read and the write are two
+ * transactions: an agent update landing in between is overwritten, as with
+ * the original tool; a person fixing a record by hand accepts that. */
+static int set_field(struct store *s, const char *path, struct record *rec, const char *field,
+		     const char *value)
+{
+	char *val = xstrdup(value), *old = NULL;
+	char err[1024];
+	int ret = 1;
+
+	if (strcmp(field, "status") == 0) {
+		upcase(val);
+		if (!guest_status_valid(val)) {
+			fprintf(stderr, PROG ": bad status \"%s\": use RUNNING, DOWN, PAUSED, "
+				"SUSPEND, ERROR, STARTING, STOPPING or MIGRATING\n", value);
+			goto out;
+		}
+	}
+	old = xstrdup(record_get(rec, field) ? record_get(rec, field) : "");
+	if (record_set(rec, field, val) != 0) {
+		fprintf(stderr, PROG ": bad field \"%s\" or value (fields are [a-z0-9_]+, "
+			"values one line)\n", field);
+		goto out;
+	}
+	if (guests_put(s, path, rec, err, sizeof(err)) != 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		goto out;
+	}
+	printf("%s %s(old)=>%s (new)=>%s\n", path, field, old, val);
+	ret = 0;
+out:
+	free(old);
+	free(val);
+	return ret;
+}
+
+/* Add a DOWN record named after the directory; rec is empty on entry. */
+static int create_guest(struct store *s, const char *path, struct record *rec)
+{
+	const char *base = strrchr(path, '/') + 1;
+	char err[1024];
+
+	if (!*base) {
+		fprintf(stderr, PROG ": %s is not a guest's path\n", path);
+		return 1;
+	}
+	record_set(rec, "name", base);
+	record_set(rec, "status", GUEST_DOWN);
+	if (guests_put(s, path, rec, err, sizeof(err)) != 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return 1;
+	}
+	printf("%s created, status(now)=>%s\n", path, GUEST_DOWN);
+	return 0;
+}
+
+/* Load path's record into rec (creating it with --create); 0, or 1 with
+ * the reason reported. rec is initialised either way. */
+static int load_guest(struct store *s, const char *path, struct record *rec, bool create)
+{
+	char err[1024];
+	int r = guests_get(s, path, rec, err, sizeof(err));
+
+	if (r < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return 1;
+	}
+	if (r == 1 && create) {
+		fprintf(stderr, PROG ": %s is already in the db\n", path);
+		return 1;
+	}
+	if (r == 0 && !create) {
+		fprintf(stderr, PROG ": no such guest: %s\n", path);
+		return 1;
+	}
+	return create ? create_guest(s, path, rec) : 0;
+}
+
+static int do_vm(struct store *s, const struct agent_config *cfg, const struct args *a)
+{
+	struct record rec;
+	char *path = resolve_guest(cfg->ovs_root, a->name);
+	int ret;
+
+	if (!path)
+		return 1;
+	ret = load_guest(s, path, &rec, a->create);
+	if (ret == 0 && a->value)
+		ret = set_field(s, path, &rec, a->field, a->value);
+	else if (ret == 0 && (a->field || !a->create))   /* --create alone printed enough */
+		ret = show_record(path, &rec, a->field);
+	record_free(&rec);
+	free(path);
+	return ret;
+}
+
+static int print_pool_key(const char *key, const char *val, size_t vlen, void *arg)
+{
+	printf(POOL_TABLE " %s(now)=>%s\n", key, val);
+	return 0;
+}
+
+static int pool_get(struct store *s, const char *key)
+{
+	char err[1024], *v = NULL;
+	int r = store_get(s, POOL_TABLE, key, &v, err, sizeof(err));
+
+	if (r < 0)
+		fprintf(stderr, PROG ": %s\n", err);
+	else if (r == 0)
+		fprintf(stderr, PROG ": no such pool key: %s\n", key);
+	else
+		printf(POOL_TABLE " %s(now)=>%s\n", key, v);
+	free(v);
+	return r == 1 ? 0 : 1;
+}
+
+/* Pool keys follow the record rule too, so every key can be typed and
+ * shown on one line. */
+static bool key_ok(const char *k)
+{
+	return *k && strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(k);
+}
+
+static int pool_set(struct store *s, const char *key, const char *value)
+{
+	char err[1024], *old = NULL;
+	int r;
+
+	if (!key_ok(key) || strchr(value, '\n')) {
+		fprintf(stderr, PROG ": bad key \"%s\" or value (keys are [a-z0-9_]+, "
+			"values one line)\n", key);
+		return 1;
+	}
+	if ((r = store_get(s, POOL_TABLE, key, &old, err, sizeof(err))) >= 0)
+		r = store_put(s, POOL_TABLE, key, value, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, PROG ": %s\n", err);
+	else
+		printf(POOL_TABLE " %s(old)=>%s (new)=>%s\n", key, old ? old : "", value);
+	free(old);
+	return r < 0 ? 1 : 0;
+}
+
+static int do_pool(struct store *s, const struct args *a)
+{
+	char err[1024];
+
+	if (a->value)
+		return pool_set(s, a->field, a->value);
+	if (a->field)
+		return pool_get(s, a->field);
+	if (store_each(s, POOL_TABLE, print_pool_key, NULL, err, sizeof(err)) != 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct agent_config cfg;
+	struct store *s;
+	struct args a;
+	char err[1024];
+	int r = parse_args(argc, argv, &a);
+
+	if (r != 0) {
+		usage(r > 0 ? stdout : stderr);
+		return r > 0 ? 0 : 2;
+	}
+	if (config_load(a.config, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return 1;
+	}
+	if (!(s = open_db(&cfg))) {
+		config_free(&cfg);
+		return 1;
+	}
+	r = strcmp(a.table, "vm") == 0 ? do_vm(s, &cfg, &a) : do_pool(s, &a);
+	store_close(s);
+	config_free(&cfg);
+	return r;
+}
