@@ -39,15 +39,21 @@ int guests_get(struct store *s, const char *path, struct record *rec, char *err,
 	return 1;
 }
 
-int guests_put(struct store *s, const char *path, struct record *rec, char *err, size_t errlen)
+static void stamp(struct record *rec)
 {
 	long long now = (long long)time(NULL);
-	char *text;
-	int r;
 
 	if (!record_get(rec, "created"))
 		record_set_int(rec, "created", now);
 	record_set_int(rec, "updated", now);
+}
+
+int guests_put(struct store *s, const char *path, struct record *rec, char *err, size_t errlen)
+{
+	char *text;
+	int r;
+
+	stamp(rec);
 	text = record_format(rec);
 	r = store_put(s, GUESTS_TABLE, path, text, err, errlen);
 	free(text);
@@ -91,7 +97,54 @@ int guests_each(struct store *s, int (*fn)(const char *path, const struct record
 
 char *guest_path_for(const char *ovs_root, const char *arg)
 {
+	size_t n = strlen(ovs_root);
+
 	if (arg[0] == '/')
 		return xstrdup(arg);
-	return xasprintf("%s/running_pool/%s", ovs_root, arg);
+	/* "/OVS/" and "/OVS" name the same root and must give the same key. */
+	while (n > 1 && ovs_root[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s/running_pool/%s", (int)n, ovs_root, arg);
+}
+
+struct update_ctx {
+	int (*fn)(struct record *rec, bool exists, void *arg, char *err, size_t errlen);
+	void *arg;
+	const char *path;
+	int result;
+};
+
+static int update_one(const char *cur, size_t len, char **out, void *arg, char *err, size_t errlen)
+{
+	struct update_ctx *c = arg;
+	struct record rec;
+	int r;
+
+	record_init(&rec);
+	if (cur && record_parse(&rec, cur, len) != 0) {
+		snprintf(err, errlen, "the db record of %s is damaged", c->path);
+		record_free(&rec);
+		return -1;
+	}
+	r = c->fn(&rec, cur != NULL, c->arg, err, errlen);
+	c->result = r;
+	if (r == 0) {
+		stamp(&rec);
+		*out = record_format(&rec);
+	} else if (r == 2) {
+		*out = NULL;
+		r = 0; /* store_update deletes on a NULL value */
+	}
+	record_free(&rec);
+	return r;
+}
+
+int guests_update(struct store *s, const char *path,
+		  int (*fn)(struct record *rec, bool exists, void *arg, char *err, size_t errlen),
+		  void *arg, char *err, size_t errlen)
+{
+	struct update_ctx c = { fn, arg, path, -1 };
+	int r = store_update(s, GUESTS_TABLE, path, update_one, &c, err, errlen);
+
+	return r < 0 ? -1 : c.result;
 }

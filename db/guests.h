@@ -38,10 +38,19 @@ struct store;
 /* True for the states a person may set with set_vm_status / db_kfv. */
 bool guest_status_valid(const char *status);
 
-/* 1 found (rec filled), 0 absent, -1 error (err). rec is (re)initialised. */
+/* 1 found (rec filled), 0 absent, -1 error (err). rec must be
+ * uninitialised or freed: it is initialised here, and the caller frees it. */
 int guests_get(struct store *s, const char *path, struct record *rec, char *err, size_t errlen);
 /* Write rec (stamping `updated`, and `created` when absent). 0 or -1. */
 int guests_put(struct store *s, const char *path, struct record *rec, char *err, size_t errlen);
+/* Read-modify-write a guest's record atomically (store_update): fn gets
+ * the record (empty when absent, exists false) and returns 0 to write it
+ * (stamped like guests_put), 1 to leave it, 2 to delete it, or -1 with err.
+ * Returns fn's result, or -1 with err. */
+int guests_update(struct store *s, const char *path,
+		  int (*fn)(struct record *rec, bool exists, void *arg, char *err, size_t errlen),
+		  void *arg, char *err, size_t errlen);
+
 /* 1 deleted, 0 absent, -1 error. */
 int guests_del(struct store *s, const char *path, char *err, size_t errlen);
 /* fn(path, rec, arg) for every guest, in path order; non-zero stops. */

@@ -208,3 +208,49 @@ int store_each(struct store *s, const char *table,
 	mdb_txn_abort(txn);
 	return 0;
 }
+
+int store_update(struct store *s, const char *table, const char *key,
+		 int (*fn)(const char *cur, size_t len, char **out, void *arg, char *err, size_t errlen),
+		 void *arg, char *err, size_t errlen)
+{
+	MDB_val k = { strlen(key), (void *)key }, v;
+	char *cur = NULL, *out = NULL;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	int rc, r;
+
+	if ((rc = table_handle(s, table, &dbi)) != 0)
+		return fail(err, errlen, table, rc);
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		return fail(err, errlen, "mdb_txn_begin", rc);
+	rc = mdb_get(txn, dbi, &k, &v);
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return fail(err, errlen, table, rc);
+	}
+	if (rc == 0)
+		cur = xstrndup(v.mv_data, v.mv_size);
+	r = fn(cur, cur ? v.mv_size : 0, &out, arg, err, errlen);
+	free(cur);
+	if (r != 0) {
+		mdb_txn_abort(txn);
+		free(out);
+		return r;
+	}
+	if (out) {
+		MDB_val nv = { strlen(out), out };
+		rc = mdb_put(txn, dbi, &k, &nv, 0);
+	} else {
+		rc = mdb_del(txn, dbi, &k, NULL);
+		if (rc == MDB_NOTFOUND)
+			rc = 0;
+	}
+	free(out);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return fail(err, errlen, table, rc);
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return fail(err, errlen, "commit", rc);
+	return 0;
+}
