@@ -98,44 +98,16 @@ int guest_resolve(struct server *srv, const char *arg, bool must_exist, char **p
 		  char *err, size_t errlen)
 {
 	const char *root = srv->cfg.ovs_root;
-	char real_root[PATH_MAX], real[PATH_MAX], *lexical, *slash;
-	size_t rl;
+	char real_root[PATH_MAX], real[PATH_MAX], *lexical;
 
 	*path = NULL;
-	if (!*arg || strchr(arg, '\n')) {
-		snprintf(err, errlen, "empty or malformed guest name");
-		return FAULT_INVALID_ARGUMENT;
-	}
-	if (!strchr(arg, '/') && (strcmp(arg, ".") == 0 || strcmp(arg, "..") == 0)) {
-		snprintf(err, errlen, "'%s' is not a guest name", arg);
-		return FAULT_INVALID_ARGUMENT;
-	}
-	lexical = guest_path_for(root, arg);
-	/* No "." or ".." components at all: a path means what it says. */
-	if (strstr(lexical, "/../") || strstr(lexical, "/./") || strstr(lexical, "//") ||
-	    (strlen(lexical) >= 3 && strcmp(lexical + strlen(lexical) - 3, "/..") == 0) ||
-	    (strlen(lexical) >= 2 && strcmp(lexical + strlen(lexical) - 2, "/.") == 0)) {
-		snprintf(err, errlen, "%s: '.' and '..' are not allowed in guest paths", arg);
-		goto refuse;
-	}
-	while ((rl = strlen(lexical)) > 1 && lexical[rl - 1] == '/')
-		lexical[rl - 1] = '\0';
+	/* A malformed name is a bad argument; a path elsewhere is refused. */
+	if (!(lexical = guest_key(root, arg, err, errlen)))
+		return strchr(arg, '/') ? FAULT_PERMISSION : FAULT_INVALID_ARGUMENT;
 	if (!realpath(root, real_root)) {
 		snprintf(err, errlen, "repository root %s: %s", root, strerror(errno));
 		free(lexical);
 		return FAULT_IO;
-	}
-	rl = strlen(root);
-	if (strncmp(lexical, root, rl) != 0 || lexical[rl] != '/') {
-		snprintf(err, errlen, "%s is outside the repository root %s", arg, root);
-		goto refuse;
-	}
-	/* Guests live in <root>[/<repository>]/running_pool/<name>. */
-	slash = strrchr(lexical, '/');
-	if (slash - lexical < 13 || strncmp(slash - 13, "/running_pool", 13) != 0 ||
-	    (slash - 13 != lexical + rl && strchr(lexical + rl + 1, '/') != slash - 13)) {
-		snprintf(err, errlen, "%s is not a guest directory (<root>/running_pool/<name>)", arg);
-		goto refuse;
 	}
 	if (realpath(lexical, real)) {
 		size_t n = strlen(real_root);
@@ -275,54 +247,69 @@ static void inflight_end(struct inflight *f, int fault, const char *msg, const s
 	free(f);
 }
 
+/* The outcome of a backend call, applied to the record in one db
+ * transaction so a db tool's concurrent change to other fields survives. */
+struct outcome {
+	struct inflight *f;
+	int fault;
+	const char *msg;
+	int have;               /* the backend runs the guest (1), not (0), unknown (-1) */
+	struct hv_dom dom;
+	struct record after;    /* the record as written, for the reply */
+};
+
+static int apply_outcome(struct record *rec, bool exists, void *arg, char *err, size_t errlen)
+{
+	struct outcome *o = arg;
+	const struct inflight *f = o->f;
+
+	if (!exists)
+		record_set(rec, "uuid", f->uuid);
+	record_del(rec, "op");
+	record_del(rec, "op_started");
+	if (!o->fault) {
+		record_set(rec, "status", f->def->after);
+		record_del(rec, "error");
+		if (f->def->kind == K_SAVE)
+			record_set(rec, "save_file", f->state_file);
+		else if (f->def->kind == K_RESTORE)
+			record_del(rec, "save_file");
+	} else {
+		/* Failed: the backend's view decides what the guest is now. */
+		const char *now = f->before;
+		if (o->have == 1)
+			now = o->dom.state == HV_PAUSED ? GUEST_PAUSED :
+			      o->dom.state == HV_CRASHED ? GUEST_ERROR : GUEST_RUNNING;
+		else if (o->have == 0 && f->def->kind != K_SAVE &&
+			 strcmp(f->before, GUEST_SUSPEND) != 0)
+			now = GUEST_DOWN;
+		record_set(rec, "status", now);
+		record_set(rec, "last_error", o->msg ? o->msg : "failed");
+	}
+	if (o->have == 1) {
+		record_set_int(rec, "hv_id", o->dom.id);
+		record_set_int(rec, "vnc_port", o->dom.vnc_port);
+		record_set_int(rec, "memory", o->dom.memory);
+		record_set_int(rec, "vcpus", o->dom.vcpus);
+	} else if (o->have == 0) {
+		record_del(rec, "hv_id");
+		record_del(rec, "vnc_port");
+	}
+	record_copy(&o->after, rec);
+	return 0;
+}
+
 /* The backend answered: record the result, then answer the caller. */
 static void on_backend(void *arg, int fault, const char *msg)
 {
 	struct inflight *f = arg;
 	struct server *srv = f->srv;
-	struct record rec;
-	struct hv_dom dom;
+	struct outcome o = { .f = f, .fault = fault, .msg = msg };
 	char err[512];
-	int have;
 
-	/* Re-read: a db tool may have changed other fields meanwhile. */
-	if (guests_get(srv->store, f->path, &rec, err, sizeof(err)) != 1) {
-		record_init(&rec);
-		record_set(&rec, "uuid", f->uuid);
-	}
-	have = hv_lookup(srv->hv, f->uuid, &dom, err, sizeof(err));
-	record_del(&rec, "op");
-	record_del(&rec, "op_started");
-	if (!fault) {
-		record_set(&rec, "status", f->def->after);
-		record_del(&rec, "error");
-		if (f->def->kind == K_SAVE) {
-			record_set(&rec, "save_file", f->state_file);
-			record_del(&rec, "hv_id");
-		} else if (f->def->kind == K_RESTORE) {
-			unlink(f->state_file);
-			record_del(&rec, "save_file");
-		}
-		if (strcmp(f->def->after, GUEST_DOWN) == 0)
-			record_del(&rec, "hv_id");
-	} else {
-		/* Failed: the backend's view decides what the guest is now. */
-		const char *now = f->before;
-		if (have == 1)
-			now = dom.state == HV_PAUSED ? GUEST_PAUSED :
-			      dom.state == HV_CRASHED ? GUEST_ERROR : GUEST_RUNNING;
-		else if (have == 0 && f->def->kind != K_SAVE && strcmp(f->before, GUEST_SUSPEND) != 0)
-			now = GUEST_DOWN;
-		record_set(&rec, "status", now);
-		record_set(&rec, "last_error", msg ? msg : "failed");
-	}
-	if (have == 1) {
-		record_set_int(&rec, "hv_id", dom.id);
-		record_set_int(&rec, "vnc_port", dom.vnc_port);
-		record_set_int(&rec, "memory", dom.memory);
-		record_set_int(&rec, "vcpus", dom.vcpus);
-	}
-	if (guests_put(srv->store, f->path, &rec, err, sizeof(err)) != 0) {
+	o.have = hv_lookup(srv->hv, f->uuid, &o.dom, err, sizeof(err));
+	record_init(&o.after);
+	if (guests_update(srv->store, f->path, apply_outcome, &o, err, sizeof(err)) < 0) {
 		/* The guest changed but the db could not say so: the caller must
 		 * not believe the old record. */
 		log_err("%s %s: cannot record the result: %s", f->def->name, f->path, err);
@@ -330,11 +317,36 @@ static void on_backend(void *arg, int fault, const char *msg)
 			fault = FAULT_IO;
 			msg = err;
 		}
+	} else if (!fault && f->def->kind == K_RESTORE) {
+		/* Only once the db says RUNNING is the state file garbage. */
+		unlink(f->state_file);
 	}
 	log_info("%s %s: %s%s%s", f->def->name, f->path, fault ? "failed" : "done",
 		 fault ? ": " : "", fault ? msg : "");
-	inflight_end(f, fault, msg, &rec);
-	record_free(&rec);
+	inflight_end(f, fault, msg, &o.after);
+	record_free(&o.after);
+}
+
+/* Write the intent: the fields guest_run prepared in arg (op, op_started,
+ * the transient status, and for starts the identity from vm.cfg). */
+static int apply_intent(struct record *rec, bool exists, void *arg, char *err, size_t errlen)
+{
+	const struct record *want = arg;
+
+	if (!exists) {
+		snprintf(err, errlen, "the guest was unregistered meanwhile");
+		return -2;
+	}
+	if (strcmp(record_get(rec, "status") ? record_get(rec, "status") : "",
+		   record_get(want, "_status_seen")) != 0) {
+		snprintf(err, errlen, "the guest's status changed to %s meanwhile",
+			 record_get(rec, "status") ? record_get(rec, "status") : "nothing");
+		return -2;
+	}
+	for (size_t i = 0; i < want->n; i++)
+		if (want->keys[i][0] != '_')
+			record_set(rec, want->keys[i], want->vals[i]);
+	return 0;
 }
 
 void guest_run(struct server *srv, const char *path, enum guest_op op, guest_done_cb done, void *arg)
@@ -406,6 +418,13 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
 			inflight_end(f, fault, err, NULL);
 			return;
 		}
+		/* From here rec holds only the fields the intent changes. */
+		{
+			char seen[16];
+			snprintf(seen, sizeof(seen), "%s", f->before);
+			record_free(&rec);
+			record_set(&rec, "_status_seen", seen);
+		}
 		if (def->kind == K_START || def->kind == K_RESTORE) {
 			/* vm.cfg may have been edited since registration. */
 			snprintf(f->uuid, sizeof(f->uuid), "%s", uuid);
@@ -413,17 +432,19 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
 			record_set(&rec, "name", f->name);
 			record_set(&rec, "host", "localhost");
 		}
-		/* The intent goes to the db before the backend acts. */
 		record_set(&rec, "op", def->name);
 		record_set_int(&rec, "op_started", (long long)time(NULL));
 		if (def->during)
 			record_set(&rec, "status", def->during);
-		if (guests_put(srv->store, path, &rec, err, sizeof(err)) != 0) {
-			record_free(&rec);
-			inflight_end(f, FAULT_IO, err, NULL);
+		/* The intent goes to the db before the backend acts, in one
+		 * transaction with a last look at the status a db tool may
+		 * have changed since we read it. */
+		r = guests_update(srv->store, path, apply_intent, &rec, err, sizeof(err));
+		record_free(&rec);
+		if (r != 0) {
+			inflight_end(f, r == -2 ? FAULT_STATE : FAULT_IO, err, NULL);
 			return;
 		}
-		record_free(&rec);
 		log_info("%s %s (%s)", def->name, path, f->uuid);
 		switch (def->kind) {
 		case K_START:
@@ -488,9 +509,7 @@ static int reconcile_one(const char *path, const struct record *old, void *arg)
 		now = GUEST_ERROR;
 		why = "recorded as running, but the hypervisor does not run it";
 	}
-	record_init(&rec);
-	for (size_t i = 0; i < old->n; i++)
-		record_set(&rec, old->keys[i], old->vals[i]);
+	record_copy(&rec, old);
 	record_del(&rec, "op");
 	record_del(&rec, "op_started");
 	record_set(&rec, "status", now);

@@ -64,6 +64,65 @@ const struct method method_table[] = {
 	  "List every registered guest as a struct: path, name, uuid, status and the other "
 	  "recorded fields.", m_list_vms },
 
+	/* vm.cfg getters and setters (methods_vmcfg.c): the guest first; setters
+	 * refuse a busy guest and take effect at its next start */
+	{ "xen_get_vm_type", "s:s", "Return success:type=hvm (builder = 'hvm' in vm.cfg) or "
+	  "success:type=pv.", m_xen_get_vm_type },
+	{ "xen_get_vcpus", "s:s", "Return success:vcpus=<N> from vm.cfg (1 when unset).",
+	  m_xen_get_vcpus },
+	{ "xen_set_vcpus", "s:si,s:ss",
+	  "Set vcpus (1 to 512) in vm.cfg, raising maxvcpus if it is lower; applies at the "
+	  "guest's next start.", m_xen_set_vcpus },
+	{ "xen_get_memory", "s:s",
+	  "Return success:memory=<MB> from vm.cfg, with ;maxmem=<MB> when maxmem is set.",
+	  m_xen_get_memory },
+	{ "xen_set_memory", "s:si,s:ss",
+	  "Set memory in MB (16 and up) in vm.cfg, raising maxmem if it is lower; applies at the "
+	  "guest's next start.", m_xen_set_memory },
+	{ "xen_get_vdisks", "s:s",
+	  "Return the disks of vm.cfg: success:vdisk0=<type>:<path>,<device>,<mode>;vdisk1=... "
+	  "(a cdrom drive shows as <device>:cdrom).", m_xen_get_vdisks },
+	{ "xen_add_disk", "s:ss",
+	  "Add a disk like 'file:/OVS/running_pool/<guest>/data.img,hdb,w' to vm.cfg: the image "
+	  "must exist inside the repository root (phy: devices under /dev/) and the device name "
+	  "be free; applies at the guest's next start.", m_xen_add_disk },
+	{ "xen_get_vifs", "s:s",
+	  "Return the network interfaces of vm.cfg: success:vif0=<mac>,<bridge>,<type>;vif1=... "
+	  "(unset fields empty).", m_xen_get_vifs },
+	{ "xen_set_vifs", "s:sA",
+	  "Replace the vif list of vm.cfg with the given strings, each like "
+	  "'mac=00:16:3e:00:00:01, bridge=xenbr0, type=ioemu'; applies at the guest's next start.",
+	  m_xen_set_vifs },
+	{ "xen_set_vm_vnc_password", "s:ss",
+	  "Set vncpasswd in vm.cfg (at most 8 printable characters, '' for none); applies at "
+	  "the guest's next start.", m_xen_set_vm_vnc_password },
+	{ "xen_config_boot_sequence", "s:ss",
+	  "Set an HVM guest's boot order in vm.cfg: 1 to 4 of a (floppy), c (disk), d (cdrom), "
+	  "n (network), like 'cd'; applies at the guest's next start.", m_xen_config_boot_sequence },
+	{ "xen_change_vm_cdrom", "s:ss",
+	  "Put an ISO from inside the repository root (e.g. iso_pool) in the guest's cdrom drive "
+	  "('file:<iso>,hdc:cdrom,r', added when there is none), or eject it with ''; "
+	  "vm.cfg only: applies at the guest's next start.", m_xen_change_vm_cdrom },
+	{ "xen_get_vm_path", "s:s", "Return success:vm_path=<directory> of a registered guest.",
+	  m_xen_get_vm_path },
+	{ "xen_get_vnc_port", "s:s",
+	  "Return success:vnc_port=<N> of a running or paused guest's VNC console; fault 1004 "
+	  "when it is not running, 1001 when it has no console.", m_xen_get_vnc_port },
+
+	/* templates, disks, deleting guests (methods_template.c) */
+	{ "create_vm_from_template", "s:ss",
+	  "create_vm_from_template(template, name): make guest <name> from seed_pool/<template>.tgz "
+	  "or seed_pool/<template>/ (guide 4.4): vm.cfg's disks, kernel and ramdisk re-pointed to "
+	  "running_pool/<name>, fresh uuid and MACs, registered DOWN. Returns "
+	  "success:vm_path=<directory>;uuid=<uuid>.", m_create_vm_from_template },
+	{ "xen_create_disk", "s:si,s:ss",
+	  "xen_create_disk(path, size_MB): create a sparse disk image of size_MB MiB (1 to "
+	  "16777216) at path, a new file below the repository root in an existing directory.",
+	  m_xen_create_disk },
+	{ "delete_vm", "s:s",
+	  "Delete a DOWN or ERROR guest: its directory with everything in it, and its record.",
+	  m_delete_vm },
+
 	/* the simulated hypervisor's test hooks */
 	{ "sim_inject_fault", "s:ss",
 	  "hypervisor=sim only: make the next (once) or every (always) start, shutdown, destroy, "

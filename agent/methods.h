@@ -18,6 +18,27 @@ void m_get_master_ip(struct rpc_call *call, xmlrpc_value *params);
 void m_xen_get_xm_info(struct rpc_call *call, xmlrpc_value *params);
 void m_sys_perf_info(struct rpc_call *call, xmlrpc_value *params);
 
+/* methods_vmcfg.c */
+void m_xen_get_vm_type(struct rpc_call *call, xmlrpc_value *params);
+void m_xen_get_vcpus(struct rpc_call *call, xmlrpc_value *params);
+void m_xen_set_vcpus(struct rpc_call *call, xmlrpc_value *params);
+void m_xen_get_memory(struct rpc_call *call, xmlrpc_value *params);
+void m_xen_set_memory(struct rpc_call *call, xmlrpc_value *params);
+void m_xen_get_vdisks(struct rpc_call *call, xmlrpc_value *params);
+void m_xen_add_disk(struct rpc_call *call, xmlrpc_value *params);
+void m_xen_get_vifs(struct rpc_call *call, xmlrpc_value *params);
+void m_xen_set_vifs(struct rpc_call *call, xmlrpc_value *params);
+void m_xen_set_vm_vnc_password(struct rpc_call *call, xmlrpc_value *params);
+void m_xen_config_boot_sequence(struct rpc_call *call, xmlrpc_value *params);
+void m_xen_change_vm_cdrom(struct rpc_call *call, xmlrpc_value *params);
+void m_xen_get_vm_path(struct rpc_call *call, xmlrpc_value *params);
+void m_xen_get_vnc_port(struct rpc_call *call, xmlrpc_value *params);
+
+/* methods_template.c */
+void m_create_vm_from_template(struct rpc_call *call, xmlrpc_value *params);
+void m_xen_create_disk(struct rpc_call *call, xmlrpc_value *params);
+void m_delete_vm(struct rpc_call *call, xmlrpc_value *params);
+
 /* methods_guest.c */
 void m_register_vm(struct rpc_call *call, xmlrpc_value *params);
 void m_unregister_vm(struct rpc_call *call, xmlrpc_value *params);

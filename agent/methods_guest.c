@@ -13,42 +13,9 @@
 #include "guest.h"
 #include "hypervisor/hv.h"
 #include "log.h"
+#include "rpc_params.h"
 #include "server.h"
 #include "util.h"
-
-/* Read param i as a string (the signature check already passed). */
-static char *param_str(xmlrpc_value *params, int i)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v = NULL;
-	const char *s = NULL;
-	char *out;
-
-	xmlrpc_env_init(&env);
-	xmlrpc_array_read_item(&env, params, i, &v);
-	if (!env.fault_occurred)
-		xmlrpc_read_string(&env, v, &s);
-	out = xstrdup(env.fault_occurred || !s ? "" : s);
-	free((char *)s);
-	if (v)
-		xmlrpc_DECREF(v);
-	xmlrpc_env_clean(&env);
-	return out;
-}
-
-/* Resolve param 0 to a guest path, or answer the fault and return NULL. */
-static char *guest_param(struct rpc_call *call, xmlrpc_value *params, bool must_exist)
-{
-	char *arg = param_str(params, 0), *path = NULL, err[512];
-	int fault = guest_resolve(rpc_server(call), arg, must_exist, &path, err, sizeof(err));
-
-	free(arg);
-	if (fault) {
-		rpc_fault(call, fault, "%s", err);
-		return NULL;
-	}
-	return path;
-}
 
 static void reply_plain(void *arg, int fault, const char *msg, const struct record *rec)
 {

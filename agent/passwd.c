@@ -5,13 +5,13 @@
  * a temporary file that is renamed over the original, so a reader (the
  * daemon) sees either the old or the new file, never a half-written one. */
 #include "passwd.h"
+#include "file_replace.h"
 #include "buf.h"
 #include "util.h"
 
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,96 +409,6 @@ out:
 
 /* ---- rewriting ---------------------------------------------------------- */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* The new file replaces the old one, so give it the old owner; only root
- * can, and a failure just leaves the file owned by whoever ran us. */
-static void keep_owner(int fd, const struct pw_file *pf)
-{
-	if (!pf->exists)
-		return;
-	if (pf->st.st_uid == geteuid() && pf->st.st_gid == getegid())
-		return;
-	if (fchown(fd, pf->st.st_uid, pf->st.st_gid) < 0)
-		return;
-}
-
-/* The rename is only durable once the directory entry is on disk. */
-static int sync_dir_of(const char *path)
-{
-	char *copy = xstrdup(path);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int ret = -1;
-
-	if (fd < 0)
-		goto out;
-	if (fsync(fd) < 0 && errno != EINVAL) /* some filesystems refuse */
-		goto out;
-	ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return ret;
-}
-
-static int write_atomic(const char *path, const struct buf *content,
-			const struct pw_file *old, char *err, size_t errlen)
-{
-	char *tmp = xasprintf("%s.XXXXXX", path);
-	int fd, created = 0, ret = -1;
-
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		seterr(err, errlen, "%s: cannot create a temporary file: %s", tmp,
-		       strerror(errno));
-		goto out;
-	}
-	created = 1;
-	keep_owner(fd, old);
-	if (fchmod(fd, 0600) < 0 || write_all(fd, content->data, content->len) < 0 ||
-	    fsync(fd) < 0) {
-		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		seterr(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-		goto out;
-	}
-	created = 0;
-	if (sync_dir_of(path) < 0) {
-		seterr(err, errlen, "%s: cannot sync the directory: %s", path, strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (created)
-		unlink(tmp);
-	free(tmp);
-	return ret;
-}
-
 /* The old file with user's line replaced (or appended). Further lines for
  * the same user are dropped: they made the file ambiguous. */
 static void render(const struct pw_file *pf, const char *user, const char *hash,
@@ -542,7 +452,7 @@ int passwd_set(const char *file, const char *user, const char *password,
 	if (pw_load(file, &pf, 1, err, errlen) < 0)
 		goto out;
 	render(&pf, user, hash, &out);
-	ret = write_atomic(file, &out, &pf, err, errlen);
+	ret = file_replace(file, out.data ? out.data : "", out.len, 0600, err, errlen);
 out:
 	pw_file_free(&pf);
 	buf_free(&out);

@@ -143,8 +143,51 @@ int guests_update(struct store *s, const char *path,
 		  int (*fn)(struct record *rec, bool exists, void *arg, char *err, size_t errlen),
 		  void *arg, char *err, size_t errlen)
 {
-	struct update_ctx c = { fn, arg, path, -1 };
+	struct update_ctx c = { fn, arg, path, 0 };
 	int r = store_update(s, GUESTS_TABLE, path, update_one, &c, err, errlen);
 
+	/* fn's own refusal (negative) is passed through; a db failure is -1. */
+	if (c.result < 0)
+		return c.result;
 	return r < 0 ? -1 : c.result;
+}
+
+char *guest_key(const char *ovs_root, const char *arg, char *err, size_t errlen)
+{
+	char *path, *root, *rest, *part[4], *save = NULL;
+	size_t n, nroot, k = 0;
+	bool ok;
+
+	if (!*arg || strchr(arg, '\n') ||
+	    (arg[0] != '/' && (strchr(arg, '/') || !strcmp(arg, ".") || !strcmp(arg, "..")))) {
+		snprintf(err, errlen, "bad guest name \"%.200s\"", arg);
+		return NULL;
+	}
+	path = guest_path_for(ovs_root, arg);
+	root = xstrdup(ovs_root);
+	n = strlen(path);
+	nroot = strlen(root);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	while (nroot > 1 && root[nroot - 1] == '/')
+		root[--nroot] = '\0';
+	ok = strncmp(path, root, nroot) == 0 && path[nroot] == '/' && !strstr(path, "//");
+	rest = xstrdup(ok ? path + nroot : "");
+	for (char *p = strtok_r(rest, "/", &save); p && ok; p = strtok_r(NULL, "/", &save)) {
+		ok = k < ARRAY_SIZE(part) && strcmp(p, ".") != 0 && strcmp(p, "..") != 0;
+		if (ok)
+			part[k++] = p;
+	}
+	ok = ok && ((k == 2 && !strcmp(part[0], "running_pool")) ||
+		    (k == 3 && !strcmp(part[1], "running_pool")));
+	if (!ok) {
+		snprintf(err, errlen, "%.300s is not a guest: guests are %s/running_pool/<name> or "
+			 "%s/<repository>/running_pool/<name>, without '.', '..' or '//'",
+			 arg, root, root);
+		free(path);
+		path = NULL;
+	}
+	free(rest);
+	free(root);
+	return path;
 }

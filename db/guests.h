@@ -45,8 +45,8 @@ int guests_get(struct store *s, const char *path, struct record *rec, char *err,
 int guests_put(struct store *s, const char *path, struct record *rec, char *err, size_t errlen);
 /* Read-modify-write a guest's record atomically (store_update): fn gets
  * the record (empty when absent, exists false) and returns 0 to write it
- * (stamped like guests_put), 1 to leave it, 2 to delete it, or -1 with err.
- * Returns fn's result, or -1 with err. */
+ * (stamped like guests_put), 1 to leave it, 2 to delete it, or a negative
+ * value with err. Returns fn's result, or -1 with err when the db fails. */
 int guests_update(struct store *s, const char *path,
 		  int (*fn)(struct record *rec, bool exists, void *arg, char *err, size_t errlen),
 		  void *arg, char *err, size_t errlen);
@@ -60,5 +60,13 @@ int guests_each(struct store *s, int (*fn)(const char *path, const struct record
 /* "<ovs_root>/running_pool/<name>" for a bare name, else a copy of arg
  * (absolute paths are checked elsewhere). malloc'd. */
 char *guest_path_for(const char *ovs_root, const char *arg);
+
+/* The db key of a guest argument, by its spelling alone (no file system
+ * access): a bare name, or an absolute path of the form
+ * <ovs_root>/running_pool/<name> or <ovs_root>/<repository>/running_pool/<name>
+ * without ".", ".." or "//", so that one guest has one key. Returns the
+ * malloc'd key, or NULL with the reason in err. The agent adds the file
+ * system checks (symlinks) in guest_resolve(). */
+char *guest_key(const char *ovs_root, const char *arg, char *err, size_t errlen);
 
 #endif

@@ -21,6 +21,13 @@ void record_free(struct record *r)
 	memset(r, 0, sizeof(*r));
 }
 
+void record_copy(struct record *dst, const struct record *src)
+{
+	record_init(dst);
+	for (size_t i = 0; i < src->n; i++)
+		record_set(dst, src->keys[i], src->vals[i]);
+}
+
 static long find(const struct record *r, const char *key)
 {
 	for (size_t i = 0; i < r->n; i++)

@@ -17,6 +17,8 @@ struct record {
 
 void record_init(struct record *r);
 void record_free(struct record *r);
+/* dst (uninitialised or freed) becomes a copy of src. */
+void record_copy(struct record *dst, const struct record *src);
 /* NULL when absent. */
 const char *record_get(const struct record *r, const char *key);
 long long record_get_int(const struct record *r, const char *key, long long dflt);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -110,6 +111,19 @@ struct store *store_open(const char *dir, bool create, char *err, size_t errlen)
 out:
 	store_close(s);
 	return NULL;
+}
+
+struct store *store_open_existing(const char *dir, char *err, size_t errlen)
+{
+	char *data = xasprintf("%s/data.mdb", dir);
+	struct store *s = NULL;
+
+	if (access(data, F_OK) != 0)
+		snprintf(err, errlen, "no db in %s (the agent creates it when it starts)", dir);
+	else
+		s = store_open(dir, false, err, errlen);
+	free(data);
+	return s;
 }
 
 void store_close(struct store *s)

@@ -19,6 +19,9 @@ struct store;
 /* Open (creating when allowed) the store in dir. NULL with err on error. */
 struct store *store_open(const char *dir, bool create, char *err, size_t errlen);
 void store_close(struct store *s);
+/* For the db tools: open an existing store, never create one; a missing
+ * db gets "no db in DIR (the agent creates it when it starts)". */
+struct store *store_open_existing(const char *dir, char *err, size_t errlen);
 
 /* 1 and a malloc'd NUL-terminated *val when found, 0 when absent,
  * -1 with err on error. */

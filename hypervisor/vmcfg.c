@@ -6,11 +6,11 @@
  * whatever the administrator wrote survives a rewrite. */
 #include "hypervisor/vmcfg.h"
 #include "buf.h"
+#include "file_replace.h"
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -1066,100 +1066,6 @@ out:
 	return ret;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* The replacement inherits the old file's mode and, when we may, its
- * owner: xm and the administrator expect the file they had. */
-static void keep_attrs(int fd, const char *path)
-{
-	struct stat st;
-
-	if (stat(path, &st) < 0) {
-		if (fchmod(fd, 0644) < 0)
-			return;
-		return;
-	}
-	if (fchmod(fd, st.st_mode & 07777) < 0)
-		return;
-	if ((st.st_uid != geteuid() || st.st_gid != getegid()) &&
-	    fchown(fd, st.st_uid, st.st_gid) < 0)
-		return; /* not root: the file becomes ours, which is all we can do */
-}
-
-/* The rename is only durable once the directory entry is on disk. */
-static int sync_dir_of(const char *path)
-{
-	char *copy = xstrdup(path);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int ret = -1;
-
-	if (fd < 0)
-		goto out;
-	if (fsync(fd) < 0 && errno != EINVAL) /* some filesystems refuse */
-		goto out;
-	ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return ret;
-}
-
-static int write_atomic(const char *path, const char *data, size_t len, char *err,
-			size_t errlen)
-{
-	char *tmp = xasprintf("%s.XXXXXX", path);
-	int fd, created = 0, ret = -1;
-
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		seterr(err, errlen, "%s: cannot create a temporary file: %s", tmp,
-		       strerror(errno));
-		goto out;
-	}
-	created = 1;
-	keep_attrs(fd, path);
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		seterr(err, errlen, "%s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		seterr(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-		goto out;
-	}
-	created = 0;
-	if (sync_dir_of(path) < 0) {
-		seterr(err, errlen, "%s: cannot sync the directory: %s", path, strerror(errno));
-		goto out;
-	}
-	ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (created)
-		unlink(tmp);
-	free(tmp);
-	return ret;
-}
-
 int vmcfg_save(const struct vmcfg *c, const char *path, char *err, size_t errlen)
 {
 	size_t len;
@@ -1171,7 +1077,7 @@ int vmcfg_save(const struct vmcfg *c, const char *path, char *err, size_t errlen
 		seterr(err, errlen, "%s: would be larger than %d bytes", path, VMCFG_MAX_SIZE);
 		goto out;
 	}
-	ret = write_atomic(path, text, len, err, errlen);
+	ret = file_replace(path, text, len, -1, err, errlen);
 out:
 	free(text);
 	return ret;

@@ -98,66 +98,14 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-/* Tools never create the db: a missing one means the agent has not run. */
-static struct store *open_db(const struct agent_config *cfg)
-{
-	char *data = xasprintf("%s/data.mdb", cfg->state_dir);
-	char err[1024];
-	struct store *s = NULL;
-
-	if (access(data, F_OK) != 0)
-		fprintf(stderr, PROG ": no db in %s (the agent creates it when it starts)\n",
-			cfg->state_dir);
-	else if (!(s = store_open(cfg->state_dir, false, err, sizeof(err))))
-		fprintf(stderr, PROG ": %s\n", err);
-	free(data);
-	return s;
-}
-
-/* The guest's directory with trailing slashes stripped: "<root>" then
- * "running_pool/<name>" or "<repo>/running_pool/<name>", each part one
- * plain component. NULL (reported) for anything else, so a typo or a
- * "../" can never aim the removal elsewhere. */
+/* The guest's db key (and directory), or NULL with the reason said. */
 static char *guest_dir(const char *ovs_root, const char *arg)
 {
-	char *path, *root, *rest, *part[4], *save = NULL;
-	size_t n, nroot, k = 0;
-	bool ok;
+	char err[1024], *key = guest_key(ovs_root, arg, err, sizeof(err));
 
-	if (arg[0] != '/' && (!*arg || strchr(arg, '/'))) {
-		fprintf(stderr, PROG ": bad guest name \"%s\"\n", arg);
-		return NULL;
-	}
-	path = guest_path_for(ovs_root, arg);
-	root = xstrdup(ovs_root);
-	n = strlen(path);
-	nroot = strlen(root);
-
-	while (n > 1 && path[n - 1] == '/')
-		path[--n] = '\0';
-	while (nroot > 1 && root[nroot - 1] == '/')
-		root[--nroot] = '\0';
-	ok = strncmp(path, root, nroot) == 0 && path[nroot] == '/';
-	rest = xstrdup(ok ? path + nroot : "");
-	for (char *p = strtok_r(rest, "/", &save); p && ok; p = strtok_r(NULL, "/", &save)) {
-		ok = k < ARRAY_SIZE(part) && strcmp(p, ".") != 0 && strcmp(p, "..") != 0;
-		if (ok)
-			part[k++] = p;
-	}
-	/* "//" right after the root comes from an ovs_root written with a
-	 * trailing '/'; anywhere else it is a second spelling of the key. */
-	ok = ok && !strstr(path + nroot + 1, "//") &&
-	     ((k == 2 && !strcmp(part[0], "running_pool")) ||
-	      (k == 3 && !strcmp(part[1], "running_pool")));
-	if (!ok) {
-		fprintf(stderr, PROG ": %s is not a guest under %s/running_pool/ or "
-			"%s/*/running_pool/\n", path, root, root);
-		free(path);
-		path = NULL;
-	}
-	free(rest);
-	free(root);
-	return path;
+	if (!key)
+		fprintf(stderr, PROG ": %s\n", err);
+	return key;
 }
 
 static void free_names(char **names, size_t n)
@@ -423,7 +371,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": %s\n", err);
 		return 1;
 	}
-	if (!(s = open_db(&cfg))) {
+	if (!(s = store_open_existing(cfg.state_dir, err, sizeof(err)))) {
+		fprintf(stderr, PROG ": %s\n", err);
 		config_free(&cfg);
 		return 1;
 	}

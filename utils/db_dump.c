@@ -79,22 +79,6 @@ static int parse_args(int argc, char **argv, const char **config, const char **t
 	return 0;
 }
 
-/* Tools never create the db: a missing one means the agent has not run. */
-static struct store *open_db(const struct agent_config *cfg)
-{
-	char *data = xasprintf("%s/data.mdb", cfg->state_dir);
-	char err[1024];
-	struct store *s = NULL;
-
-	if (access(data, F_OK) != 0)
-		fprintf(stderr, PROG ": no db in %s (the agent creates it when it starts)\n",
-			cfg->state_dir);
-	else if (!(s = store_open(cfg->state_dir, false, err, sizeof(err))))
-		fprintf(stderr, PROG ": %s\n", err);
-	free(data);
-	return s;
-}
-
 static bool is_lead(const char *key)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(lead_fields); i++)
@@ -140,7 +124,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": %s\n", err);
 		return 1;
 	}
-	if (!(s = open_db(&cfg))) {
+	if (!(s = store_open_existing(cfg.state_dir, err, sizeof(err)))) {
+		fprintf(stderr, PROG ": %s\n", err);
 		config_free(&cfg);
 		return 1;
 	}

@@ -106,50 +106,14 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return 0;
 }
 
-/* Tools never create the db: a missing one means the agent has not run
- * (or state_dir points elsewhere), which says more than an LMDB error. */
-static struct store *open_db(const struct agent_config *cfg)
-{
-	char *data = xasprintf("%s/data.mdb", cfg->state_dir);
-	char err[1024];
-	struct store *s = NULL;
-
-	if (access(data, F_OK) != 0)
-		fprintf(stderr, PROG ": no db in %s (the agent creates it when it starts)\n",
-			cfg->state_dir);
-	else if (!(s = store_open(cfg->state_dir, false, err, sizeof(err))))
-		fprintf(stderr, PROG ": %s\n", err);
-	free(data);
-	return s;
-}
-
-/* The db key of GUEST: "<ovs_root>/running_pool/<name>" for a bare name, or
- * an absolute path in canonical form (no ".", "..", "//" or trailing '/'),
- * so that one guest cannot hide behind two spellings of its key. */
+/* The guest's db key, or NULL with the reason said. */
 static char *resolve_guest(const char *ovs_root, const char *arg)
 {
-	char *path;
-	size_t n;
+	char err[1024], *key = guest_key(ovs_root, arg, err, sizeof(err));
 
-	if (arg[0] != '/') {
-		if (!*arg || strchr(arg, '/') || !strcmp(arg, ".") || !strcmp(arg, "..")) {
-			fprintf(stderr, PROG ": bad guest name \"%s\"\n", arg);
-			return NULL;
-		}
-		return guest_path_for(ovs_root, arg);
-	}
-	path = xstrdup(arg);
-	n = strlen(path);
-	while (n > 1 && path[n - 1] == '/')
-		path[--n] = '\0';
-	if (strstr(path, "//") || strstr(path, "/./") || strstr(path, "/../") ||
-	    (n >= 2 && !strcmp(path + n - 2, "/.")) || (n >= 3 && !strcmp(path + n - 3, "/.."))) {
-		fprintf(stderr, PROG ": give the guest's path without \".\", \"..\" or \"//\": %s\n",
-			arg);
-		free(path);
-		return NULL;
-	}
-	return path;
+	if (!key)
+		fprintf(stderr, PROG ": %s\n", err);
+	return key;
 }
 
 static void upcase(char *s)
@@ -175,15 +139,38 @@ static int show_record(const char *path, const struct record *rec, const char *f
 	return 0;
 }
 
-/* Set field in rec and write it back. The read and the write are two
- * transactions: an agent update landing in between is overwritten, as with
- * the original tool; a person fixing a record by hand accepts that. */
+struct set_ctx {
+	const char *field, *val;
+	char *old;              /* the value replaced, for the message */
+};
+
+/* Runs inside the db write transaction (guests_update), so the agent's
+ * concurrent changes to other fields are kept, not overwritten. */
+static int set_in_txn(struct record *rec, bool exists, void *arg, char *err, size_t errlen)
+{
+	struct set_ctx *c = arg;
+
+	if (!exists) {
+		snprintf(err, errlen, "the guest was removed meanwhile");
+		return -2;
+	}
+	c->old = xstrdup(record_get(rec, c->field) ? record_get(rec, c->field) : "");
+	if (record_set(rec, c->field, c->val) != 0) {
+		snprintf(err, errlen, "bad field \"%s\" or value (fields are [a-z0-9_]+, values "
+			 "one line)", c->field);
+		return -2;
+	}
+	return 0;
+}
+
+/* Set one field of path's record in one transaction. */
 static int set_field(struct store *s, const char *path, struct record *rec, const char *field,
 		     const char *value)
 {
 	char *val = xstrdup(value), *old = NULL;
 	char err[1024];
 	int ret = 1;
+	struct set_ctx c = { field, val, NULL };
 
 	if (strcmp(field, "status") == 0) {
 		upcase(val);
@@ -193,16 +180,13 @@ static int set_field(struct store *s, const char *path, struct record *rec, cons
 			goto out;
 		}
 	}
-	old = xstrdup(record_get(rec, field) ? record_get(rec, field) : "");
-	if (record_set(rec, field, val) != 0) {
-		fprintf(stderr, PROG ": bad field \"%s\" or value (fields are [a-z0-9_]+, "
-			"values one line)\n", field);
-		goto out;
-	}
-	if (guests_put(s, path, rec, err, sizeof(err)) != 0) {
+	(void)rec;
+	if (guests_update(s, path, set_in_txn, &c, err, sizeof(err)) != 0) {
 		fprintf(stderr, PROG ": %s\n", err);
+		old = c.old;
 		goto out;
 	}
+	old = c.old;
 	printf("%s %s(old)=>%s (new)=>%s\n", path, field, old, val);
 	ret = 0;
 out:
@@ -350,7 +334,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": %s\n", err);
 		return 1;
 	}
-	if (!(s = open_db(&cfg))) {
+	if (!(s = store_open_existing(cfg.state_dir, err, sizeof(err)))) {
+		fprintf(stderr, PROG ": %s\n", err);
 		config_free(&cfg);
 		return 1;
 	}

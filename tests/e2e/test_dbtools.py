@@ -333,7 +333,7 @@ class DbTools(AgentCase):
                     self.root + "/running_pool",
                     self.root + "/a/b/running_pool/g",
                     self.root + "/elsewhere/g", "/"):
-            self.fails("db_del", "--force", "vm", bad, msg="is not a guest under")
+            self.fails("db_del", "--force", "vm", bad, msg="is not a guest: guests are")
         self.fails("db_del", "vm", "a/b", msg="bad guest name")
         # A real repository inside ovs_root is fine.
         inside = os.path.join(self.root, "repo_in", "running_pool", "in_guest")

@@ -1,0 +1,1098 @@
+/* methods_template.c - guests made from templates, blank disks, deleting a
+ * guest: create_vm_from_template, xen_create_disk, delete_vm.
+ *
+ * create_vm_from_template does by machine what guide 4.4 does by hand:
+ * unpack seed_pool/<template>.tgz (or copy seed_pool/<template>/) into a
+ * hidden temporary directory in running_pool, point vm.cfg's disks,
+ * kernel and ramdisk at the new directory, drop the template's MACs and
+ * uuid for fresh ones, then rename the directory to running_pool/<name>
+ * in one step and register the guest (DOWN). Every slow step is a child
+ * process (tar, cp, a tree check, rm); the reply waits for them.
+ *
+ * A template is not trusted: tar runs with --no-same-owner and
+ * --no-same-permissions (no set-id bits) and refuses '..' members and
+ * strips leading '/' (GNU tar's defaults), and before the new guest gets
+ * its name a check refuses device nodes, fifos, sockets and symlinks
+ * that lead out of the guest directory. */
+#define LOG_CAT "template"
+#include "methods.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <openssl/rand.h>
+
+#include "db/guests.h"
+#include "child.h"
+#include "fault.h"
+#include "guest.h"
+#include "hypervisor/hv.h"
+#include "hypervisor/vmcfg.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+#define SLOW_TIMEOUT_MS  (60 * 60 * 1000)  /* tar, cp, rm of a guest: 1 h */
+#define CHECK_TIMEOUT_MS (10 * 60 * 1000)  /* the unpacked-tree check */
+#define NAME_MAX_LEN     64
+#define DISK_MAX_MB      16777216LL        /* 16 TiB */
+
+static const char *const child_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static char *param_str(xmlrpc_value *params, int i)
+{
+	xmlrpc_env env;
+	xmlrpc_value *v = NULL;
+	const char *s = NULL;
+	char *out;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_array_read_item(&env, params, i, &v);
+	if (!env.fault_occurred)
+		xmlrpc_read_string(&env, v, &s);
+	out = xstrdup(env.fault_occurred || !s ? "" : s);
+	free((char *)s);
+	if (v)
+		xmlrpc_DECREF(v);
+	xmlrpc_env_clean(&env);
+	return out;
+}
+
+/* Param i as a whole number: an int, or a string of decimal digits.
+ * 0, or -1 when it is neither. */
+static int param_num(xmlrpc_value *params, int i, long long *out)
+{
+	xmlrpc_env env;
+	xmlrpc_value *v = NULL;
+	int rc = -1;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_array_read_item(&env, params, i, &v);
+	if (!env.fault_occurred) {
+		if (xmlrpc_value_type(v) == XMLRPC_TYPE_INT) {
+			int n = 0;
+			xmlrpc_read_int(&env, v, &n);
+			if (!env.fault_occurred) {
+				*out = n;
+				rc = 0;
+			}
+		} else if (xmlrpc_value_type(v) == XMLRPC_TYPE_STRING) {
+			const char *s = NULL;
+			xmlrpc_read_string(&env, v, &s);
+			if (!env.fault_occurred && s && *s && strspn(s, "0123456789") == strlen(s) &&
+			    strlen(s) <= 18) {
+				*out = strtoll(s, NULL, 10);
+				rc = 0;
+			}
+			free((char *)s);
+		}
+	}
+	if (v)
+		xmlrpc_DECREF(v);
+	xmlrpc_env_clean(&env);
+	return rc;
+}
+
+/* Names of guests and templates: [A-Za-z0-9._-] (templates also '+'),
+ * not "." or "..". */
+static bool name_ok(const char *s, size_t max, const char *extra)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '.' || *p == '_' || *p == '-' || (extra && *p && strchr(extra, *p))))
+			return false;
+	return true;
+}
+
+static bool has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+	return n > m && strcmp(s + n - m, suf) == 0;
+}
+
+/* The configured root without trailing slashes (malloc'd). */
+static char *root_of(struct server *srv)
+{
+	char *r = xstrdup(srv->cfg.ovs_root);
+	size_t n = strlen(r);
+
+	while (n > 1 && r[n - 1] == '/')
+		r[--n] = '\0';
+	return r;
+}
+
+/* True when real (a realpath) is real_root or below it. */
+static bool inside(const char *real, const char *real_root)
+{
+	size_t n = strlen(real_root);
+
+	if (strcmp(real_root, "/") == 0)
+		return true;
+	return strncmp(real, real_root, n) == 0 && (real[n] == '/' || real[n] == '\0');
+}
+
+/* The last lines of a child's stderr, one line, at most ~400 bytes. */
+static void err_tail(const struct child_result *res, char *out, size_t outlen)
+{
+	const char *s = res->err && res->err->data ? res->err->data : "";
+	size_t n = strlen(s), start;
+	char *o = out;
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		n--;
+	start = n > 400 ? n - 400 : 0;
+	for (size_t i = start; i < n && (size_t)(o - out) + 4 < outlen; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\n') {
+			*o++ = ';';
+			*o++ = ' ';
+		} else {
+			*o++ = c < 0x20 || c == 0x7f ? '?' : (char)c;
+		}
+	}
+	*o = '\0';
+	if (!*out)
+		snprintf(out, outlen, "no error output");
+}
+
+static bool child_ok(const struct child_result *res)
+{
+	return !res->timed_out && WIFEXITED(res->status) && WEXITSTATUS(res->status) == 0;
+}
+
+static void make_uuid(char out[37])
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		abort(); /* no randomness: nothing safe to do */
+	b[6] = (b[6] & 0x0f) | 0x40;
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+}
+
+/* A random MAC in the range xend hands out: 00:16:3e:00:00:00-7f:ff:ff. */
+static void make_mac(char out[18])
+{
+	unsigned char b[3];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		abort();
+	snprintf(out, 18, "00:16:3e:%02x:%02x:%02x", b[0] & 0x7f, b[1], b[2]);
+}
+
+static void rand_hex(char *out, size_t nbytes)
+{
+	unsigned char b[16];
+
+	if (nbytes > sizeof(b) || RAND_bytes(b, (int)nbytes) != 1)
+		abort();
+	for (size_t i = 0; i < nbytes; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+/* rename without replacing anything at `to` (a directory rename would
+ * otherwise replace an empty directory). */
+static int rename_noreplace(const char *from, const char *to)
+{
+	struct stat st;
+
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* The filesystem cannot do it atomically: check, then rename. */
+	if (lstat(to, &st) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return rename(from, to);
+}
+
+/* ---- work in flight -------------------------------------------------------- */
+
+enum job_kind { JOB_CREATE, JOB_DELETE };
+
+struct job {
+	struct job *next;
+	enum job_kind kind;
+	struct server *srv;
+	struct rpc_call *call;
+	char *target;           /* the guest directory: key for "busy" */
+	/* create */
+	char *name;
+	char *tmpl;             /* template name without .tgz */
+	char *tmpl_file;        /* seed_pool path (file or directory) */
+	bool tmpl_is_dir;
+	char *tmpdir;           /* running_pool/.<name>.tmp-XXXXXX */
+	char *guestdir;         /* tmpdir or tmpdir/<top> */
+	char *top;              /* single top-level directory of the archive, or NULL */
+	/* delete */
+	char *deldir;           /* the guest directory renamed out of the way */
+	/* a failure waiting for the clean-up to finish */
+	int fault;
+	char *msg;
+};
+
+static struct job *jobs;
+
+static bool job_busy(struct server *srv, const char *target)
+{
+	for (struct job *j = jobs; j; j = j->next)
+		if (j->srv == srv && strcmp(j->target, target) == 0)
+			return true;
+	return false;
+}
+
+static void job_free(struct job *j)
+{
+	struct job **pp = &jobs;
+
+	while (*pp && *pp != j)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = j->next;
+	free(j->target);
+	free(j->name);
+	free(j->tmpl);
+	free(j->tmpl_file);
+	free(j->tmpdir);
+	free(j->guestdir);
+	free(j->top);
+	free(j->deldir);
+	free(j->msg);
+	free(j);
+}
+
+/* Fire-and-forget removal of a leftover (logged). */
+static void on_bg_rm(const struct child_result *res, void *arg)
+{
+	char *dir = arg, tail[512];
+
+	if (!child_ok(res)) {
+		err_tail(res, tail, sizeof(tail));
+		log_warn("could not remove %s: %s", dir, tail);
+	}
+	free(dir);
+}
+
+static struct child *spawn_rm(struct server *srv, const char *dir, child_done_cb done, void *arg,
+			      char *err, size_t errlen)
+{
+	const char *argv[] = { "/bin/rm", "-rf", "--one-file-system", "--", dir, NULL };
+	struct child_opts o = { .argv = argv, .envp = child_env, .timeout_ms = SLOW_TIMEOUT_MS };
+
+	return child_spawn(srv->loop, &o, done, arg, err, errlen);
+}
+
+static void rm_in_background(struct server *srv, const char *dir)
+{
+	char err[256], *copy = xstrdup(dir);
+
+	if (!spawn_rm(srv, dir, on_bg_rm, copy, err, sizeof(err))) {
+		log_warn("could not remove %s: %s", dir, err);
+		free(copy);
+	}
+}
+
+/* ---- create_vm_from_template --------------------------------------------- */
+
+static void create_cleaned(const struct child_result *res, void *arg)
+{
+	struct job *j = arg;
+	char tail[512];
+
+	if (!child_ok(res)) {
+		err_tail(res, tail, sizeof(tail));
+		log_warn("could not remove the temporary directory %s: %s", j->tmpdir, tail);
+	}
+	rpc_fault(j->call, j->fault, "%s", j->msg);
+	job_free(j);
+}
+
+/* Fail a create: remove the temporary directory, then answer. */
+static void create_fail(struct job *j, int fault, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void create_fail(struct job *j, int fault, const char *fmt, ...)
+{
+	va_list ap;
+	char err[256];
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&j->msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	j->fault = fault;
+	log_warn("create_vm_from_template %s: %s", j->name, j->msg);
+	if (j->tmpdir && spawn_rm(j->srv, j->tmpdir, create_cleaned, j, err, sizeof(err)))
+		return;
+	if (j->tmpdir)
+		log_warn("could not remove the temporary directory %s: %s", j->tmpdir, err);
+	rpc_fault(j->call, j->fault, "%s", j->msg);
+	job_free(j);
+}
+
+/* --- the tree check, run in a forked child (function mode) --- */
+
+static const char *check_base;   /* child only: realpath of the guest directory */
+static size_t check_prefix;      /* child only: length of the walked path's prefix */
+
+static int check_one(const char *fpath, const struct stat *st, int type, struct FTW *ftw)
+{
+	const char *rel = fpath + check_prefix;
+	char target[PATH_MAX], real[PATH_MAX];
+	ssize_t n;
+
+	if (*rel == '/')
+		rel++;
+	if (type == FTW_NS || type == FTW_DNR) {
+		dprintf(1, "1300 cannot read %s in the unpacked template\n", rel);
+		return 1;
+	}
+	if (S_ISBLK(st->st_mode) || S_ISCHR(st->st_mode) || S_ISFIFO(st->st_mode) ||
+	    S_ISSOCK(st->st_mode)) {
+		dprintf(1, "1006 the template holds %s, a %s; templates may hold only files, "
+		       "directories and symlinks within the guest directory\n", rel,
+		       S_ISBLK(st->st_mode) ? "block device" : S_ISCHR(st->st_mode) ? "character device" :
+		       S_ISFIFO(st->st_mode) ? "fifo" : "socket");
+		return 1;
+	}
+	if (S_ISLNK(st->st_mode)) {
+		n = readlink(fpath, target, sizeof(target) - 1);
+		if (n < 0) {
+			dprintf(1, "1300 cannot read the symlink %s in the unpacked template\n", rel);
+			return 1;
+		}
+		target[n] = '\0';
+		if (target[0] == '/' || !realpath(fpath, real) || !inside(real, check_base)) {
+			dprintf(1, "1006 the template's symlink %s -> %s leads outside the guest "
+			       "directory (or nowhere)\n", rel, target);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Find vm.cfg (top level, or in the single top-level directory holding
+ * one) and walk that tree. Prints "ok <top or .>" or "<fault> <message>". */
+static int check_tree(void *arg)
+{
+	struct job *j = arg;
+	char *guest = NULL, real[PATH_MAX], *top = NULL;
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	int found = 0, r;
+	char *top_cfg = xasprintf("%s/vm.cfg", j->tmpdir);
+
+	/* (a forked child: what it allocates goes with it) */
+	if (lstat(top_cfg, &st) == 0) {
+		if (!S_ISREG(st.st_mode)) {
+			dprintf(1, "1000 the template's vm.cfg is not a regular file\n");
+			return 1;
+		}
+		guest = j->tmpdir;
+	} else if (!(d = opendir(j->tmpdir))) {
+		dprintf(1, "1300 cannot read the unpacked template: %s\n", strerror(errno));
+		return 1;
+	} else {
+		while ((e = readdir(d))) {
+			char *p;
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			p = xasprintf("%s/%s", j->tmpdir, e->d_name);
+			if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+				char *cfg = xasprintf("%s/vm.cfg", p);
+				if (lstat(cfg, &st) == 0 && S_ISREG(st.st_mode)) {
+					found++;
+					top = xstrdup(e->d_name);
+					guest = p;
+				}
+			}
+		}
+		closedir(d);
+		if (found != 1) {
+			dprintf(1, "1000 the template has %s: it must hold vm.cfg and its disk images at its "
+			       "top level or in a single top-level directory\n",
+			       found ? "several directories with a vm.cfg" : "no vm.cfg");
+			return 1;
+		}
+	}
+	if (!realpath(guest, real)) {
+		dprintf(1, "1300 %s: %s\n", guest, strerror(errno));
+		return 1;
+	}
+	check_base = real;
+	check_prefix = strlen(guest);
+	r = nftw(guest, check_one, 32, FTW_PHYS | FTW_MOUNT);
+	if (r != 0) {
+		if (r < 0)
+			dprintf(1, "1300 cannot walk the unpacked template: %s\n", strerror(errno));
+		return 1;
+	}
+	dprintf(1, "ok %s\n", top ? top : ".");
+	return 0;
+}
+
+/* Point a path at the new guest directory when it pointed into the
+ * template: a bare file name, anything under /seed_pool/<template>/, or a
+ * file the new directory holds under a directory named like the template.
+ * Returns 1 and fills out, 0 to keep the path, -1 for a path that would
+ * leave the guest directory. */
+static int repoint(const struct job *j, const char *dest, const char *path, char *out, size_t outlen)
+{
+	const char *names[3] = { j->tmpl, j->top, NULL };
+	const char *base = strrchr(path, '/'), *rest = NULL;
+	char *have;
+	struct stat st;
+
+	base = base ? base + 1 : path;
+	if (!*path || !*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+		return 0;
+	if (!strchr(path, '/'))
+		rest = path;
+	for (int i = 0; !rest && names[i]; i++) {
+		char *pat = xasprintf("/seed_pool/%s/", names[i]);
+		const char *hit = strstr(path, pat);
+		if (hit)
+			rest = hit + strlen(pat);
+		free(pat);
+	}
+	if (!rest) {
+		/* e.g. /OVS/running_pool/<template>/system.img of an exported guest */
+		size_t bl = (size_t)(base - path);
+		have = xasprintf("%s/%s", j->guestdir, base);
+		for (int i = 0; !rest && names[i]; i++) {
+			size_t nl = strlen(names[i]);
+			if (bl >= nl + 2 && path[bl - 1] == '/' && strncmp(path + bl - 1 - nl, names[i], nl) == 0 &&
+			    path[bl - 2 - nl] == '/' && lstat(have, &st) == 0)
+				rest = base;
+		}
+		free(have);
+		if (!rest)
+			return 0;
+	}
+	/* rest is relative to the guest directory: no way out of it. */
+	if (!*rest || rest[0] == '/' || strstr(rest, "//") || strcmp(rest, "..") == 0 ||
+	    strncmp(rest, "../", 3) == 0 || strstr(rest, "/../") || has_suffix(rest, "/.."))
+		return -1;
+	if ((size_t)snprintf(out, outlen, "%s/%s", dest, rest) >= outlen)
+		return -1;
+	return 1;
+}
+
+/* Rewrite vm.cfg for the guest that will live at j->target. */
+static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
+{
+	char *file = xasprintf("%s/vm.cfg", j->guestdir), buf[8192];
+	static const char *const path_keys[] = { "kernel", "ramdisk", NULL };
+	struct vmcfg *cfg = NULL;
+	const struct vmcfg_value *v;
+	long long mem = 0;
+	int rc = FAULT_INVALID_ARGUMENT, r;
+
+	if (vmcfg_load(file, &cfg, err, errlen) != 0)
+		goto out;
+	if (vmcfg_get_int(cfg, "memory", &mem) != 0 || mem <= 0 || mem > 16 * 1024 * 1024) {
+		snprintf(err, errlen, "the template's vm.cfg has no usable memory = <MB>");
+		goto out;
+	}
+	make_uuid(uuid);
+	if (vmcfg_set_str(cfg, "name", j->name) != 0 || vmcfg_set_str(cfg, "uuid", uuid) != 0) {
+		snprintf(err, errlen, "cannot set name and uuid in vm.cfg");
+		goto out;
+	}
+	/* disk: items pointing into the template now point into the guest */
+	if ((v = vmcfg_get(cfg, "disk")) && v->type == VMCFG_LIST) {
+		struct vmcfg_value nv = *v;
+		size_t nitems = v->n;
+		char **fresh = xcalloc(v->n ? v->n : 1, sizeof(char *));
+		bool changed = false;
+		nv.items = xcalloc(v->n ? v->n : 1, sizeof(*nv.items));
+		for (size_t i = 0; i < v->n; i++) {
+			struct vmcfg_disk d;
+			char e2[256];
+			nv.items[i] = v->items[i];
+			if (v->items[i].type != VMCFG_STR)
+				continue;
+			if (vmcfg_parse_disk(v->items[i].str, &d, e2, sizeof(e2)) != 0) {
+				snprintf(err, errlen, "the template's vm.cfg, disk item %zu: %s", i + 1, e2);
+				r = -2;
+			} else {
+				r = repoint(j, j->target, d.path, buf, sizeof(buf));
+				if (r < 0)
+					snprintf(err, errlen, "the template's disk %.300s leads outside the guest "
+						 "directory", d.path);
+			}
+			if (r == 1) {
+				fresh[i] = xmalloc(sizeof(buf));
+				if (strlen(buf) >= sizeof(d.path) ||
+				    (memcpy(d.path, buf, strlen(buf) + 1),
+				     vmcfg_format_disk(&d, fresh[i], sizeof(buf)) != 0)) {
+					snprintf(err, errlen, "cannot rewrite disk item %zu", i + 1);
+					r = -1;
+				} else {
+					nv.items[i].str = fresh[i];
+					changed = true;
+				}
+			}
+			if (r < 0) {
+				for (size_t k = 0; k < nitems; k++)
+					free(fresh[k]);
+				free(fresh);
+				free(nv.items);
+				rc = r == -2 ? FAULT_INVALID_ARGUMENT : FAULT_PERMISSION;
+				goto out;
+			}
+		}
+		r = changed ? vmcfg_set_value(cfg, "disk", &nv) : 0;
+		for (size_t k = 0; k < nitems; k++)
+			free(fresh[k]);
+		free(fresh);
+		free(nv.items);
+		if (r != 0) {
+			snprintf(err, errlen, "cannot set disk in vm.cfg");
+			goto out;
+		}
+	}
+	/* kernel, ramdisk (guide 4.4 step 2) */
+	for (int k = 0; path_keys[k]; k++) {
+		const char *s = vmcfg_get_str(cfg, path_keys[k]);
+		if (!s)
+			continue;
+		r = repoint(j, j->target, s, buf, sizeof(buf));
+		if (r < 0) {
+			snprintf(err, errlen, "the template's %s %.300s leads outside the guest directory",
+				 path_keys[k], s);
+			rc = FAULT_PERMISSION;
+			goto out;
+		}
+		if (r == 1 && vmcfg_set_str(cfg, path_keys[k], buf) != 0) {
+			snprintf(err, errlen, "cannot set %s in vm.cfg", path_keys[k]);
+			goto out;
+		}
+	}
+	/* vif: a fresh MAC for every interface (guide 4.4 step 3) */
+	if ((v = vmcfg_get(cfg, "vif")) && v->type == VMCFG_LIST) {
+		struct vmcfg_value nv = *v;
+		size_t nitems = v->n;
+		char **fresh = xcalloc(v->n ? v->n : 1, sizeof(char *));
+		bool changed = false;
+		nv.items = xcalloc(v->n ? v->n : 1, sizeof(*nv.items));
+		r = 0;
+		for (size_t i = 0; i < v->n && r == 0; i++) {
+			struct vmcfg_vif vif;
+			char e2[256];
+			nv.items[i] = v->items[i];
+			if (v->items[i].type != VMCFG_STR ||
+			    strspn(v->items[i].str, " \t,") == strlen(v->items[i].str))
+				continue; /* '' : a default interface; xl picks its MAC */
+			if (vmcfg_parse_vif(v->items[i].str, &vif, e2, sizeof(e2)) != 0) {
+				snprintf(err, errlen, "the template's vm.cfg, vif item %zu: %s", i + 1, e2);
+				r = -1;
+				break;
+			}
+			make_mac(vif.mac);
+			fresh[i] = xmalloc(512);
+			if (vmcfg_format_vif(&vif, fresh[i], 512) != 0) {
+				snprintf(err, errlen, "cannot rewrite vif item %zu", i + 1);
+				r = -1;
+				break;
+			}
+			nv.items[i].str = fresh[i];
+			changed = true;
+		}
+		if (r == 0 && changed && vmcfg_set_value(cfg, "vif", &nv) != 0) {
+			snprintf(err, errlen, "cannot set vif in vm.cfg");
+			r = -1;
+		}
+		for (size_t k = 0; k < nitems; k++)
+			free(fresh[k]);
+		free(fresh);
+		free(nv.items);
+		if (r != 0)
+			goto out;
+	}
+	if (vmcfg_save(cfg, file, err, errlen) != 0) {
+		rc = FAULT_IO;
+		goto out;
+	}
+	rc = 0;
+out:
+	vmcfg_free(cfg);
+	free(file);
+	return rc;
+}
+
+/* Everything is unpacked and checked: rewrite, rename, register, answer. */
+static void create_finish(struct job *j)
+{
+	struct server *srv = j->srv;
+	char uuid[37], err[1024];
+	struct record rec;
+	int fault;
+
+	if ((fault = rewrite_cfg(j, uuid, err, sizeof(err))) != 0) {
+		create_fail(j, fault, "%s", err);
+		return;
+	}
+	if (rename_noreplace(j->guestdir, j->target) != 0) {
+		int e = errno;
+		create_fail(j, e == EEXIST || e == ENOTEMPTY ? FAULT_EXISTS : FAULT_IO,
+			    "cannot move the new guest to %s: %s", j->target, strerror(e));
+		return;
+	}
+	fault = guest_register(srv, j->target, &rec, err, sizeof(err));
+	if (fault) {
+		/* Take the directory back so the clean-up removes it. */
+		if (rename_noreplace(j->target, j->guestdir) != 0)
+			log_err("cannot take %s back after a failed registration: %s", j->target,
+				strerror(errno));
+		create_fail(j, fault, "%s", err);
+		return;
+	}
+	record_free(&rec);
+	if (j->guestdir != j->tmpdir && strcmp(j->guestdir, j->tmpdir) != 0 && rmdir(j->tmpdir) != 0)
+		rm_in_background(srv, j->tmpdir); /* other top-level entries of the archive */
+	log_info("created guest %s (%s) from template %s", j->target, uuid, j->tmpl_file);
+	rpc_return_printf(j->call, "success:vm_path=%s;uuid=%s", j->target, uuid);
+	job_free(j);
+}
+
+static void on_checked(const struct child_result *res, void *arg)
+{
+	struct job *j = arg;
+	const char *out = res->out && res->out->data ? res->out->data : "";
+	char how[128], line[1024];
+	size_t n = strcspn(out, "\n");
+
+	snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), out);
+	if (res->timed_out || !WIFEXITED(res->status) || WEXITSTATUS(res->status) > 1 ||
+	    (WEXITSTATUS(res->status) == 0 && strncmp(line, "ok ", 3) != 0)) {
+		child_describe(res, CHECK_TIMEOUT_MS, how, sizeof(how));
+		create_fail(j, FAULT_IO, "checking the unpacked template failed: it %s", how);
+		return;
+	}
+	if (WEXITSTATUS(res->status) == 1) {
+		char *end;
+		long code = strtol(line, &end, 10);
+		if (end == line || *end != ' ')
+			create_fail(j, FAULT_IO, "checking the unpacked template failed");
+		else
+			create_fail(j, (int)code, "%s", end + 1);
+		return;
+	}
+	if (strcmp(line + 3, ".") == 0) {
+		j->guestdir = xstrdup(j->tmpdir);
+	} else {
+		if (strchr(line + 3, '/') || strcmp(line + 3, "..") == 0 || !line[3]) {
+			create_fail(j, FAULT_INTERNAL, "the template check returned '%s'", line + 3);
+			return;
+		}
+		j->top = xstrdup(line + 3);
+		j->guestdir = xasprintf("%s/%s", j->tmpdir, j->top);
+	}
+	create_finish(j);
+}
+
+static void on_unpacked(const struct child_result *res, void *arg)
+{
+	struct job *j = arg;
+	struct child_opts o = { .fn = check_tree, .fn_arg = j, .timeout_ms = CHECK_TIMEOUT_MS };
+	char how[128], tail[512], err[256];
+
+	if (!child_ok(res)) {
+		child_describe(res, SLOW_TIMEOUT_MS, how, sizeof(how));
+		err_tail(res, tail, sizeof(tail));
+		create_fail(j, FAULT_IO, "%s template %s failed: %s %s: %s",
+			    j->tmpl_is_dir ? "copying" : "unpacking", j->tmpl_file,
+			    j->tmpl_is_dir ? "cp" : "tar", how, tail);
+		return;
+	}
+	if (!child_spawn(j->srv->loop, &o, on_checked, j, err, sizeof(err)))
+		create_fail(j, FAULT_IO, "cannot check the unpacked template: %s", err);
+}
+
+/* Find the template in <root>/seed_pool: 0 and j->tmpl_file/tmpl/tmpl_is_dir,
+ * or a fault with err. */
+static int find_template(struct job *j, const char *root, const char *arg, char *err, size_t errlen)
+{
+	char *seed = xasprintf("%s/seed_pool", root), real_root[PATH_MAX], real[PATH_MAX];
+	const char *name = arg;
+	struct stat st;
+	int rc = 0;
+
+	/* A full path is accepted when it names something in seed_pool itself. */
+	if (arg[0] == '/') {
+		size_t n = strlen(seed);
+		if (strncmp(arg, seed, n) == 0 && arg[n] == '/')
+			name = arg + n + 1;
+	}
+	if (!name_ok(name, 255, "+")) {
+		snprintf(err, errlen, "'%.300s' is not a template name: give the name of a .tgz file or "
+			 "a directory in %s (letters, digits, '.', '_', '-', '+')", arg, seed);
+		rc = FAULT_INVALID_ARGUMENT;
+		goto out;
+	}
+	if (has_suffix(name, ".tgz") || has_suffix(name, ".tar.gz")) {
+		j->tmpl_file = xasprintf("%s/%s", seed, name);
+		j->tmpl = xstrndup(name, strlen(name) - (has_suffix(name, ".tgz") ? 4 : 7));
+	} else {
+		static const char *const sufs[] = { "", ".tgz", ".tar.gz", NULL };
+		for (int i = 0; sufs[i]; i++) {
+			char *p = xasprintf("%s/%s%s", seed, name, sufs[i]);
+			if (stat(p, &st) == 0) {
+				j->tmpl_file = p;
+				break;
+			}
+			free(p);
+		}
+		j->tmpl = xstrdup(name);
+	}
+	if (!j->tmpl_file || stat(j->tmpl_file, &st) != 0) {
+		snprintf(err, errlen, "template '%s' not found: there is no %s/%s/ directory or %s/%s.tgz",
+			 arg, seed, j->tmpl, seed, j->tmpl);
+		rc = FAULT_NOT_FOUND;
+		goto out;
+	}
+	if (!realpath(root, real_root) || !realpath(j->tmpl_file, real)) {
+		snprintf(err, errlen, "%s: %s", j->tmpl_file, strerror(errno));
+		rc = FAULT_IO;
+		goto out;
+	}
+	if (!inside(real, real_root)) {
+		snprintf(err, errlen, "template %s leads outside the repository root %s", j->tmpl_file, root);
+		rc = FAULT_PERMISSION;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		j->tmpl_is_dir = true;
+		/* copy from the resolved place: cp must not meet a symlink swap */
+		free(j->tmpl_file);
+		j->tmpl_file = xstrdup(real);
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "template %s is neither a .tgz file nor a directory", j->tmpl_file);
+		rc = FAULT_INVALID_ARGUMENT;
+	}
+out:
+	free(seed);
+	return rc;
+}
+
+void m_create_vm_from_template(struct rpc_call *call, xmlrpc_value *params)
+{
+	struct server *srv = rpc_server(call);
+	char *tmpl = param_str(params, 0), *name = param_str(params, 1), *root = root_of(srv);
+	char *pool = xasprintf("%s/running_pool", root), err[1024], *src = NULL;
+	struct job *j = xcalloc(1, sizeof(*j));
+	struct child_opts o = { .envp = child_env, .timeout_ms = SLOW_TIMEOUT_MS };
+	struct record rec;
+	struct stat st;
+	int fault, r;
+
+	j->kind = JOB_CREATE;
+	j->srv = srv;
+	j->call = call;
+	j->name = name;
+	if (!name_ok(name, NAME_MAX_LEN, NULL)) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "'%.100s' is not a usable guest name: use 1 to %d "
+			  "letters, digits, '.', '_' or '-' (not '.' or '..')", name, NAME_MAX_LEN);
+		goto fail;
+	}
+	j->target = xasprintf("%s/%s", pool, name);
+	if ((fault = find_template(j, root, tmpl, err, sizeof(err))) != 0) {
+		rpc_fault(call, fault, "%s", err);
+		goto fail;
+	}
+	if (job_busy(srv, j->target) || guest_busy(srv, j->target)) {
+		rpc_fault(call, FAULT_BUSY, "guest %s is being created or deleted; try again when that "
+			  "has finished", name);
+		goto fail;
+	}
+	if (lstat(j->target, &st) == 0) {
+		rpc_fault(call, FAULT_EXISTS, "%s already exists; choose another name or delete_vm it",
+			  j->target);
+		goto fail;
+	}
+	r = guests_get(srv->store, j->target, &rec, err, sizeof(err));
+	if (r != 0) {
+		if (r > 0)
+			rpc_fault(call, FAULT_EXISTS, "a guest %s is still registered (%s) though its "
+				  "directory is gone; unregister_vm it first", j->target,
+				  record_get(&rec, "status") ? record_get(&rec, "status") : "?");
+		else
+			rpc_fault(call, FAULT_IO, "%s", err);
+		record_free(&rec);
+		goto fail;
+	}
+	record_free(&rec);
+	if (mkdir(pool, 0755) != 0 && errno != EEXIST) {
+		rpc_fault(call, FAULT_IO, "cannot create %s: %s", pool, strerror(errno));
+		goto fail;
+	}
+	j->tmpdir = xasprintf("%s/.%s.tmp-XXXXXX", pool, name);
+	if (!mkdtemp(j->tmpdir) || chmod(j->tmpdir, 0755) != 0) {
+		rpc_fault(call, FAULT_IO, "cannot create a temporary directory in %s: %s", pool,
+			  strerror(errno));
+		if (!strstr(j->tmpdir, "XXXXXX"))
+			rmdir(j->tmpdir);
+		goto fail;
+	}
+	if (j->tmpl_is_dir) {
+		src = xasprintf("%s/.", j->tmpl_file);
+		const char *argv[] = { "/bin/cp", "-a", "--reflink=auto", "--", src, j->tmpdir, NULL };
+		o.argv = argv;
+		r = child_spawn(srv->loop, &o, on_unpacked, j, err, sizeof(err)) != NULL;
+	} else {
+		const char *argv[] = { "/bin/tar", "-xzf", j->tmpl_file, "-C", j->tmpdir,
+				       "--no-same-owner", "--no-same-permissions", "--no-overwrite-dir",
+				       NULL };
+		o.argv = argv;
+		r = child_spawn(srv->loop, &o, on_unpacked, j, err, sizeof(err)) != NULL;
+	}
+	free(src);
+	if (!r) {
+		rmdir(j->tmpdir);
+		rpc_fault(call, FAULT_IO, "cannot start %s: %s", j->tmpl_is_dir ? "cp" : "tar", err);
+		goto fail;
+	}
+	log_info("creating guest %s from template %s", j->target, j->tmpl_file);
+	j->next = jobs;
+	jobs = j;
+	free(tmpl);
+	free(root);
+	free(pool);
+	return;
+fail:
+	free(tmpl);
+	free(root);
+	free(pool);
+	job_free(j);
+}
+
+/* ---- delete_vm ------------------------------------------------------------ */
+
+static void on_deleted(const struct child_result *res, void *arg)
+{
+	struct job *j = arg;
+	char how[128], tail[512];
+
+	if (child_ok(res)) {
+		log_info("deleted guest %s", j->target);
+		rpc_return_string(j->call, "success");
+	} else {
+		child_describe(res, SLOW_TIMEOUT_MS, how, sizeof(how));
+		err_tail(res, tail, sizeof(tail));
+		log_err("deleting %s: rm %s: %s", j->target, how, tail);
+		rpc_fault(j->call, FAULT_IO, "%s is no longer a guest, but some of its files could not "
+			  "be removed and are left in %s: rm %s: %s", j->target, j->deldir, how, tail);
+	}
+	job_free(j);
+}
+
+void m_delete_vm(struct rpc_call *call, xmlrpc_value *params)
+{
+	struct server *srv = rpc_server(call);
+	char *arg = param_str(params, 0), *path = NULL, err[512], hex[17], *slash;
+	const char *uuid = NULL, *status;
+	struct vmcfg *cfg = NULL;
+	struct record rec;
+	struct hv_dom dom;
+	struct stat st;
+	struct job *j;
+	int fault, r;
+
+	record_init(&rec);
+	if ((fault = guest_resolve(srv, arg, true, &path, err, sizeof(err))) != 0) {
+		rpc_fault(call, fault, "%s", err);
+		goto out;
+	}
+	if (job_busy(srv, path) || guest_busy(srv, path)) {
+		rpc_fault(call, FAULT_BUSY, "%s is busy with another operation", path);
+		goto out;
+	}
+	r = guests_get(srv->store, path, &rec, err, sizeof(err));
+	if (r < 0) {
+		rpc_fault(call, FAULT_IO, "%s", err);
+		goto out;
+	}
+	if (r == 1) {
+		status = record_get(&rec, "status");
+		if (!status || (strcmp(status, GUEST_DOWN) != 0 && strcmp(status, GUEST_ERROR) != 0)) {
+			rpc_fault(call, FAULT_STATE, "%s is %s; only a DOWN or ERROR guest can be deleted "
+				  "(stop_vm or destroy_vm it first)", path, status ? status : "in no state");
+			goto out;
+		}
+		uuid = record_get(&rec, "uuid");
+	} else {
+		/* Not registered: its vm.cfg may still name a guest the backend runs. */
+		char *file = xasprintf("%s/vm.cfg", path);
+		if (vmcfg_load(file, &cfg, err, sizeof(err)) == 0)
+			uuid = vmcfg_get_str(cfg, "uuid");
+		free(file);
+	}
+	if (uuid && *uuid && hv_lookup(srv->hv, uuid, &dom, err, sizeof(err)) == 1) {
+		rpc_fault(call, FAULT_STATE, "the hypervisor still has guest %s (uuid %s); destroy_vm it "
+			  "first", path, uuid);
+		goto out;
+	}
+	if (lstat(path, &st) != 0 || !(S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s is not a guest directory", path);
+		goto out;
+	}
+	/* Move it out of the guest namespace first: from here on nothing can
+	 * start it, and the removal happens on a name nobody else uses. */
+	j = xcalloc(1, sizeof(*j));
+	j->kind = JOB_DELETE;
+	j->srv = srv;
+	j->call = call;
+	j->target = xstrdup(path);
+	slash = strrchr(path, '/');
+	rand_hex(hex, 8);
+	j->deldir = xasprintf("%.*s/.%s.del-%s", (int)(slash - path), path, slash + 1, hex);
+	if (rename_noreplace(path, j->deldir) != 0) {
+		rpc_fault(call, FAULT_IO, "cannot remove %s: %s", path, strerror(errno));
+		job_free(j);
+		goto out;
+	}
+	if (r == 1 && guests_del(srv->store, path, err, sizeof(err)) < 0) {
+		if (rename_noreplace(j->deldir, path) != 0)
+			log_err("cannot put %s back: %s", path, strerror(errno));
+		rpc_fault(call, FAULT_IO, "cannot remove %s from the db: %s", path, err);
+		job_free(j);
+		goto out;
+	}
+	if (!spawn_rm(srv, j->deldir, on_deleted, j, err, sizeof(err))) {
+		rpc_fault(call, FAULT_IO, "%s is no longer a guest, but its files are left in %s: %s",
+			  path, j->deldir, err);
+		job_free(j);
+		goto out;
+	}
+	log_info("deleting guest %s (%s)", path, j->deldir);
+	j->next = jobs;
+	jobs = j;
+out:
+	vmcfg_free(cfg);
+	record_free(&rec);
+	free(path);
+	free(arg);
+}
+
+/* ---- xen_create_disk ------------------------------------------------------- */
+
+void m_xen_create_disk(struct rpc_call *call, xmlrpc_value *params)
+{
+	struct server *srv = rpc_server(call);
+	char *path = param_str(params, 0), *root = root_of(srv), *parent = NULL, *base;
+	char real_root[PATH_MAX], real_parent[PATH_MAX], link[64], seen[PATH_MAX];
+	long long mb = 0;
+	int dfd = -1, fd = -1;
+	ssize_t n;
+	size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+
+	if (param_num(params, 1, &mb) != 0 || mb < 1 || mb > DISK_MAX_MB) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "size_MB must be a whole number of MB from 1 to "
+			  "%lld", DISK_MAX_MB);
+		goto out;
+	}
+	if (path[0] != '/' || strncmp(path, root, rl) != 0 || path[rl] != '/') {
+		rpc_fault(call, FAULT_PERMISSION, "%.300s is outside the repository root %s; disks are "
+			  "created below it", path, root);
+		goto out;
+	}
+	for (const char *p = path + 1; *p;) {
+		size_t len = strcspn(p, "/");
+		if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.')) {
+			rpc_fault(call, FAULT_PERMISSION, "%.300s: empty, '.' and '..' components are not "
+				  "allowed in disk paths", path);
+			goto out;
+		}
+		p += len + (p[len] == '/');
+	}
+	if (path[strlen(path) - 1] == '/') {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%.300s names a directory, not a disk file", path);
+		goto out;
+	}
+	parent = xstrdup(path);
+	base = strrchr(parent, '/');
+	*base++ = '\0';
+	if (!realpath(root, real_root)) {
+		rpc_fault(call, FAULT_IO, "repository root %s: %s", root, strerror(errno));
+		goto out;
+	}
+	if (!realpath(parent, real_parent)) {
+		rpc_fault(call, errno == ENOENT || errno == ENOTDIR ? FAULT_NOT_FOUND : FAULT_IO,
+			  "directory %s: %s; create it first", parent, strerror(errno));
+		goto out;
+	}
+	if (!inside(real_parent, real_root)) {
+		rpc_fault(call, FAULT_PERMISSION, "%s leads outside the repository root %s", parent, root);
+		goto out;
+	}
+	dfd = open(real_parent, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		rpc_fault(call, errno == ENOENT || errno == ENOTDIR ? FAULT_NOT_FOUND : FAULT_IO,
+			  "directory %s: %s", parent, strerror(errno));
+		goto out;
+	}
+	/* The directory we hold must still be the one we checked. */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
+	if ((n = readlink(link, seen, sizeof(seen) - 1)) > 0) {
+		seen[n] = '\0';
+		if (!inside(seen, real_root)) {
+			rpc_fault(call, FAULT_PERMISSION, "%s leads outside the repository root %s", parent,
+				  root);
+			goto out;
+		}
+	}
+	fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+	if (fd < 0) {
+		rpc_fault(call, errno == EEXIST ? FAULT_EXISTS : FAULT_IO, "%s: %s%s", path,
+			  strerror(errno), errno == EEXIST ? "; choose another file name" : "");
+		goto out;
+	}
+	if (fchmod(fd, 0644) != 0 || ftruncate(fd, (off_t)mb << 20) != 0) {
+		int e = errno;
+		unlinkat(dfd, base, 0);
+		rpc_fault(call, e == EFBIG || e == ENOSPC || e == EINVAL ? FAULT_NO_RESOURCES : FAULT_IO,
+			  "cannot make %s %lld MB: %s", path, mb, strerror(e));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		unlinkat(dfd, base, 0);
+		rpc_fault(call, FAULT_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	log_info("created disk %s (%lld MB, sparse)", path, mb);
+	rpc_return_string(call, "success");
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	free(parent);
+	free(root);
+	free(path);
+}

@@ -1,0 +1,537 @@
+"""test_templates.py - guests made from templates (guide 4.4), blank disks
+and deleting guests, end to end on the simulated hypervisor:
+create_vm_from_template, xen_create_disk, delete_vm.
+
+Run: python3 tests/e2e/test_templates.py [test_name...]
+"""
+
+import io
+import os
+import re
+import socket
+import stat
+import sys
+import tarfile
+import threading
+import time
+import uuid as uuidlib
+import xmlrpc.client
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import agentfix  # noqa: E402
+from tap import main  # noqa: E402
+
+socket.setdefaulttimeout(60)
+HOST = "127.0.0.4"
+
+OLD_UUID = "8a87a97c-65ad-f243-b373-20185c83053e"
+OLD_MAC = "00:16:3e:73:a3:27"
+
+# Like the guide's template (4.4), with a comment to keep.
+TEMPLATE_CFG = """# Oracle VM template %(t)s - keep this comment
+name = '%(t)s'
+memory = '512'
+vcpus = 1
+disk = [ 'file:/OVS/seed_pool/%(t)s/system.img,hda,w', ]
+kernel = '/OVS/seed_pool/%(t)s/vmlinuz-2.6.9-42.32.0.0.1.ELxenU'
+ramdisk = '/OVS/seed_pool/%(t)s/initrd-2.6.9-42.32.0.0.1.ELxenU.img'
+vif = ['type=ioemu, mac=%(mac)s, bridge=xenbr0']
+uuid = "%(uuid)s"
+on_crash = 'restart'   # trailing comment
+"""
+
+IMG = b"\x00" * 4096 + b"system image" + b"\x00" * 4096
+
+
+def cfg_text(t, mac=OLD_MAC, uuid=OLD_UUID):
+    return TEMPLATE_CFG % {"t": t, "mac": mac, "uuid": uuid}
+
+
+class Zeros(io.RawIOBase):
+    def __init__(self, n):
+        self.left = n
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        n = min(len(b), self.left)
+        b[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def add_file(t, name, data=b"", mode=0o644):
+    ti = tarfile.TarInfo(name)
+    ti.mode = mode
+    ti.size = len(data)
+    ti.mtime = int(time.time())
+    t.addfile(ti, io.BytesIO(data))
+
+
+def add_special(t, name, typ, link="", mode=0o777):
+    ti = tarfile.TarInfo(name)
+    ti.type = typ
+    ti.linkname = link
+    ti.mode = mode
+    t.addfile(ti)
+
+
+class Templates(agentfix.AgentCase):
+    agent_kw = {"host": HOST}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.root = cls.agent.keys["ovs_root"]
+        cls.seed = os.path.join(cls.root, "seed_pool")
+        cls.pool = os.path.join(cls.root, "running_pool")
+        cls.outside = os.path.join(cls.agent.dir, "outside")
+        for d in (cls.seed, cls.pool, cls.outside):
+            os.makedirs(d, exist_ok=True)
+
+    # -- helpers -----------------------------------------------------------
+    def rpc(self):
+        return self.agent.proxy()
+
+    def fault(self, code, fn, *args):
+        with self.assertRaises(xmlrpc.client.Fault) as cm:
+            fn(*args)
+        self.assertEqual(cm.exception.faultCode, code, cm.exception.faultString)
+        return cm.exception.faultString
+
+    def make_tgz(self, fname, members):
+        """members: fn(tarfile) filling the archive."""
+        path = os.path.join(self.seed, fname)
+        with tarfile.open(path, "w:gz") as t:
+            members(t)
+        return path
+
+    def guide_tgz(self, fname, top, t="para_seed"):
+        def fill(tar):
+            pre = top + "/" if top else ""
+            if top:
+                add_special(tar, top, tarfile.DIRTYPE, mode=0o755)
+            add_file(tar, pre + "vm.cfg", cfg_text(t).encode())
+            add_file(tar, pre + "system.img", IMG)
+            add_file(tar, pre + "vmlinuz-2.6.9-42.32.0.0.1.ELxenU", b"kernel", 0o755)
+            add_file(tar, pre + "initrd-2.6.9-42.32.0.0.1.ELxenU.img", b"initrd")
+        return self.make_tgz(fname, fill)
+
+    def read_cfg(self, name):
+        with open(os.path.join(self.pool, name, "vm.cfg")) as f:
+            return f.read()
+
+    def leftovers(self):
+        return [e for e in os.listdir(self.pool) if e.startswith(".")]
+
+    def assert_created(self, out, name, tmpl="para_seed"):
+        m = re.fullmatch(r"success:vm_path=(.*);uuid=([0-9a-f-]{36})", out)
+        self.assertTrue(m, out)
+        d = os.path.join(self.pool, name)
+        self.assertEqual(m.group(1), d)
+        new_uuid = m.group(2)
+        self.assertNotEqual(new_uuid, OLD_UUID)
+        self.assertEqual(uuidlib.UUID(new_uuid).version, 4)
+        text = self.read_cfg(name)
+        self.assertIn("# Oracle VM template %s - keep this comment" % tmpl, text)
+        self.assertIn("# trailing comment", text)
+        self.assertRegex(text, r"(?m)^name = '%s'$" % re.escape(name))
+        self.assertIn(new_uuid, text)
+        self.assertNotIn(OLD_UUID, text)
+        self.assertIn("file:%s/system.img,hda,w" % d, text)
+        self.assertIn("'%s/vmlinuz-2.6.9-42.32.0.0.1.ELxenU'" % d, text)
+        self.assertIn("'%s/initrd-2.6.9-42.32.0.0.1.ELxenU.img'" % d, text)
+        self.assertNotIn("seed_pool", text)
+        macs = re.findall(r"mac=([0-9a-f:]{17})", text)
+        self.assertEqual(len(macs), 1, text)
+        self.assertRegex(macs[0], r"^00:16:3e:[0-7][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}$")
+        self.assertNotEqual(macs[0], OLD_MAC)
+        self.assertIn("bridge=xenbr0", text)
+        self.assertIn("type=ioemu", text)
+        with open(os.path.join(d, "system.img"), "rb") as f:
+            self.assertEqual(f.read(), IMG)
+        self.assertEqual(self.rpc().get_vm_status(name), "success:status=DOWN")
+        rows = {r["path"]: r for r in self.rpc().list_vms()}
+        self.assertEqual(rows[d]["uuid"], new_uuid)
+        self.assertEqual(rows[d]["name"], name)
+        self.assertEqual(self.leftovers(), [])
+        return new_uuid, macs[0]
+
+    def assert_not_created(self, name):
+        self.assertFalse(os.path.lexists(os.path.join(self.pool, name)))
+        self.fault(1001, self.rpc().get_vm_status, name)
+        self.assertEqual(self.leftovers(), [])
+
+    def files_named(self, token):
+        hits = []
+        for top in (self.agent.dir, "/tmp"):
+            for dirpath, dirnames, filenames in os.walk(top):
+                for n in dirnames + filenames:
+                    if token in n:
+                        hits.append(os.path.join(dirpath, n))
+        return hits
+
+    # -- create_vm_from_template -------------------------------------------
+    def test_from_tgz_with_top_directory(self):
+        self.guide_tgz("OVM_EL4U5_X86_HVM.tgz", "para_seed")
+        p = self.rpc()
+        out = p.create_vm_from_template("OVM_EL4U5_X86_HVM", "el4a")
+        self.assert_created(out, "el4a")
+        # the template itself is untouched
+        self.assertTrue(os.path.isfile(os.path.join(self.seed, "OVM_EL4U5_X86_HVM.tgz")))
+        self.assertEqual(p.start_vm("el4a"), "success:ip=%s" % HOST)
+        self.assertEqual(p.get_vm_status("el4a"), "success:status=RUNNING")
+        self.assertEqual(p.stop_vm("el4a"), "success")
+
+    def test_from_flat_tgz_by_file_name(self):
+        self.guide_tgz("flat_seed.tgz", "", t="flat_seed")
+        out = self.rpc().create_vm_from_template("flat_seed.tgz", "flat1")
+        u1, mac1 = self.assert_created(out, "flat1", tmpl="flat_seed")
+        # a second guest from the same template gets its own identity
+        out = self.rpc().create_vm_from_template("flat_seed", "flat2")
+        u2, mac2 = self.assert_created(out, "flat2", tmpl="flat_seed")
+        self.assertNotEqual(u1, u2)
+        self.assertNotEqual(mac1, mac2)
+
+    def test_from_directory(self):
+        src = os.path.join(self.seed, "dir_seed")
+        os.makedirs(src)
+        with open(os.path.join(src, "vm.cfg"), "w") as f:
+            f.write(cfg_text("dir_seed"))
+        for n, data in (("system.img", IMG), ("vmlinuz-2.6.9-42.32.0.0.1.ELxenU", b"k"),
+                        ("initrd-2.6.9-42.32.0.0.1.ELxenU.img", b"i")):
+            with open(os.path.join(src, n), "wb") as f:
+                f.write(data)
+        out = self.rpc().create_vm_from_template("dir_seed", "fromdir")
+        self.assert_created(out, "fromdir", tmpl="dir_seed")
+        with open(os.path.join(src, "vm.cfg")) as f:
+            self.assertEqual(f.read(), cfg_text("dir_seed"))   # the template is unchanged
+        self.assertEqual(self.rpc().start_vm("fromdir"), "success:ip=%s" % HOST)
+        self.assertEqual(self.rpc().destroy_vm("fromdir"), "success")
+
+    def test_several_vifs_and_other_disks(self):
+        text = cfg_text("multi").replace(
+            "vif = ['type=ioemu, mac=%s, bridge=xenbr0']" % OLD_MAC,
+            "vif = ['type=ioemu, mac=%s, bridge=xenbr0', 'mac=00:16:3e:00:00:02, bridge=xenbr1, "
+            "model=e1000, rate=10Mb/s@50ms', '']" % OLD_MAC).replace(
+            "disk = [ 'file:/OVS/seed_pool/multi/system.img,hda,w', ]",
+            "disk = [ 'file:/OVS/seed_pool/multi/system.img,hda,w', 'file:data.img,hdb,w', "
+            "'phy:/dev/vg0/shared,hdd,w!', ',hdc:cdrom,r' ]")
+
+        def fill(t):
+            add_file(t, "vm.cfg", text.encode())
+            add_file(t, "system.img", IMG)
+            add_file(t, "data.img", b"data")
+        self.make_tgz("multi.tgz", fill)
+        out = self.rpc().create_vm_from_template("multi", "multi1")
+        d = os.path.join(self.pool, "multi1")
+        self.assertTrue(out.startswith("success:vm_path=%s;" % d), out)
+        cfg = self.read_cfg("multi1")
+        macs = re.findall(r"mac=([0-9a-f:]{17})", cfg)
+        self.assertEqual(len(macs), 2, cfg)
+        self.assertNotIn(OLD_MAC, macs)
+        self.assertNotIn("00:16:3e:00:00:02", macs)
+        for m in macs:
+            self.assertTrue(m.startswith("00:16:3e:"), m)
+        self.assertIn("bridge=xenbr1", cfg)
+        self.assertIn("model=e1000", cfg)
+        self.assertIn("rate=10Mb/s@50ms", cfg)
+        self.assertIn("''", cfg)                         # the default interface stays
+        self.assertIn("file:%s/system.img,hda,w" % d, cfg)
+        self.assertIn("file:%s/data.img,hdb,w" % d, cfg)
+        self.assertIn("phy:/dev/vg0/shared,hdd,w!", cfg)  # not the template's: kept
+        self.assertIn(",hdc:cdrom,r", cfg)
+
+    def test_duplicate_name(self):
+        self.guide_tgz("dup_seed.tgz", "dup_seed", t="dup_seed")
+        p = self.rpc()
+        self.assertTrue(p.create_vm_from_template("dup_seed", "dup1").startswith("success:"))
+        before = self.read_cfg("dup1")
+        msg = self.fault(1002, p.create_vm_from_template, "dup_seed", "dup1")
+        self.assertIn("dup1", msg)
+        self.assertEqual(self.read_cfg("dup1"), before)
+        # a directory made by hand counts too
+        os.makedirs(os.path.join(self.pool, "byhand"))
+        self.fault(1002, p.create_vm_from_template, "dup_seed", "byhand")
+        self.assertEqual(os.listdir(os.path.join(self.pool, "byhand")), [])
+        self.assertEqual(self.leftovers(), [])
+
+    def test_bad_names(self):
+        self.guide_tgz("names_seed.tgz", "", t="names_seed")
+        p = self.rpc()
+        for bad in ("", ".", "..", "a/b", "../x", "x" * 65, "has space", "semi;colon", "new\nline",
+                    "/abs"):
+            with self.subTest(name=bad):
+                self.fault(1000, p.create_vm_from_template, "names_seed", bad)
+        self.assertTrue(p.create_vm_from_template("names_seed", "x" * 64).startswith("success:"))
+        for bad in ("", "..", "../seed_pool/names_seed", "a b", "/etc/passwd"):
+            with self.subTest(template=bad):
+                self.fault(1000, p.create_vm_from_template, bad, "okname")
+        self.assertEqual(self.leftovers(), [])
+
+    def test_missing_template(self):
+        msg = self.fault(1001, self.rpc().create_vm_from_template, "no_such_seed", "nothere")
+        self.assertIn("no_such_seed", msg)
+        self.assert_not_created("nothere")
+
+    def test_template_without_vm_cfg(self):
+        self.make_tgz("nocfg.tgz", lambda t: add_file(t, "system.img", IMG))
+        self.fault(1000, self.rpc().create_vm_from_template, "nocfg", "nocfg1")
+        self.assert_not_created("nocfg1")
+
+    def test_corrupt_archive(self):
+        with open(os.path.join(self.seed, "corrupt.tgz"), "wb") as f:
+            f.write(b"\x1f\x8b this is not gzip data at all")
+        msg = self.fault(1300, self.rpc().create_vm_from_template, "corrupt", "corrupt1")
+        self.assertIn("tar", msg)        # the tail of tar's stderr
+        self.assert_not_created("corrupt1")
+
+    def test_second_create_while_in_flight_is_busy(self):
+        size = 300 << 20     # big enough for tar to take a while
+
+        def fill(t):
+            add_file(t, "vm.cfg", cfg_text("big_seed").encode())
+            ti = tarfile.TarInfo("system.img")
+            ti.size = size
+            t.addfile(ti, Zeros(size))
+        path = os.path.join(self.seed, "big_seed.tgz")
+        with tarfile.open(path, "w:gz", compresslevel=1) as t:
+            fill(t)
+        result = {}
+
+        def first():
+            try:
+                result["out"] = self.rpc().create_vm_from_template("big_seed", "big1")
+            except Exception as e:   # reported below
+                result["err"] = e
+        th = threading.Thread(target=first)
+        th.start()
+        deadline = time.time() + 20
+        while not any(e.startswith(".big1.tmp-") for e in os.listdir(self.pool)):
+            self.assertLess(time.time(), deadline, "the first create never started")
+            time.sleep(0.01)
+        try:
+            p = self.rpc()
+            self.fault(1003, p.create_vm_from_template, "big_seed", "big1")
+            self.fault(1001, p.start_vm, "big1")     # not there until it is complete
+        finally:
+            th.join(60)
+        self.assertNotIn("err", result, result.get("err"))
+        self.assertTrue(result["out"].startswith("success:vm_path="), result)
+        st = os.stat(os.path.join(self.pool, "big1", "system.img"))
+        self.assertEqual(st.st_size, size)
+        self.assertEqual(self.rpc().delete_vm("big1"), "success")
+        os.unlink(path)
+
+    # -- hostile templates ---------------------------------------------------
+    def test_dotdot_members_cannot_escape(self):
+        token = "escape_dd_%d" % os.getpid()
+
+        def fill(t):
+            add_file(t, "vm.cfg", cfg_text("evil1").encode())
+            add_file(t, "system.img", IMG)
+            add_file(t, "../" + token, b"pwned")
+            add_file(t, "../../" + token, b"pwned")
+            add_file(t, "sub/../../../" + token, b"pwned")
+        self.make_tgz("evil1.tgz", fill)
+        msg = self.fault(1300, self.rpc().create_vm_from_template, "evil1", "evil1g")
+        self.assertIn("..", msg)
+        self.assertEqual(self.files_named(token), [])
+        self.assert_not_created("evil1g")
+
+    def test_absolute_members_stay_inside(self):
+        token = "escape_abs_%d" % os.getpid()
+        outside = os.path.join(self.outside, token)
+
+        def fill(t):
+            add_file(t, "vm.cfg", cfg_text("evil2").encode())
+            add_file(t, "system.img", IMG)
+            add_file(t, outside, b"pwned")
+            add_file(t, "/tmp/%s/x" % token, b"pwned")
+        self.make_tgz("evil2.tgz", fill)
+        try:
+            out = self.rpc().create_vm_from_template("evil2", "evil2g")
+        except xmlrpc.client.Fault as f:
+            out = f.faultCode
+        self.assertFalse(os.path.lexists(outside))
+        self.assertFalse(os.path.lexists("/tmp/" + token))
+        d = os.path.join(self.pool, "evil2g")
+        for hit in self.files_named(token):
+            self.assertTrue(hit.startswith(d + "/"), hit)   # only inside the new guest
+        self.assertTrue(str(out).startswith("success:"), out)
+
+    def test_symlink_members_cannot_write_outside(self):
+        token = "escape_ln_%d" % os.getpid()
+        target = os.path.join(self.outside, token)
+        os.makedirs(target)
+
+        def fill(t):
+            add_file(t, "vm.cfg", cfg_text("evil3").encode())
+            add_file(t, "system.img", IMG)
+            add_special(t, "evil", tarfile.SYMTYPE, link=target)
+            add_file(t, "evil/pwn", b"pwned")
+            add_special(t, "rel", tarfile.SYMTYPE, link="../../../outside/" + token)
+            add_file(t, "rel/pwn2", b"pwned")
+            add_special(t, "hard", tarfile.LNKTYPE, link=os.path.join(self.outside, "victim"))
+        with open(os.path.join(self.outside, "victim"), "w") as f:
+            f.write("victim")
+        self.make_tgz("evil3.tgz", fill)
+        self.fault(1300, self.rpc().create_vm_from_template, "evil3", "evil3g")
+        self.assertEqual(os.listdir(target), [])
+        with open(os.path.join(self.outside, "victim")) as f:
+            self.assertEqual(f.read(), "victim")
+        self.assertEqual(os.stat(os.path.join(self.outside, "victim")).st_nlink, 1)
+        self.assert_not_created("evil3g")
+
+    def test_symlink_leading_out_is_refused(self):
+        def fill(t):
+            add_file(t, "vm.cfg", cfg_text("evil4").encode())
+            add_special(t, "system.img", tarfile.SYMTYPE, link="/etc/passwd")
+        self.make_tgz("evil4.tgz", fill)
+        msg = self.fault(1006, self.rpc().create_vm_from_template, "evil4", "evil4g")
+        self.assertIn("system.img", msg)
+        self.assert_not_created("evil4g")
+
+        def fill2(t):
+            add_file(t, "vm.cfg", cfg_text("evil5").encode())
+            add_special(t, "d", tarfile.SYMTYPE, link=".")
+            add_special(t, "system.img", tarfile.SYMTYPE, link="d/../../../../../etc/passwd")
+        self.make_tgz("evil5.tgz", fill2)
+        self.fault(1006, self.rpc().create_vm_from_template, "evil5", "evil5g")
+        self.assert_not_created("evil5g")
+
+    def test_symlink_within_is_fine(self):
+        def fill(t):
+            add_file(t, "vm.cfg", cfg_text("lnok").encode())
+            add_file(t, "images/disk0.img", IMG)
+            add_special(t, "system.img", tarfile.SYMTYPE, link="images/disk0.img")
+        self.make_tgz("lnok.tgz", fill)
+        out = self.rpc().create_vm_from_template("lnok", "lnok1")
+        self.assertTrue(out.startswith("success:"), out)
+        with open(os.path.join(self.pool, "lnok1", "system.img"), "rb") as f:
+            self.assertEqual(f.read(), IMG)
+
+    def test_device_node_is_refused(self):
+        def fill(t):
+            add_file(t, "vm.cfg", cfg_text("evil6").encode())
+            ti = tarfile.TarInfo("system.img")
+            ti.type = tarfile.BLKTYPE
+            ti.devmajor, ti.devminor = 7, 0
+            t.addfile(ti)
+        self.make_tgz("evil6.tgz", fill)
+        # root: tar makes the node and the check refuses it; others: tar fails
+        code = 1006 if os.geteuid() == 0 else 1300
+        self.fault(code, self.rpc().create_vm_from_template, "evil6", "evil6g")
+        self.assert_not_created("evil6g")
+
+    def test_template_symlinked_out_of_root(self):
+        real = os.path.join(self.outside, "elsewhere.tgz")
+        with tarfile.open(real, "w:gz") as t:
+            add_file(t, "vm.cfg", cfg_text("elsewhere").encode())
+        os.symlink(real, os.path.join(self.seed, "elsewhere.tgz"))
+        self.fault(1006, self.rpc().create_vm_from_template, "elsewhere", "else1")
+        self.assert_not_created("else1")
+
+    # -- xen_create_disk ---------------------------------------------------
+    def test_create_disk_sparse(self):
+        d = os.path.join(self.pool, "diskguest")
+        os.makedirs(d)
+        path = os.path.join(d, "extra.img")
+        self.assertEqual(self.rpc().xen_create_disk(path, 2048), "success")
+        st = os.stat(path)
+        self.assertTrue(stat.S_ISREG(st.st_mode))
+        self.assertEqual(st.st_size, 2048 << 20)
+        self.assertLess(st.st_blocks * 512, 1 << 20)      # sparse
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o644)
+        # the size may also come as a string
+        self.assertEqual(self.rpc().xen_create_disk(path + "2", "3"), "success")
+        self.assertEqual(os.stat(path + "2").st_size, 3 << 20)
+        msg = self.fault(1002, self.rpc().xen_create_disk, path, 10)
+        self.assertIn("extra.img", msg)
+        self.assertEqual(os.stat(path).st_size, 2048 << 20)   # untouched
+
+    def test_create_disk_refusals(self):
+        p = self.rpc()
+        d = os.path.join(self.pool, "diskguest2")
+        os.makedirs(d)
+        for size in (0, -1, 16777217, "abc", "", "1.5"):
+            with self.subTest(size=size):
+                self.fault(1000, p.xen_create_disk, os.path.join(d, "s.img"), size)
+        self.assertFalse(os.path.exists(os.path.join(d, "s.img")))
+        self.fault(1006, p.xen_create_disk, os.path.join(self.outside, "o.img"), 10)
+        self.fault(1006, p.xen_create_disk, os.path.join(self.root, "..", "outside", "o2.img"), 10)
+        self.fault(1006, p.xen_create_disk, os.path.join(d, "..", "..", "..", "o3.img"), 10)
+        self.fault(1006, p.xen_create_disk, "relative.img", 10)
+        os.symlink(self.outside, os.path.join(self.root, "link_out"))
+        self.fault(1006, p.xen_create_disk, os.path.join(self.root, "link_out", "o4.img"), 10)
+        self.assertEqual([n for n in os.listdir(self.outside) if n.startswith("o")], [])
+        self.fault(1001, p.xen_create_disk, os.path.join(self.pool, "no_dir", "x.img"), 10)
+        # a symlink at the target is not followed
+        os.symlink(os.path.join(self.outside, "via_link.img"), os.path.join(d, "ln.img"))
+        self.fault(1002, p.xen_create_disk, os.path.join(d, "ln.img"), 10)
+        self.assertFalse(os.path.lexists(os.path.join(self.outside, "via_link.img")))
+
+    # -- delete_vm ---------------------------------------------------------
+    def test_delete(self):
+        self.guide_tgz("del_seed.tgz", "del_seed", t="del_seed")
+        p = self.rpc()
+        p.create_vm_from_template("del_seed", "del1")
+        d = os.path.join(self.pool, "del1")
+        # a symlink in the guest to a file outside: the file must survive
+        keep = os.path.join(self.outside, "keep_me")
+        with open(keep, "w") as f:
+            f.write("keep")
+        os.symlink(keep, os.path.join(d, "link_out"))
+        os.symlink(self.outside, os.path.join(d, "dirlink_out"))
+        p.start_vm("del1")
+        msg = self.fault(1004, p.delete_vm, "del1")
+        self.assertIn("RUNNING", msg)
+        p.pause_vm("del1")
+        self.fault(1004, p.delete_vm, "del1")
+        p.destroy_vm("del1")
+        self.assertEqual(p.delete_vm(d), "success")
+        self.assertFalse(os.path.lexists(d))
+        self.fault(1001, p.get_vm_status, "del1")
+        self.assertNotIn(d, [r["path"] for r in p.list_vms()])
+        self.assertTrue(os.path.exists(keep))
+        self.assertEqual(self.leftovers(), [])
+        self.fault(1001, p.delete_vm, "del1")
+        # the name is free again
+        self.assertTrue(p.create_vm_from_template("del_seed", "del1").startswith("success:"))
+        self.assertEqual(p.delete_vm("del1"), "success")
+
+    def test_delete_error_and_unregistered(self):
+        self.guide_tgz("del2_seed.tgz", "", t="del2_seed")
+        p = self.rpc()
+        p.create_vm_from_template("del2_seed", "del2")
+        p.start_vm("del2")
+        p.sim_crash_vm("del2")
+        self.assertEqual(p.get_vm_status("del2"), "success:status=ERROR")
+        # the hypervisor still holds the crashed guest: destroy first
+        self.fault(1004, p.delete_vm, "del2")
+        p.destroy_vm("del2")
+        p.set_vm_status("del2", "ERROR")
+        self.assertEqual(p.delete_vm("del2"), "success")
+        self.assertFalse(os.path.lexists(os.path.join(self.pool, "del2")))
+        # a guest directory nobody registered
+        d = os.path.join(self.pool, "unreg")
+        os.makedirs(os.path.join(d, "sub"))
+        with open(os.path.join(d, "vm.cfg"), "w") as f:
+            f.write(cfg_text("unreg"))
+        self.assertEqual(p.delete_vm("unreg"), "success")
+        self.assertFalse(os.path.lexists(d))
+
+    def test_delete_refusals(self):
+        p = self.rpc()
+        self.fault(1001, p.delete_vm, "never_was")
+        self.fault(1006, p.delete_vm, self.outside)
+        self.fault(1006, p.delete_vm, os.path.join(self.pool, "..", "seed_pool"))
+        self.fault(1000, p.delete_vm, "..")
+        self.assertTrue(os.path.isdir(self.seed))
+        self.assertTrue(os.path.isdir(self.outside))
+
+
+if __name__ == "__main__":
+    main()
