@@ -1,10 +1,12 @@
 /* db_dump - list a table of the agent's db.
  *
- *   db_dump [--config PATH] [vm|pool|meta]
+ *   db_dump [--config PATH] [vm|pool|meta|sim]
  *
  * vm (the default): one line per guest, in path order,
  *   "<path> status=<s> name=<n> uuid=<u> <field>=<value>..."
  * pool, meta: one "<key>=<value>" line per key, in key order.
+ * sim: the simulated hypervisor's guests, "<uuid> name=... state=..." (tests
+ * compare it with the vm table).
  * Reads one consistent snapshot, so it is safe while the agent runs.
  * Exit 0 done, 1 error, 2 usage. */
 #include "config.h"
@@ -29,10 +31,11 @@ static const char *const lead_fields[] = { "status", "name", "uuid" };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: " PROG " [--config PATH] [vm|pool|meta]\n"
+	fprintf(f, "usage: " PROG " [--config PATH] [vm|pool|meta|sim]\n"
 		"List a table of the agent's db: vm (default) prints one line per guest,\n"
 		"\"<path> status=.. name=.. uuid=.. <field>=<value>...\", in path order;\n"
-		"pool and meta print one <key>=<value> line per key.\n"
+		"pool and meta print one <key>=<value> line per key; sim lists the\n"
+		"simulated hypervisor's guests, one per line.\n"
 		"  --config PATH  agent.ini to read (default $OVS_AGENT_CONFIG, else\n"
 		"                 " DEFAULT_CONFIG ")\n"
 		"Exit 0 done, 1 error, 2 usage.\n");
@@ -72,8 +75,8 @@ static int parse_args(int argc, char **argv, const char **config, const char **t
 	if (argc - optind == 1)
 		*table = argv[optind];
 	if (strcmp(*table, GUESTS_TABLE) != 0 && strcmp(*table, "pool") != 0 &&
-	    strcmp(*table, "meta") != 0) {
-		fprintf(stderr, PROG ": unknown table \"%s\" (vm, pool or meta)\n", *table);
+	    strcmp(*table, "meta") != 0 && strcmp(*table, "sim") != 0) {
+		fprintf(stderr, PROG ": unknown table \"%s\" (vm, pool, meta or sim)\n", *table);
 		return -1;
 	}
 	return 0;
@@ -108,6 +111,23 @@ static int print_key(const char *key, const char *val, size_t vlen, void *arg)
 	return 0;
 }
 
+/* A table whose values are records: "<key> field=value ..." per line. */
+static int print_record(const char *key, const char *val, size_t vlen, void *arg)
+{
+	struct record r;
+
+	record_init(&r);
+	printf("%s", key);
+	if (record_parse(&r, val, vlen) == 0)
+		for (size_t i = 0; i < r.n; i++)
+			printf(" %s=%s", r.keys[i], r.vals[i]);
+	else
+		printf(" (damaged record)");
+	printf("\n");
+	record_free(&r);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct agent_config cfg;
@@ -132,7 +152,8 @@ int main(int argc, char **argv)
 	if (strcmp(table, GUESTS_TABLE) == 0)
 		r = guests_each(s, print_guest, NULL, err, sizeof(err));
 	else
-		r = store_each(s, table, print_key, NULL, err, sizeof(err));
+		r = store_each(s, table, strcmp(table, "sim") == 0 ? print_record : print_key, NULL,
+			       err, sizeof(err));
 	if (r != 0)
 		fprintf(stderr, PROG ": %s\n", err);
 	store_close(s);
