@@ -128,21 +128,6 @@ refuse:
 	return FAULT_PERMISSION;
 }
 
-/* ---- vm.cfg ----------------------------------------------------------------- */
-
-static void make_uuid(char out[37])
-{
-	unsigned char b[16];
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		abort(); /* no randomness: nothing safe to do */
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
-}
-
 /* Load <path>/vm.cfg; fill name/uuid/memory/vcpus. A missing uuid is
  * generated and written back so the guest keeps one identity. */
 static int load_cfg(const char *path, struct vmcfg **cfg, struct hv_guest *g, char *name,
@@ -165,7 +150,7 @@ static int load_cfg(const char *path, struct vmcfg **cfg, struct hv_guest *g, ch
 		snprintf(err, errlen, "%s: uuid '%.40s' is not a UUID", file, s);
 		goto out;
 	} else {
-		make_uuid(uuid);
+		uuid_generate_v4(uuid);
 		if (vmcfg_set_str(*cfg, "uuid", uuid) != 0 || vmcfg_save(*cfg, file, err, errlen) != 0) {
 			rc = FAULT_IO;
 			goto out;

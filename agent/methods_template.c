@@ -16,6 +16,7 @@
  * that lead out of the guest directory. */
 #define LOG_CAT "template"
 #include "methods.h"
+#include "rpc_params.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -48,27 +49,6 @@
 #define DISK_MAX_MB      16777216LL        /* 16 TiB */
 
 static const char *const child_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
-
-/* ---- small helpers ------------------------------------------------------- */
-
-static char *param_str(xmlrpc_value *params, int i)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v = NULL;
-	const char *s = NULL;
-	char *out;
-
-	xmlrpc_env_init(&env);
-	xmlrpc_array_read_item(&env, params, i, &v);
-	if (!env.fault_occurred)
-		xmlrpc_read_string(&env, v, &s);
-	out = xstrdup(env.fault_occurred || !s ? "" : s);
-	free((char *)s);
-	if (v)
-		xmlrpc_DECREF(v);
-	xmlrpc_env_clean(&env);
-	return out;
-}
 
 /* Param i as a whole number: an int, or a string of decimal digits.
  * 0, or -1 when it is neither. */
@@ -174,19 +154,6 @@ static void err_tail(const struct child_result *res, char *out, size_t outlen)
 static bool child_ok(const struct child_result *res)
 {
 	return !res->timed_out && WIFEXITED(res->status) && WEXITSTATUS(res->status) == 0;
-}
-
-static void make_uuid(char out[37])
-{
-	unsigned char b[16];
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		abort(); /* no randomness: nothing safe to do */
-	b[6] = (b[6] & 0x0f) | 0x40;
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
 }
 
 /* A random MAC in the range xend hands out: 00:16:3e:00:00:00-7f:ff:ff. */
@@ -517,7 +484,7 @@ static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
 		snprintf(err, errlen, "the template's vm.cfg has no usable memory = <MB>");
 		goto out;
 	}
-	make_uuid(uuid);
+	uuid_generate_v4(uuid);
 	if (vmcfg_set_str(cfg, "name", j->name) != 0 || vmcfg_set_str(cfg, "uuid", uuid) != 0) {
 		snprintf(err, errlen, "cannot set name and uuid in vm.cfg");
 		goto out;

@@ -32,6 +32,10 @@ int ct_memcmp(const void *a, const void *b, size_t n);
  * value cannot mess up a terminal or a log line. */
 void quote_printable(char *out, size_t outlen, const char *s, size_t len);
 
+/* A random (version 4) UUID in its 36-character text form. Aborts when
+ * the system has no randomness: no identity is better than a guessable one. */
+void uuid_generate_v4(char out[37]);
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define UNUSED(x) ((void)(x))
 

@@ -81,7 +81,8 @@ for t in tests/e2e/test_*.py; do
 	run "e2e/$(basename "$t" .py)" 900 env OVS_BUILD=build "$PY" "$t"
 done
 echo "== end-to-end tests on the ASan+UBSan build"
-for t in tests/e2e/test_rpc.py tests/e2e/test_limits.py tests/e2e/test_signals.py; do
+for t in tests/e2e/test_rpc.py tests/e2e/test_limits.py tests/e2e/test_signals.py \
+	tests/e2e/test_guests_sim.py tests/e2e/test_vmcfg_methods.py; do
 	[ -e "$t" ] && run "e2e-san/$(basename "$t" .py)" 900 env OVS_BUILD=build-san "$PY" "$t"
 done
 
