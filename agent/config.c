@@ -103,6 +103,7 @@ static const struct config_key keys[] = {
 	 * is read so the two keys may come in any order. */
 	{ "max_unauth_connections", KT_INT, OFF(max_unauth_connections), 1, 1000000, NULL },
 	{ "shutdown_timeout", KT_INT, OFF(shutdown_timeout), 0, 3600, NULL },
+	{ "guest_stop_timeout", KT_INT, OFF(guest_stop_timeout), 1, 86400, NULL },
 };
 
 #define NKEYS ARRAY_SIZE(keys)
@@ -180,6 +181,7 @@ void config_defaults(struct agent_config *cfg)
 	cfg->max_connections = 1024;
 	cfg->max_unauth_connections = 256;
 	cfg->shutdown_timeout = 30;
+	cfg->guest_stop_timeout = 120;
 }
 
 void config_free(struct agent_config *cfg)

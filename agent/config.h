@@ -60,6 +60,9 @@ struct agent_config {
 	int max_connections;       /* 1024 */
 	int max_unauth_connections;/* connections not yet authenticated: 256 */
 	int shutdown_timeout;      /* seconds SIGTERM waits for in-flight replies: 30 */
+
+	/* guests */
+	int guest_stop_timeout;    /* seconds a clean stop (ACPI) may take before power-off: 120 */
 };
 
 /* Fill cfg with the documented defaults (allocations owned by cfg). */

@@ -540,3 +540,68 @@ void guest_reconcile(struct server *srv)
 		 srv->hv->ops->name, rc.n, rc.changed, rc.changed == 1 ? "" : "s");
 	free(rc.doms);
 }
+
+/* ---- events from the backend ------------------------------------------------ */
+
+struct find_uuid {
+	const char *uuid;
+	char *path;
+};
+
+static int match_uuid(const char *path, const struct record *rec, void *arg)
+{
+	struct find_uuid *f = arg;
+	const char *u = record_get(rec, "uuid");
+
+	if (u && strcmp(u, f->uuid) == 0) {
+		f->path = xstrdup(path);
+		return 1;
+	}
+	return 0;
+}
+
+static int apply_event(struct record *rec, bool exists, void *arg, char *err, size_t errlen)
+{
+	enum hv_event ev = *(enum hv_event *)arg;
+
+	if (!exists || record_get(rec, "op"))
+		return 1; /* gone meanwhile, or an operation owns the guest now */
+	switch (ev) {
+	case HV_EV_GONE:
+		record_set(rec, "status", GUEST_DOWN);
+		record_del(rec, "hv_id");
+		record_del(rec, "vnc_port");
+		break;
+	case HV_EV_PAUSED:
+		record_set(rec, "status", GUEST_PAUSED);
+		break;
+	case HV_EV_RUNNING:
+		record_set(rec, "status", GUEST_RUNNING);
+		break;
+	case HV_EV_CRASHED:
+		record_set(rec, "status", GUEST_ERROR);
+		record_set(rec, "error", "the guest crashed");
+		break;
+	}
+	return 0;
+}
+
+void guest_on_event(struct hv *hv, const char *uuid, enum hv_event ev)
+{
+	static const char *const names[] = { "running", "paused", "crashed", "gone" };
+	struct server *srv = hv->srv;
+	struct find_uuid f = { uuid, NULL };
+	char err[512];
+
+	if (guests_each(srv->store, match_uuid, &f, err, sizeof(err)) != 0 || !f.path) {
+		log_info("guest %s is %s (not registered)", uuid, names[ev]);
+		return;
+	}
+	if (!guest_busy(srv, f.path)) {
+		if (guests_update(srv->store, f.path, apply_event, &ev, err, sizeof(err)) < 0)
+			log_err("%s: cannot record that it is %s: %s", f.path, names[ev], err);
+		else
+			log_info("%s is %s (reported by the hypervisor)", f.path, names[ev]);
+	}
+	free(f.path);
+}

@@ -48,4 +48,12 @@ bool guest_busy(struct server *srv, const char *path);
 /* At start-up: make the db agree with what the backend runs. */
 void guest_reconcile(struct server *srv);
 
+struct hv;
+enum hv_event;
+/* The backend's report of a change nobody asked for (the guest powered
+ * itself off, crashed, was paused): recorded unless an operation on the
+ * guest is in flight, whose end records the state anyway. Installed as
+ * hv->on_event. */
+void guest_on_event(struct hv *hv, const char *uuid, enum hv_event ev);
+
 #endif

@@ -228,6 +228,7 @@ static int start(struct server *srv, char *err, size_t errlen)
 		return -1;
 	if (!(srv->hv = hv_open(srv, cfg->hypervisor, err, errlen)))
 		return -1;
+	srv->hv->on_event = guest_on_event;
 	guest_reconcile(srv);
 	srv->auth = auth_new(srv);
 	srv->resolver = resolver_new(srv->loop);

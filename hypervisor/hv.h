@@ -95,10 +95,16 @@ struct hv_ops {
 	int (*list)(struct hv *hv, struct hv_dom **doms, size_t *n, char *err, size_t errlen);
 };
 
+/* What a backend reports about a guest on its own: changes nobody asked
+ * for (the guest powered itself off, crashed, was paused by QEMU). */
+enum hv_event { HV_EV_RUNNING, HV_EV_PAUSED, HV_EV_CRASHED, HV_EV_GONE };
+
 struct hv {
 	const struct hv_ops *ops;
 	struct server *srv;
 	void *priv;             /* the backend's own state */
+	/* Set by the agent; a backend calls it (when set) from the loop. */
+	void (*on_event)(struct hv *hv, const char *uuid, enum hv_event ev);
 };
 
 /* Open the backend named by kind. Returns NULL with err on failure. */

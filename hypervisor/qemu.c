@@ -1,21 +1,50 @@
-/* qemu.c - QEMU/KVM backend: host information for now; guests run as
- * detached QEMU processes driven over QMP (guests issue). */
+/* qemu.c - QEMU/KVM backend: real guests, KVM when /dev/kvm works, TCG
+ * otherwise.
+ *
+ * Each guest is a QEMU that daemonizes (-daemonize), so it outlives the
+ * agent, with its QMP socket, pid file and serial console socket in
+ * <state_dir>/qemu/. The store's "qemu" table remembers which guests run;
+ * at start-up the agent re-attaches to the ones still alive. A guest's
+ * exit is watched with a pidfd (it is not our child once daemonized), its
+ * state changes through QMP events; what nobody asked for is reported to
+ * the agent through hv->on_event.
+ *
+ * Stop is clean: the ACPI power button (system_powerdown), then power-off
+ * after guest_stop_timeout. Reboot sends Ctrl-Alt-Del, which guests treat
+ * as a clean reboot; reset is the reset button. Suspend to a file and live
+ * migration are not built yet (the guest methods answer fault 1007). */
 #define LOG_CAT "qemu"
 #include "hv.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "child.h"
+#include "db/record.h"
+#include "db/store.h"
+#include "fault.h"
 #include "log.h"
+#include "qemu_argv.h"
+#include "qmp.h"
 #include "server.h"
 #include "util.h"
+#include "vmcfg.h"
+
+#define QEMU_TABLE "qemu"
+#define LAUNCH_TIMEOUT_MS 60000  /* QEMU's start until it daemonizes */
+#define QMP_TIMEOUT_MS 30000
+#define KILL_WAIT_MS 10000       /* SIGKILL until the process is gone */
+#define VNC_DISPLAYS 100         /* displays :0..:99, ports 5900..5999 */
 
 struct qemu {
 	char binary[256];
@@ -23,13 +52,243 @@ struct qemu {
 	int major, minor;
 	char extra[64];
 	bool have_version;
+	char *run_dir;
+	struct qguest *guests;
 };
 
-struct info_req {
+/* A running guest. */
+struct qguest {
+	struct qguest *next;
 	struct hv *hv;
-	hv_info_cb done;
-	void *arg;
+	char uuid[40];
+	char name[256];
+	pid_t pid;
+	struct io pidfd_io;
+	struct qmp *qmp;
+	enum hv_state state;
+	int memory, vcpus, vnc;
+	/* an operation that ends when the process exits (stop, destroy) */
+	hv_done_cb exit_done;
+	void *exit_arg;
+	struct timer exit_timer;
+	bool forced;             /* the clean stop timed out; powered off */
 };
+
+/* An operation that waits for a QMP reply. */
+struct qop {
+	struct qguest *g;
+	hv_done_cb done;
+	void *arg;
+	enum hv_state after;     /* state on success */
+};
+
+/* A start in progress: the launcher child, then the QMP handshake. */
+struct qstart {
+	struct hv *hv;
+	struct qguest *g;
+	hv_done_cb done;
+	void *arg;
+	char *path;
+};
+
+static struct qemu *Q(struct hv *hv) { return hv->priv; }
+
+static char *run_file(struct hv *hv, const char *uuid, const char *ext)
+{
+	return xasprintf("%s/%s.%s", Q(hv)->run_dir, uuid, ext);
+}
+
+/* ---- the guests table (survives agent restarts) -------------------------- */
+
+static void save_guest(struct qguest *g)
+{
+	struct record r;
+	char *text, err[256];
+
+	record_init(&r);
+	record_set(&r, "name", g->name);
+	record_set_int(&r, "pid", g->pid);
+	record_set_int(&r, "memory", g->memory);
+	record_set_int(&r, "vcpus", g->vcpus);
+	record_set_int(&r, "vnc", g->vnc);
+	record_set(&r, "state", g->state == HV_PAUSED ? "paused" : "running");
+	text = record_format(&r);
+	if (store_put(g->hv->srv->store, QEMU_TABLE, g->uuid, text, err, sizeof(err)) != 0)
+		log_err("cannot record guest %s: %s", g->uuid, err);
+	free(text);
+	record_free(&r);
+}
+
+static void forget_guest(struct qguest *g)
+{
+	struct qemu *q = Q(g->hv);
+	struct qguest **pp = &q->guests;
+	char err[256];
+
+	store_del(g->hv->srv->store, QEMU_TABLE, g->uuid, err, sizeof(err));
+	while (*pp && *pp != g)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = g->next;
+	if (g->pidfd_io.fd >= 0) {
+		int fd = g->pidfd_io.fd;
+		io_del(g->hv->srv->loop, &g->pidfd_io);
+		close(fd);
+	}
+	timer_stop(g->hv->srv->loop, &g->exit_timer);
+	qmp_close(g->qmp);
+	g->qmp = NULL;
+	loop_defer(g->hv->srv->loop, free, g);
+}
+
+static struct qguest *find_guest(struct hv *hv, const char *uuid)
+{
+	for (struct qguest *g = Q(hv)->guests; g; g = g->next)
+		if (strcmp(g->uuid, uuid) == 0)
+			return g;
+	return NULL;
+}
+
+static void report(struct qguest *g, enum hv_event ev)
+{
+	if (g->hv->on_event)
+		g->hv->on_event(g->hv, g->uuid, ev);
+}
+
+/* ---- process exit and QMP events ----------------------------------------- */
+
+static void on_exit_event(struct io *io, uint32_t events)
+{
+	struct qguest *g = io->data;
+	struct hv *hv = g->hv;
+	hv_done_cb done = g->exit_done;
+	void *arg = g->exit_arg;
+	char uuid[40];
+
+	log_info("guest %s (pid %d) has exited%s", g->uuid, (int)g->pid,
+		 g->forced ? " after a forced power-off" : "");
+	snprintf(uuid, sizeof(uuid), "%s", g->uuid);
+	g->exit_done = NULL;
+	forget_guest(g);
+	if (done)
+		done(arg, 0, NULL);
+	else if (hv->on_event)
+		hv->on_event(hv, uuid, HV_EV_GONE);
+}
+
+static void on_qmp_event(void *arg, const char *event, xmlrpc_value *data)
+{
+	struct qguest *g = arg;
+
+	if (strcmp(event, "STOP") == 0 && g->state != HV_PAUSED) {
+		g->state = HV_PAUSED;
+		save_guest(g);
+		report(g, HV_EV_PAUSED);
+	} else if (strcmp(event, "RESUME") == 0 && g->state != HV_RUNNING) {
+		g->state = HV_RUNNING;
+		save_guest(g);
+		report(g, HV_EV_RUNNING);
+	} else if (strcmp(event, "GUEST_PANICKED") == 0) {
+		g->state = HV_CRASHED;
+		report(g, HV_EV_CRASHED);
+	}
+	/* SHUTDOWN and RESET need nothing: the exit (pidfd) or nothing follows. */
+}
+
+static void on_qmp_state(void *arg, enum qmp_state st, const char *why)
+{
+	struct qguest *g = arg;
+
+	if (st == QMP_CLOSED) {
+		/* QEMU closes QMP as it exits; the pidfd tells the rest. */
+		log_debug("QMP of guest %s closed: %s", g->uuid, why);
+		qmp_close(g->qmp);
+		g->qmp = NULL;
+	}
+}
+
+/* Watch a guest's process and talk QMP to it. 0, or -1 when the process
+ * is already gone. */
+static int watch_guest(struct qguest *g)
+{
+	char err[256], *sock;
+	int pfd = pidfd_open(g->pid, 0);
+
+	if (pfd < 0)
+		return -1;
+	fd_set_cloexec(pfd);
+	io_add(g->hv->srv->loop, &g->pidfd_io, pfd, EPOLLIN, on_exit_event, g);
+	sock = run_file(g->hv, g->uuid, "qmp");
+	g->qmp = qmp_connect(g->hv->srv->loop, sock, on_qmp_state, on_qmp_event, g, err, sizeof(err));
+	if (!g->qmp)
+		log_warn("guest %s: no QMP: %s", g->uuid, err);
+	free(sock);
+	return 0;
+}
+
+static struct qguest *new_guest(struct hv *hv, const char *uuid)
+{
+	struct qguest *g = xcalloc(1, sizeof(*g));
+
+	g->hv = hv;
+	snprintf(g->uuid, sizeof(g->uuid), "%s", uuid);
+	g->pidfd_io.fd = -1;
+	g->vnc = -1;
+	g->state = HV_RUNNING;
+	return g;
+}
+
+/* ---- open: find QEMU, re-attach to the guests that still run -------------- */
+
+/* Is pid a QEMU running guest uuid? (A pid may have been reused.) */
+static bool is_our_qemu(pid_t pid, const char *uuid)
+{
+	char path[64], buf[8192];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	for (ssize_t i = 0; i < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return strstr(buf, uuid) && strstr(buf, "qemu");
+}
+
+static int reattach_one(const char *key, const char *val, size_t vlen, void *arg)
+{
+	struct hv *hv = arg;
+	struct record r;
+	struct qguest *g;
+
+	record_init(&r);
+	if (record_parse(&r, val, vlen) == 0) {
+		g = new_guest(hv, key);
+		g->pid = (pid_t)record_get_int(&r, "pid", 0);
+		snprintf(g->name, sizeof(g->name), "%s", record_get(&r, "name") ? record_get(&r, "name") : "");
+		g->memory = (int)record_get_int(&r, "memory", 0);
+		g->vcpus = (int)record_get_int(&r, "vcpus", 0);
+		g->vnc = (int)record_get_int(&r, "vnc", -1);
+		g->state = record_get(&r, "state") && strcmp(record_get(&r, "state"), "paused") == 0 ?
+			   HV_PAUSED : HV_RUNNING;
+		g->next = Q(hv)->guests;
+		Q(hv)->guests = g;
+		if (g->pid > 0 && is_our_qemu(g->pid, key) && watch_guest(g) == 0) {
+			log_info("re-attached to guest %s (pid %d)", key, (int)g->pid);
+		} else {
+			log_info("guest %s (pid %d) is no longer running", key, (int)g->pid);
+			forget_guest(g);
+		}
+	}
+	record_free(&r);
+	return 0;
+}
 
 static int qemu_open(struct hv *hv, char *err, size_t errlen)
 {
@@ -54,34 +313,71 @@ static int qemu_open(struct hv *hv, char *err, size_t errlen)
 	q->kvm = fd >= 0;
 	if (fd >= 0)
 		close(fd);
+	q->run_dir = xasprintf("%s/qemu", hv->srv->cfg.state_dir);
+	if (mkdir(q->run_dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", q->run_dir, strerror(errno));
+		free(q->run_dir);
+		free(q);
+		return -1;
+	}
 	hv->priv = q;
 	log_info("QEMU backend: %s with %s", q->binary, q->kvm ? "KVM" : "TCG (no usable /dev/kvm)");
+	if (store_each(hv->srv->store, QEMU_TABLE, reattach_one, hv, err, errlen) != 0)
+		log_err("cannot read the running guests: %s", err);
 	return 0;
 }
 
 static void qemu_close(struct hv *hv)
 {
-	free(hv->priv);
+	struct qemu *q = Q(hv);
+
+	/* The guests keep running: only our watchers go. */
+	while (q->guests) {
+		struct qguest *g = q->guests;
+		q->guests = g->next;
+		if (g->pidfd_io.fd >= 0) {
+			int fd = g->pidfd_io.fd;
+			io_del(hv->srv->loop, &g->pidfd_io);
+			close(fd);
+		}
+		timer_stop(hv->srv->loop, &g->exit_timer);
+		qmp_close(g->qmp);
+		free(g);
+	}
+	free(q->run_dir);
+	free(q);
 }
+
+/* ---- host information ----------------------------------------------------- */
+
+struct info_req {
+	struct hv *hv;
+	hv_info_cb done;
+	void *arg;
+};
 
 static void fill(struct hv *hv, struct hv_info *info)
 {
-	struct qemu *q = hv->priv;
+	struct qemu *q = Q(hv);
+	uint64_t used = 0;
 
 	hv_host_facts(info);
+	for (struct qguest *g = q->guests; g; g = g->next)
+		used += (uint64_t)g->memory;
 	snprintf(info->hypervisor, sizeof(info->hypervisor), "%s", q->kvm ? "kvm" : "tcg");
 	info->xen_major = q->major;
 	info->xen_minor = q->minor;
 	snprintf(info->xen_extra, sizeof(info->xen_extra), "%s", q->extra);
 	snprintf(info->xen_caps, sizeof(info->xen_caps), "hvm-%s%s", info->machine,
 		 q->kvm ? "" : "-tcg");
+	(void)used; /* MemAvailable already counts the guests' QEMU processes */
 }
 
 /* "QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)" */
 static void on_version(const struct child_result *res, void *arg)
 {
 	struct info_req *r = arg;
-	struct qemu *q = r->hv->priv;
+	struct qemu *q = Q(r->hv);
 	struct hv_info info;
 	const char *p = res->out->data ? strstr(res->out->data, "version ") : NULL;
 
@@ -90,8 +386,8 @@ static void on_version(const struct child_result *res, void *arg)
 	if (!q->have_version) {
 		char how[128];
 		child_describe(res, 10000, how, sizeof(how));
-		r->done(r->arg, NULL, "cannot read the QEMU version");
 		log_err("%s --version %s", q->binary, how);
+		r->done(r->arg, NULL, "cannot read the QEMU version");
 		free(r);
 		return;
 	}
@@ -100,12 +396,13 @@ static void on_version(const struct child_result *res, void *arg)
 	free(r);
 }
 
+static const char *const child_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
+
 static void qemu_info(struct hv *hv, hv_info_cb done, void *arg)
 {
-	struct qemu *q = hv->priv;
+	struct qemu *q = Q(hv);
 	const char *argv[] = { q->binary, "--version", NULL };
-	const char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
-	struct child_opts o = { .argv = argv, .envp = envp, .timeout_ms = 10000 };
+	struct child_opts o = { .argv = argv, .envp = child_env, .timeout_ms = 10000 };
 	struct info_req *r;
 	struct hv_info info;
 	char err[256];
@@ -125,9 +422,287 @@ static void qemu_info(struct hv *hv, hv_info_cb done, void *arg)
 	}
 }
 
+/* ---- start ----------------------------------------------------------------- */
+
+static int free_vnc_display(struct hv *hv)
+{
+	for (int d = 0; d < VNC_DISPLAYS; d++) {
+		bool used = false;
+		for (struct qguest *g = Q(hv)->guests; g && !used; g = g->next)
+			used = g->vnc == d;
+		if (!used)
+			return d;
+	}
+	return -1;
+}
+
+static void start_finish(struct qstart *s, int fault, const char *msg)
+{
+	s->done(s->arg, fault, msg);
+	free(s->path);
+	free(s);
+}
+
+static void on_start_status(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
+{
+	struct qstart *s = arg;
+
+	/* The guest runs whatever QMP says about its first status. */
+	start_finish(s, 0, NULL);
+}
+
+static void on_launched(const struct child_result *res, void *arg)
+{
+	struct qstart *s = arg;
+	struct qguest *g = s->g;
+	char *pidfile = run_file(s->hv, g->uuid, "pid"), buf[32] = "", msg[1024];
+	int fd;
+	ssize_t n;
+
+	if (res->timed_out || !WIFEXITED(res->status) || WEXITSTATUS(res->status) != 0) {
+		char how[128];
+		const char *tail = res->err->len > 600 ? res->err->data + res->err->len - 600 :
+			res->err->data ? res->err->data : "";
+		child_describe(res, LAUNCH_TIMEOUT_MS, how, sizeof(how));
+		snprintf(msg, sizeof(msg), "QEMU %s: %s", how, tail);
+		free(pidfile);
+		free(g);
+		start_finish(s, FAULT_HYPERVISOR, msg);
+		return;
+	}
+	fd = open(pidfile, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	free(pidfile);
+	buf[n > 0 ? n : 0] = '\0';
+	g->pid = (pid_t)atoi(buf);
+	g->next = Q(s->hv)->guests;
+	Q(s->hv)->guests = g;
+	if (g->pid <= 0 || watch_guest(g) != 0) {
+		forget_guest(g);
+		start_finish(s, FAULT_HYPERVISOR, "QEMU started but exited at once");
+		return;
+	}
+	save_guest(g);
+	log_info("guest %s started: pid %d%s", g->uuid, (int)g->pid,
+		 g->vnc >= 0 ? "" : ", no VNC");
+	if (!g->qmp || qmp_execute(g->qmp, "query-status", NULL, QMP_TIMEOUT_MS, on_start_status, s) < 0)
+		start_finish(s, 0, NULL);
+}
+
+static void qemu_start(struct hv *hv, const struct hv_guest *gg, hv_done_cb done, void *arg)
+{
+	struct qemu *q = Q(hv);
+	struct qemu_argv_opts o = { 0 };
+	struct qstart *s;
+	struct qguest *g;
+	char **argv = NULL, err[1024], *qmp, *pid, *console;
+	struct child_opts co = { 0 };
+
+	if (find_guest(hv, gg->uuid)) {
+		snprintf(err, sizeof(err), "a guest with uuid %s is already running", gg->uuid);
+		done(arg, FAULT_STATE, err);
+		return;
+	}
+	g = new_guest(hv, gg->uuid);
+	snprintf(g->name, sizeof(g->name), "%s", gg->name);
+	g->memory = gg->memory;
+	g->vcpus = gg->vcpus;
+	qmp = run_file(hv, gg->uuid, "qmp");
+	pid = run_file(hv, gg->uuid, "pid");
+	console = run_file(hv, gg->uuid, "console");
+	unlink(qmp);
+	unlink(pid);
+	unlink(console);
+	o.binary = q->binary;
+	o.kvm = q->kvm;
+	o.qmp_socket = qmp;
+	o.pid_file = pid;
+	o.run_dir = q->run_dir;
+	o.vnc_display = -1;
+	if (qemu_wants_vnc(gg->cfg)) {
+		int fixed = qemu_vnc_fixed_display(gg->cfg);
+		o.vnc_display = g->vnc = fixed >= 0 ? fixed : free_vnc_display(hv);
+	}
+	if (qemu_argv_build(gg->cfg, gg, &o, &argv, err, sizeof(err)) != 0) {
+		free(g);
+		done(arg, FAULT_INVALID_ARGUMENT, err);
+		goto out;
+	}
+	{
+		char *line = qemu_argv_join(argv);
+		log_info("starting guest %s: %s", gg->uuid, line);
+		free(line);
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->hv = hv;
+	s->g = g;
+	s->done = done;
+	s->arg = arg;
+	s->path = xstrdup(gg->path);
+	co.argv = (const char *const *)argv;
+	co.envp = child_env;
+	co.timeout_ms = LAUNCH_TIMEOUT_MS;
+	co.max_output = 16384;
+	if (!child_spawn(hv->srv->loop, &co, on_launched, s, err, sizeof(err))) {
+		free(g);
+		free(s->path);
+		free(s);
+		done(arg, FAULT_HYPERVISOR, err);
+	}
+out:
+	qemu_argv_free(argv);
+	free(qmp);
+	free(pid);
+	free(console);
+}
+
+/* ---- actions --------------------------------------------------------------- */
+
+static void on_stop_timeout(struct timer *t)
+{
+	struct qguest *g = t->data;
+
+	/* The clean stop did not finish in time: power off. */
+	log_warn("guest %s did not stop within guest_stop_timeout; powering it off", g->uuid);
+	g->forced = true;
+	kill(g->pid, SIGKILL);
+}
+
+static void wait_exit(struct qguest *g, int ms, hv_done_cb done, void *arg)
+{
+	g->exit_done = done;
+	g->exit_arg = arg;
+	timer_init(&g->exit_timer, on_stop_timeout, g);
+	timer_start(g->hv->srv->loop, &g->exit_timer, ms);
+}
+
+static void on_op_reply(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
+{
+	struct qop *o = arg;
+	char msg[512];
+
+	if (err_class) {
+		snprintf(msg, sizeof(msg), "QMP %s: %s", err_class, desc ? desc : "");
+		o->done(o->arg, FAULT_HYPERVISOR, msg);
+	} else {
+		if (o->g && (o->after == HV_RUNNING || o->after == HV_PAUSED) && o->g->state != o->after) {
+			o->g->state = o->after;
+			save_guest(o->g);
+		}
+		o->done(o->arg, 0, NULL);
+	}
+	free(o);
+}
+
+static int qmp_op(struct qguest *g, const char *cmd, xmlrpc_value *args, enum hv_state after,
+		  hv_done_cb done, void *arg)
+{
+	struct qop *o = xcalloc(1, sizeof(*o));
+
+	o->g = g;
+	o->done = done;
+	o->arg = arg;
+	o->after = after;
+	if (!g->qmp || qmp_execute(g->qmp, cmd, args, QMP_TIMEOUT_MS, on_op_reply, o) < 0) {
+		free(o);
+		return -1;
+	}
+	return 0;
+}
+
+static void qemu_act(struct hv *hv, const char *uuid, enum hv_action a, hv_done_cb done, void *arg)
+{
+	struct qguest *g = find_guest(hv, uuid);
+	char msg[256];
+	int rc = 0;
+
+	if (!g) {
+		snprintf(msg, sizeof(msg), "guest %s is not running", uuid);
+		done(arg, FAULT_STATE, msg);
+		return;
+	}
+	if (g->exit_done) {
+		snprintf(msg, sizeof(msg), "guest %s is already stopping", uuid);
+		done(arg, FAULT_BUSY, msg);
+		return;
+	}
+	switch (a) {
+	case HV_SHUTDOWN:
+		/* A paused guest cannot hear its power button: let it run. */
+		if (g->state == HV_PAUSED && g->qmp)
+			qmp_execute(g->qmp, "cont", NULL, QMP_TIMEOUT_MS, NULL, NULL);
+		if (!g->qmp || qmp_execute(g->qmp, "system_powerdown", NULL, QMP_TIMEOUT_MS, NULL,
+					   NULL) < 0) {
+			kill(g->pid, SIGKILL);
+			g->forced = true;
+		}
+		wait_exit(g, (int64_t)hv->srv->cfg.guest_stop_timeout * 1000, done, arg);
+		return;
+	case HV_DESTROY:
+		g->forced = true;
+		kill(g->pid, SIGKILL);
+		wait_exit(g, KILL_WAIT_MS, done, arg);
+		return;
+	case HV_PAUSE:
+		rc = qmp_op(g, "stop", NULL, HV_PAUSED, done, arg);
+		break;
+	case HV_UNPAUSE:
+		rc = qmp_op(g, "cont", NULL, HV_RUNNING, done, arg);
+		break;
+	case HV_RESET:
+		rc = qmp_op(g, "system_reset", NULL, HV_RUNNING, done, arg);
+		break;
+	case HV_REBOOT: {
+		/* QEMU cannot ask a guest to reboot; Ctrl-Alt-Del can, and guests
+		 * treat it as a clean reboot. */
+		xmlrpc_env env;
+		xmlrpc_value *keys;
+		xmlrpc_env_init(&env);
+		keys = xmlrpc_build_value(&env, "{s:(" "{s:s,s:s}{s:s,s:s}{s:s,s:s}" ")}", "keys",
+					  "type", "qcode", "data", "ctrl", "type", "qcode", "data",
+					  "alt", "type", "qcode", "data", "delete");
+		rc = env.fault_occurred ? -1 : qmp_op(g, "send-key", keys, g->state, done, arg);
+		if (!env.fault_occurred)
+			xmlrpc_DECREF(keys);
+		xmlrpc_env_clean(&env);
+		break;
+	}
+	}
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "guest %s: its QMP connection is not available", uuid);
+		done(arg, FAULT_HYPERVISOR, msg);
+	}
+}
+
+static int qemu_list(struct hv *hv, struct hv_dom **doms, size_t *n, char *err, size_t errlen)
+{
+	size_t count = 0, i = 0;
+
+	for (struct qguest *g = Q(hv)->guests; g; g = g->next)
+		count++;
+	*doms = xcalloc(count ? count : 1, sizeof(**doms));
+	for (struct qguest *g = Q(hv)->guests; g; g = g->next, i++) {
+		struct hv_dom *d = &(*doms)[i];
+		snprintf(d->uuid, sizeof(d->uuid), "%s", g->uuid);
+		snprintf(d->name, sizeof(d->name), "%s", g->name);
+		d->id = g->pid;
+		d->state = g->state;
+		d->memory = g->memory;
+		d->vcpus = g->vcpus;
+		d->vnc_port = g->vnc >= 0 ? 5900 + g->vnc : -1;
+	}
+	*n = count;
+	return 0;
+}
+
 const struct hv_ops hv_qemu_ops = {
 	.name = "qemu",
 	.open = qemu_open,
 	.close = qemu_close,
 	.info = qemu_info,
+	.start = qemu_start,
+	.act = qemu_act,
+	.list = qemu_list,
 };

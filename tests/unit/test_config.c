@@ -101,6 +101,7 @@ TEST(defaults)
 	CHECK_INT(cfg.max_connections, 1024);
 	CHECK_INT(cfg.max_unauth_connections, 256);
 	CHECK_INT(cfg.shutdown_timeout, 30);
+	CHECK_INT(cfg.guest_stop_timeout, 120);
 	config_free(&cfg);
 	CHECK(is_zeroed(&cfg));
 	config_free(&cfg); /* twice is harmless */
@@ -409,7 +410,7 @@ TEST(key_errors)
 	    "agent.ini:1: unknown key 'Port' (did you mean 'port'?)");
 	CHECK(strncmp(parse_err("frobnicate=1\n"),
 	    "agent.ini:1: unknown key 'frobnicate' (known keys: listen, port, ssl,", 68) == 0);
-	CHECK(strstr(err, "shutdown_timeout)") != NULL);
+	CHECK(strstr(err, "guest_stop_timeout)") != NULL);
 	CHECK_STR(parse_err("port=1\nssl=enable\nport=2\n"),
 	    "agent.ini:3: duplicate key 'port' (already set on line 1)");
 	CHECK_STR(parse_err("port 8899\n"),

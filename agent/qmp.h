@@ -1,0 +1,191 @@
+/* qmp.h - a non-blocking client for the QEMU Machine Protocol.
+ *
+ * The QEMU backend drives each guest's QEMU over its QMP unix socket with
+ * one struct qmp. Everything runs from the agent's loop: connecting,
+ * reading, writing and timeouts never block it.
+ *
+ * The conversation: QEMU greets with {"QMP": {...}}, we send
+ * qmp_capabilities, and once QEMU accepts it the connection is READY and
+ * the commands queued so far go out in order. Each command carries a
+ * unique integer "id"; its reply ({"return": ...} or {"error": {"class",
+ * "desc"}}) is matched by that id. Asynchronous events ({"event": NAME,
+ * "data": {...}}) go to the event callback. Out-of-band execution is not
+ * enabled.
+ *
+ * Values: command arguments and results are xmlrpc-c values, so a QMP
+ * result can be handed to an XML-RPC response with no conversion. The JSON
+ * reader and writer are our own (see "Internals" below for why). A JSON
+ * integer becomes XMLRPC_TYPE_INT when it fits in 32 bits, XMLRPC_TYPE_I8
+ * when it fits in 64, and XMLRPC_TYPE_DOUBLE beyond (QEMU's uint64 values
+ * above INT64_MAX); use qmp_int64() to read any of them. null becomes
+ * XMLRPC_TYPE_NIL. Strings are UTF-8 without NUL bytes, in both directions.
+ *
+ * Callbacks (all get the `arg` given with them):
+ *   - every qmp_execute()/qmp_send_fd() that returned an id gets exactly one
+ *     reply callback, unless qmp_cancel() or qmp_close() comes first;
+ *   - a callback is never called from inside a qmp_* call, only from the
+ *     loop, so a caller never sees its own callback before the call returns;
+ *   - a callback may call any qmp_* function, including qmp_close() on the
+ *     same connection;
+ *   - when the connection fails (QEMU closed it, a read or write error, a
+ *     protocol violation, the handshake timed out), every pending command
+ *     gets its reply callback with err_class "Closed" first, then the state
+ *     callback gets QMP_CLOSED with the reason. Nothing is called after
+ *     that. The struct must still be released with qmp_close();
+ *   - after qmp_close() nothing is called at all: not the reply callbacks
+ *     of pending commands, not the state callback.
+ *
+ * Bounds: a message from QEMU longer than QMP_MAX_MESSAGE, nested deeper
+ * than QMP_MAX_DEPTH, with an object of more than QMP_MAX_MEMBERS members
+ * or more than QMP_MAX_VALUES values, or not valid JSON, closes the
+ * connection with a reason saying so. At most QMP_MAX_INFLIGHT commands are
+ * queued or awaiting a reply at a time. */
+#ifndef OVS_QMP_H
+#define OVS_QMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <xmlrpc-c/base.h>
+
+#include "buf.h"
+
+struct loop;
+struct qmp;
+
+#define QMP_MAX_MESSAGE   (1024 * 1024) /* bytes, either direction */
+#define QMP_MAX_DEPTH     128           /* nested objects/arrays */
+#define QMP_MAX_MEMBERS   2048          /* per object: xmlrpc-c's struct insert is linear */
+#define QMP_MAX_VALUES    262144        /* per message: each costs ~100 bytes in memory */
+#define QMP_MAX_INFLIGHT  64            /* queued + awaiting a reply */
+#define QMP_HANDSHAKE_MS  30000         /* default: greeting + capabilities */
+
+enum qmp_state {
+	QMP_READY = 1,  /* capabilities negotiated; commands flow */
+	QMP_CLOSED = 2, /* the connection is gone; why says how */
+};
+
+/* State change. why is NULL for QMP_READY, a sentence for QMP_CLOSED; it is
+ * valid only during the call. */
+typedef void (*qmp_state_cb)(void *arg, enum qmp_state state, const char *why);
+
+/* An event. data is borrowed (valid during the call; xmlrpc_INCREF to keep
+ * it) and NULL when the event has none. */
+typedef void (*qmp_event_cb)(void *arg, const char *event, xmlrpc_value *data);
+
+/* A command's outcome. On success ret is the "return" value (borrowed, as
+ * above) and err_class/err_desc are NULL. On failure ret is NULL and
+ * err_class is QEMU's error class ("GenericError", "CommandNotFound",
+ * "DeviceNotFound", ...) or one of ours: "Timeout" (no reply within the
+ * command's timeout; QEMU may still carry it out) or "Closed" (the
+ * connection failed first); err_desc says what happened. */
+typedef void (*qmp_reply_cb)(void *arg, xmlrpc_value *ret, const char *err_class,
+			     const char *err_desc);
+
+/* Connect to QEMU's QMP socket at path. A unix socket connect finishes or
+ * fails at once, so a missing socket (ENOENT: QEMU not started yet) or a
+ * refused one (ECONNREFUSED: QEMU gone) is returned here: NULL, errno set,
+ * a message in err. The caller decides whether to retry. Otherwise the
+ * handshake runs in the loop and state_cb reports QMP_READY or QMP_CLOSED.
+ * event_cb may be NULL. The socket is non-blocking and close-on-exec. */
+struct qmp *qmp_connect(struct loop *loop, const char *path, qmp_state_cb state_cb,
+			qmp_event_cb event_cb, void *arg, char *err, size_t errlen);
+
+/* The same over an already connected stream socket (e.g. one end of a
+ * socketpair whose other end QEMU got with -qmp fd:N). Takes ownership of
+ * fd, also on failure. Returns NULL with errno set when fd cannot be
+ * watched. */
+struct qmp *qmp_attach(struct loop *loop, int fd, qmp_state_cb state_cb,
+		       qmp_event_cb event_cb, void *arg);
+
+/* Time allowed from connect to READY (default QMP_HANDSHAKE_MS); restarts
+ * the handshake timer. No effect once READY. */
+void qmp_set_handshake_timeout(struct qmp *q, int ms);
+
+/* Queue a command. args is a struct or NULL, borrowed (serialized before
+ * the call returns). Commands given before READY wait for it. timeout_ms
+ * counts from this call; 0 means no timeout. Returns the command's id
+ * (> 0), or -1 with errno: ENOTCONN (closed), EBUSY (QMP_MAX_INFLIGHT
+ * reached), EINVAL (args not a struct, or holding a value JSON cannot carry:
+ * base64, datetime, a string with NUL or invalid UTF-8, a non-finite
+ * double), EMSGSIZE (longer than QMP_MAX_MESSAGE). cb may be NULL. */
+int qmp_execute(struct qmp *q, const char *command, xmlrpc_value *args, int timeout_ms,
+		qmp_reply_cb cb, void *arg);
+
+/* Hand fd to QEMU under fdname: a "getfd" command sent with the fd attached
+ * (SCM_RIGHTS) to its first byte, so QEMU's getfd finds it. QEMU then
+ * refers to it as "fd:<fdname>" (migrate to a file, dump-guest-memory, ...).
+ * fd is duplicated (close-on-exec) here; the caller may close its own at
+ * once. The duplicate is closed once sent, or when the command is
+ * cancelled, times out unsent, or the connection closes. Returns and
+ * errors as qmp_execute, plus EBADF for a bad fd. */
+int qmp_send_fd(struct qmp *q, int fd, const char *fdname, int timeout_ms,
+		qmp_reply_cb cb, void *arg);
+
+/* Forget a command's callback: it will not be called. A command not yet
+ * written is dropped; one already (partly) written still completes on the
+ * wire and its reply is discarded. Unknown ids are ignored. */
+void qmp_cancel(struct qmp *q, int id);
+
+/* Close the socket and release q, without calling any callback again. Safe
+ * from inside any callback of q (the memory is freed at the end of the
+ * loop turn). Safe with NULL. */
+void qmp_close(struct qmp *q);
+
+/* True once capabilities are negotiated and until the connection closes. */
+bool qmp_is_ready(const struct qmp *q);
+
+/* QEMU's greeting: the object under "QMP" ({"version": {"qemu": {"major",
+ * "minor", "micro"}, "package"}, "capabilities": [...]}), borrowed; NULL
+ * before the greeting arrived. */
+xmlrpc_value *qmp_greeting(const struct qmp *q);
+
+/* Read an integer result whatever its xmlrpc-c type (INT, I8, or a DOUBLE
+ * holding an integral value in range). Returns 0, or -1 when v is not a
+ * whole number that fits in int64_t. */
+int qmp_int64(xmlrpc_value *v, int64_t *out);
+
+/* ---- Internals, exposed for the unit tests and the fuzz target. ----------
+ *
+ * Why our own JSON: xmlrpc-c 1.33's <xmlrpc-c/json.h> serializer aborts
+ * (_FORTIFY_SOURCE buffer overflow in its \u escaping) on any string with a
+ * '/', '"', '\\' or control character - every file path - and its parser
+ * recurses without limit, rejects exponents (QEMU prints doubles with %.17g,
+ * so 1e-05 happens), turns \ud83d\ude00 into CESU-8, accepts "[1,2," and
+ * reads every integer as i8. */
+
+/* Parse exactly n bytes as one JSON value (any type) with the bounds
+ * above. Returns a new reference, or NULL with a message in err. */
+xmlrpc_value *qmp_json_parse(const char *p, size_t n, char *err, size_t errlen);
+
+/* Append v as compact JSON to out. Returns 0, or -1 with a message in err
+ * (a value JSON cannot carry, too deep, or out->max reached). */
+int qmp_json_write(struct buf *out, xmlrpc_value *v, char *err, size_t errlen);
+
+/* Splits QEMU's byte stream into messages: each is one top-level JSON
+ * object, found by counting brackets outside strings, so it does not rely
+ * on QEMU's CRLF (and copes with pretty=on). Whitespace between messages is
+ * skipped; anything else outside an object is an error. */
+struct qmp_framer {
+	struct buf in;   /* received, not yet consumed; bounded */
+	size_t pos;      /* scanned up to here */
+	size_t start;    /* where the message being scanned starts */
+	size_t max;      /* longest message */
+	int depth;       /* 0 between messages */
+	bool in_str, esc;
+};
+
+/* f->in holds up to max_message + QMP_FRAMER_SLACK bytes: append at most
+ * QMP_FRAMER_SLACK after qmp_framer_next() returned 0. */
+#define QMP_FRAMER_SLACK 65536
+void qmp_framer_init(struct qmp_framer *f, size_t max_message);
+void qmp_framer_free(struct qmp_framer *f);
+/* After appending bytes to f->in: returns 1 and
+ * the next complete message in *msg and *len (inside f->in, valid until the
+ * next call or append), 0 when more bytes are needed, -1 with a message in
+ * err when the stream cannot be framed (too long, too deep, junk between
+ * messages); the framer is then unusable. */
+int qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len, char *err,
+		    size_t errlen);
+
+#endif
