@@ -1,0 +1,216 @@
+"""test_guests_qemu.py - real guests with QEMU (KVM when /dev/kvm works, TCG
+otherwise) through the agent's XML-RPC API: start, pause, resume, reset,
+reboot, VNC, an agent restart that re-attaches to running guests, a clean
+ACPI stop of a real Linux guest (tests/guest builds it from Debian's
+packages), the power-off fallback for a guest that ignores the button,
+destroy, and a guest that dies on its own.
+
+Run: python3 tests/e2e/test_guests_qemu.py
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import unittest
+import xmlrpc.client
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import agentfix  # noqa: E402
+from tap import main  # noqa: E402
+
+socket.setdefaulttimeout(120)
+HOST = "127.0.0.7"
+GUEST_DIR = os.path.join(REPO, "build", "guest")
+
+# A guest with no disk: SeaBIOS finds nothing to boot and waits. It runs,
+# pauses and resets like any guest, but no OS hears the power button.
+BARE_CFG = "name = '%s'\nmemory = 64\nvcpus = 1\nbuilder = 'hvm'\nvnc = 1\nvncunused = 1\n"
+
+LINUX_CFG = """# a small Linux that powers off on the ACPI button (tests/guest)
+name = '%(name)s'
+memory = 256
+vcpus = 1
+kernel = '%(dir)s/vmlinuz'
+ramdisk = '%(dir)s/initrd.img'
+extra = 'console=ttyS0 quiet panic=-1'
+vnc = 0
+"""
+
+
+def make(agent, name, text):
+    d = os.path.join(agent.keys["ovs_root"], "running_pool", name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "vm.cfg"), "w") as f:
+        f.write(text)
+    return d
+
+
+def alive(pid):
+    """Running, not exited: a zombie waiting for its reaper counts as gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+class Console:
+    """Reads a guest's serial console (a unix socket QEMU serves)."""
+
+    def __init__(self, agent, uuid):
+        path = os.path.join(agent.keys["state_dir"], "qemu", uuid + ".console")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        deadline = time.time() + 10
+        while True:
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.text = b""
+
+    def wait_for(self, needle, timeout, count=1):
+        deadline = time.time() + timeout
+        while self.text.count(needle.encode()) < count:
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError("console never showed %r (%d times); it shows:\n%s" %
+                                     (needle, count, self.text.decode(errors="replace")[-2000:]))
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            if not chunk:
+                raise AssertionError("console closed before %r" % needle)
+            self.text += chunk
+
+    def close(self):
+        self.sock.close()
+
+
+class QemuCase(agentfix.AgentCase):
+    agent_kw = {"host": HOST, "hypervisor": "qemu", "extra": {"guest_stop_timeout": "3"}}
+
+    def p(self):
+        return self.agent.proxy()
+
+    def row(self, name):
+        return [r for r in self.p().list_vms() if r.get("name") == name][0]
+
+    def fault(self, code, fn, *args):
+        with self.assertRaises(xmlrpc.client.Fault) as cm:
+            fn(*args)
+        self.assertEqual(cm.exception.faultCode, code, cm.exception.faultString)
+        return cm.exception.faultString
+
+
+class Bare(QemuCase):
+    def test_lifecycle(self):
+        make(self.agent, "b1", BARE_CFG % "b1")
+        p = self.p()
+        self.assertEqual(p.start_vm("b1"), "success:ip=%s" % HOST)
+        pid = int(self.row("b1")["hv_id"])
+        self.assertTrue(alive(pid))
+        self.assertEqual(p.get_vm_status("b1"), "success:status=RUNNING")
+        self.assertEqual(p.pause_vm("b1"), "success")
+        self.assertEqual(p.get_vm_status("b1"), "success:status=PAUSED")
+        self.assertEqual(p.unpause_vm("b1"), "success")
+        self.assertEqual(p.reset_vm("b1"), "success")
+        self.assertEqual(p.get_vm_status("b1"), "success:status=RUNNING")
+        port = int(p.xen_get_vnc_port("b1").split("=")[1])
+        self.assertGreaterEqual(port, 5900)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            self.assertTrue(s.recv(12).startswith(b"RFB "))   # a real VNC server
+        # No OS hears the power button: power-off after guest_stop_timeout.
+        t0 = time.time()
+        self.assertEqual(p.stop_vm("b1"), "success")
+        self.assertGreaterEqual(time.time() - t0, 2.5)
+        self.assertEqual(p.get_vm_status("b1"), "success:status=DOWN")
+        deadline = time.time() + 10
+        while alive(pid) and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertFalse(alive(pid))
+
+    def test_destroy_and_death(self):
+        make(self.agent, "b2", BARE_CFG % "b2")
+        p = self.p()
+        p.start_vm("b2")
+        self.assertEqual(p.destroy_vm("b2"), "success")
+        self.assertEqual(p.get_vm_status("b2"), "success:status=DOWN")
+        p.start_vm("b2")
+        pid = int(self.row("b2")["hv_id"])
+        os.kill(pid, 9)                      # the guest dies on its own
+        deadline = time.time() + 10
+        while p.get_vm_status("b2") != "success:status=DOWN" and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(p.get_vm_status("b2"), "success:status=DOWN")
+        self.assertIn("reported by the hypervisor", self.agent.log())
+
+    def test_qemu_refusal_is_a_fault(self):
+        make(self.agent, "b3", BARE_CFG % "b3" +
+             "disk = [ 'file:%s/nothere.img,hda,w' ]\n" %
+             os.path.join(self.agent.keys["ovs_root"], "running_pool", "b3"))
+        msg = self.fault(1100, self.p().start_vm, "b3")
+        self.assertIn("QEMU", msg)
+        self.assertEqual(self.p().get_vm_status("b3"), "success:status=DOWN")
+
+    def test_bad_setting_is_refused_before_qemu(self):
+        make(self.agent, "b4", BARE_CFG % "b4" + "boot = 'xyz'\n")
+        self.fault(1000, self.p().start_vm, "b4")
+
+
+class Restart(unittest.TestCase):
+    def test_guest_outlives_the_agent(self):
+        a = agentfix.Agent(host=HOST, hypervisor="qemu", extra={"guest_stop_timeout": "2"})
+        try:
+            make(a, "r1", BARE_CFG % "r1")
+            a.start()
+            a.proxy().start_vm("r1")
+            pid = int([r for r in a.proxy().list_vms()][0]["hv_id"])
+            self.assertEqual(a.stop(), 0)
+            self.assertTrue(alive(pid), "the guest died with the agent")
+            a.start()
+            self.assertIn("re-attached", a.log())
+            self.assertEqual(a.proxy().get_vm_status("r1"), "success:status=RUNNING")
+            self.assertEqual(a.proxy().pause_vm("r1"), "success")   # QMP works again
+            self.assertEqual(a.proxy().destroy_vm("r1"), "success")
+            self.assertFalse(alive(pid))
+            self.assertEqual(a.stop(), 0)
+        finally:
+            a.cleanup()
+
+
+@unittest.skipUnless(os.path.exists(os.path.join(GUEST_DIR, "vmlinuz")),
+                     "no test guest image (tests/guest/build.sh build/guest)")
+class Linux(QemuCase):
+    agent_kw = {"host": HOST, "hypervisor": "qemu", "extra": {"guest_stop_timeout": "90"}}
+
+    def test_clean_acpi_stop_and_reboot(self):
+        make(self.agent, "l1", LINUX_CFG % {"name": "l1", "dir": GUEST_DIR})
+        p = self.p()
+        p.start_vm("l1")
+        con = Console(self.agent, self.row("l1")["uuid"])
+        try:
+            con.wait_for("OVS-GUEST READY", 90)
+            self.assertEqual(p.reboot_vm("l1"), "success")      # Ctrl-Alt-Del
+            con.wait_for("OVS-GUEST READY", 90, count=2)
+            t0 = time.time()
+            self.assertEqual(p.stop_vm("l1"), "success")         # the ACPI button
+            took = time.time() - t0
+            con.wait_for("OVS-GUEST POWERING OFF", 5)
+        finally:
+            con.close()
+        self.assertLess(took, 80, "the guest did not power itself off")
+        self.assertNotIn("powering it off", self.agent.log())
+        self.assertEqual(p.get_vm_status("l1"), "success:status=DOWN")
+
+
+if __name__ == "__main__":
+    main()
