@@ -11,8 +11,11 @@
  *
  * Stop is clean: the ACPI power button (system_powerdown), then power-off
  * after guest_stop_timeout. Reboot sends Ctrl-Alt-Del, which guests treat
- * as a clean reboot; reset is the reset button. Suspend to a file and live
- * migration are not built yet (the guest methods answer fault 1007). */
+ * as a clean reboot; reset is the reset button. Suspend writes the guest's
+ * state to a file through QEMU's migration to a file descriptor we pass
+ * over QMP (no shell, no path on a command line); resume starts a QEMU that
+ * waits for incoming state (-incoming defer) and feeds it the file the
+ * same way. Live migration between agents is not built yet. */
 #define LOG_CAT "qemu"
 #include "hv.h"
 
@@ -45,6 +48,8 @@
 #define QMP_TIMEOUT_MS 30000
 #define KILL_WAIT_MS 10000       /* SIGKILL until the process is gone */
 #define VNC_DISPLAYS 100         /* displays :0..:99, ports 5900..5999 */
+#define MIGRATE_POLL_MS 200      /* query-migrate interval while saving/restoring */
+#define MIGRATE_TIMEOUT_MS (30 * 60 * 1000)
 
 struct qemu {
 	char binary[256];
@@ -89,6 +94,18 @@ struct qstart {
 	hv_done_cb done;
 	void *arg;
 	char *path;
+	char *restore_file;      /* resume: the state to load, else NULL */
+};
+
+/* A save or restore: the migration runs in QEMU, we poll its status. */
+struct qmig {
+	struct qguest *g;
+	struct qstart *start;    /* restore: the start it finishes */
+	hv_done_cb done;
+	void *arg;
+	struct timer poll;
+	int64_t deadline;
+	bool saving;
 };
 
 static struct qemu *Q(struct hv *hv) { return hv->priv; }
@@ -439,9 +456,12 @@ static int free_vnc_display(struct hv *hv)
 static void start_finish(struct qstart *s, int fault, const char *msg)
 {
 	s->done(s->arg, fault, msg);
+	free(s->restore_file);
 	free(s->path);
 	free(s);
 }
+
+static void restore_begin(struct qstart *s);
 
 static void on_start_status(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
 {
@@ -487,11 +507,16 @@ static void on_launched(const struct child_result *res, void *arg)
 	save_guest(g);
 	log_info("guest %s started: pid %d%s", g->uuid, (int)g->pid,
 		 g->vnc >= 0 ? "" : ", no VNC");
+	if (s->restore_file) {
+		restore_begin(s);
+		return;
+	}
 	if (!g->qmp || qmp_execute(g->qmp, "query-status", NULL, QMP_TIMEOUT_MS, on_start_status, s) < 0)
 		start_finish(s, 0, NULL);
 }
 
-static void qemu_start(struct hv *hv, const struct hv_guest *gg, hv_done_cb done, void *arg)
+static void launch(struct hv *hv, const struct hv_guest *gg, const char *restore_file,
+		   hv_done_cb done, void *arg)
 {
 	struct qemu *q = Q(hv);
 	struct qemu_argv_opts o = { 0 };
@@ -521,6 +546,7 @@ static void qemu_start(struct hv *hv, const struct hv_guest *gg, hv_done_cb done
 	o.pid_file = pid;
 	o.run_dir = q->run_dir;
 	o.vnc_display = -1;
+	o.incoming = restore_file ? "defer" : NULL;
 	if (qemu_wants_vnc(gg->cfg)) {
 		int fixed = qemu_vnc_fixed_display(gg->cfg);
 		o.vnc_display = g->vnc = fixed >= 0 ? fixed : free_vnc_display(hv);
@@ -541,12 +567,14 @@ static void qemu_start(struct hv *hv, const struct hv_guest *gg, hv_done_cb done
 	s->done = done;
 	s->arg = arg;
 	s->path = xstrdup(gg->path);
+	s->restore_file = restore_file ? xstrdup(restore_file) : NULL;
 	co.argv = (const char *const *)argv;
 	co.envp = child_env;
 	co.timeout_ms = LAUNCH_TIMEOUT_MS;
 	co.max_output = 16384;
 	if (!child_spawn(hv->srv->loop, &co, on_launched, s, err, sizeof(err))) {
 		free(g);
+		free(s->restore_file);
 		free(s->path);
 		free(s);
 		done(arg, FAULT_HYPERVISOR, err);
@@ -556,6 +584,204 @@ out:
 	free(qmp);
 	free(pid);
 	free(console);
+}
+
+static void qemu_start(struct hv *hv, const struct hv_guest *gg, hv_done_cb done, void *arg)
+{
+	launch(hv, gg, NULL, done, arg);
+}
+
+/* ---- suspend to a file and resume from it ----------------------------------- */
+
+static void mig_end(struct qmig *m, int fault, const char *msg)
+{
+	timer_stop(m->g->hv->srv->loop, &m->poll);
+	if (m->start) {
+		if (fault) {
+			/* The half-restored QEMU must not linger. */
+			kill(m->g->pid, SIGKILL);
+		}
+		start_finish(m->start, fault, msg);
+	} else {
+		m->done(m->arg, fault, msg);
+	}
+	free(m);
+}
+
+static void on_cont(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
+{
+	struct qmig *m = arg;
+	char msg[512];
+
+	if (err_class) {
+		snprintf(msg, sizeof(msg), "resume: cont: %s", desc ? desc : err_class);
+		mig_end(m, FAULT_HYPERVISOR, msg);
+		return;
+	}
+	m->g->state = HV_RUNNING;
+	save_guest(m->g);
+	mig_end(m, 0, NULL);
+}
+
+static void on_saved_quit(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
+{
+	/* QEMU exits after "quit"; the pidfd finishes the operation. */
+}
+
+static void mig_poll(struct timer *t);
+static void wait_exit(struct qguest *g, int ms, hv_done_cb done, void *arg);
+
+static void on_migrate_status(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
+{
+	struct qmig *m = arg;
+	xmlrpc_env env;
+	xmlrpc_value *st = NULL;
+	const char *status = NULL;
+	char msg[512];
+
+	if (err_class) {
+		snprintf(msg, sizeof(msg), "query-migrate: %s", desc ? desc : err_class);
+		mig_end(m, FAULT_HYPERVISOR, msg);
+		return;
+	}
+	xmlrpc_env_init(&env);
+	xmlrpc_struct_find_value(&env, ret, "status", &st);
+	if (st)
+		xmlrpc_read_string(&env, st, &status);
+	if (!status || strcmp(status, "active") == 0 || strcmp(status, "setup") == 0 ||
+	    strcmp(status, "device") == 0 || strcmp(status, "pre-switchover") == 0) {
+		if (loop_now(m->g->hv->srv->loop) > m->deadline)
+			mig_end(m, FAULT_TIMEOUT, "the guest's state was not written in time");
+		else
+			timer_start(m->g->hv->srv->loop, &m->poll, MIGRATE_POLL_MS);
+	} else if (strcmp(status, "completed") == 0) {
+		if (m->saving) {
+			/* Saved: the guest is paused; end its QEMU and report once
+			 * the process is gone. */
+			struct qguest *g = m->g;
+			hv_done_cb done = m->done;
+			void *darg = m->arg;
+			timer_stop(g->hv->srv->loop, &m->poll);
+			free(m);
+			qmp_execute(g->qmp, "quit", NULL, QMP_TIMEOUT_MS, on_saved_quit, NULL);
+			wait_exit(g, KILL_WAIT_MS, done, darg);
+		} else {
+			qmp_execute(m->g->qmp, "cont", NULL, QMP_TIMEOUT_MS, on_cont, m);
+		}
+	} else {
+		snprintf(msg, sizeof(msg), "migration %s", status);
+		mig_end(m, FAULT_HYPERVISOR, msg);
+	}
+	if (st)
+		xmlrpc_DECREF(st);
+	free((char *)status);
+	xmlrpc_env_clean(&env);
+}
+
+static void mig_poll(struct timer *t)
+{
+	struct qmig *m = t->data;
+
+	if (!m->g->qmp || qmp_execute(m->g->qmp, "query-migrate", NULL, QMP_TIMEOUT_MS,
+				      on_migrate_status, m) < 0)
+		mig_end(m, FAULT_HYPERVISOR, "lost QMP while moving the guest's state");
+}
+
+static void on_migrate_started(void *arg, xmlrpc_value *ret, const char *err_class,
+			       const char *desc)
+{
+	struct qmig *m = arg;
+	char msg[512];
+
+	if (err_class) {
+		snprintf(msg, sizeof(msg), "%s: %s", m->saving ? "migrate" : "migrate-incoming",
+			 desc ? desc : err_class);
+		mig_end(m, FAULT_HYPERVISOR, msg);
+		return;
+	}
+	timer_start(m->g->hv->srv->loop, &m->poll, MIGRATE_POLL_MS);
+}
+
+/* Hand QEMU the open state file, then start the migration to or from it. */
+static int mig_begin(struct qmig *m, const char *file)
+{
+	struct qguest *g = m->g;
+	xmlrpc_env env;
+	xmlrpc_value *args;
+	int fd, rc = -1;
+
+	fd = m->saving ? open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)
+		       : open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	timer_init(&m->poll, mig_poll, m);
+	m->deadline = loop_now(g->hv->srv->loop) + MIGRATE_TIMEOUT_MS;
+	xmlrpc_env_init(&env);
+	args = xmlrpc_build_value(&env, "{s:s}", "uri", "fd:ovs-state");
+	if (!env.fault_occurred && g->qmp &&
+	    qmp_send_fd(g->qmp, fd, "ovs-state", QMP_TIMEOUT_MS, NULL, NULL) > 0 &&
+	    qmp_execute(g->qmp, m->saving ? "migrate" : "migrate-incoming", args, QMP_TIMEOUT_MS,
+			on_migrate_started, m) > 0)
+		rc = 0;
+	if (!env.fault_occurred)
+		xmlrpc_DECREF(args);
+	xmlrpc_env_clean(&env);
+	close(fd); /* qmp_send_fd keeps its own copy until sent */
+	return rc;
+}
+
+static void qemu_save(struct hv *hv, const char *uuid, const char *file, hv_done_cb done, void *arg)
+{
+	struct qguest *g = find_guest(hv, uuid);
+	struct qmig *m;
+	char msg[512];
+
+	if (!g || g->exit_done) {
+		snprintf(msg, sizeof(msg), "guest %s is not running", uuid);
+		done(arg, FAULT_STATE, msg);
+		return;
+	}
+	m = xcalloc(1, sizeof(*m));
+	m->g = g;
+	m->done = done;
+	m->arg = arg;
+	m->saving = true;
+	if (mig_begin(m, file) != 0) {
+		snprintf(msg, sizeof(msg), "cannot save guest %s to %s: %s", uuid, file,
+			 errno ? strerror(errno) : "QMP unavailable");
+		free(m);
+		done(arg, FAULT_IO, msg);
+	}
+}
+
+/* Called by on_launched once the waiting QEMU runs. */
+static void restore_begin(struct qstart *s)
+{
+	struct qmig *m = xcalloc(1, sizeof(*m));
+	char msg[512];
+
+	m->g = s->g;
+	m->start = s;
+	if (mig_begin(m, s->restore_file) != 0) {
+		snprintf(msg, sizeof(msg), "cannot resume from %s: %s", s->restore_file,
+			 errno ? strerror(errno) : "QMP unavailable");
+		m->start = NULL;
+		free(m);
+		kill(s->g->pid, SIGKILL);
+		start_finish(s, FAULT_IO, msg);
+	}
+}
+
+static void qemu_restore(struct hv *hv, const struct hv_guest *g, const char *file,
+			 hv_done_cb done, void *arg)
+{
+	if (access(file, R_OK) != 0) {
+		char msg[512];
+		snprintf(msg, sizeof(msg), "state file %s: %s", file, strerror(errno));
+		done(arg, FAULT_IO, msg);
+		return;
+	}
+	launch(hv, g, file, done, arg);
 }
 
 /* ---- actions --------------------------------------------------------------- */
@@ -704,5 +930,7 @@ const struct hv_ops hv_qemu_ops = {
 	.info = qemu_info,
 	.start = qemu_start,
 	.act = qemu_act,
+	.save = qemu_save,
+	.restore = qemu_restore,
 	.list = qemu_list,
 };

@@ -153,6 +153,23 @@ class Bare(QemuCase):
         self.assertEqual(p.get_vm_status("b2"), "success:status=DOWN")
         self.assertIn("reported by the hypervisor", self.agent.log())
 
+    def test_suspend_to_file_and_resume(self):
+        d = make(self.agent, "b5", BARE_CFG % "b5")
+        p = self.p()
+        p.start_vm("b5")
+        pid = int(self.row("b5")["hv_id"])
+        self.assertEqual(p.suspend_vm("b5"), "success")
+        self.assertEqual(p.get_vm_status("b5"), "success:status=SUSPEND")
+        state = os.path.join(d, "vm.state")
+        self.assertGreater(os.path.getsize(state), 100000)   # 64 MB of guest, compressed
+        self.assertFalse(alive(pid), "the suspended guest's QEMU is still running")
+        self.assertEqual(p.resume_vm("b5"), "success")
+        self.assertEqual(p.get_vm_status("b5"), "success:status=RUNNING")
+        self.assertFalse(os.path.exists(state))
+        self.assertNotEqual(int(self.row("b5")["hv_id"]), pid)
+        self.assertEqual(p.pause_vm("b5"), "success")
+        self.assertEqual(p.destroy_vm("b5"), "success")
+
     def test_qemu_refusal_is_a_fault(self):
         make(self.agent, "b3", BARE_CFG % "b3" +
              "disk = [ 'file:%s/nothere.img,hda,w' ]\n" %
@@ -201,10 +218,16 @@ class Linux(QemuCase):
             con.wait_for("OVS-GUEST READY", 90)
             self.assertEqual(p.reboot_vm("l1"), "success")      # Ctrl-Alt-Del
             con.wait_for("OVS-GUEST READY", 90, count=2)
+            # Suspended and resumed, the same kernel runs on: no third boot.
+            self.assertEqual(p.suspend_vm("l1"), "success")
+            con.close()
+            self.assertEqual(p.resume_vm("l1"), "success")
+            con = Console(self.agent, self.row("l1")["uuid"])
             t0 = time.time()
             self.assertEqual(p.stop_vm("l1"), "success")         # the ACPI button
             took = time.time() - t0
             con.wait_for("OVS-GUEST POWERING OFF", 5)
+            self.assertNotIn(b"OVS-GUEST READY", con.text)
         finally:
             con.close()
         self.assertLess(took, 80, "the guest did not power itself off")
