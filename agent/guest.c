@@ -130,8 +130,8 @@ refuse:
 
 /* Load <path>/vm.cfg; fill name/uuid/memory/vcpus. A missing uuid is
  * generated and written back so the guest keeps one identity. */
-static int load_cfg(const char *path, struct vmcfg **cfg, struct hv_guest *g, char *name,
-		    size_t namelen, char *uuid, char *err, size_t errlen)
+int guest_load_cfg(const char *path, struct vmcfg **cfg, struct hv_guest *g, char *name,
+		   size_t namelen, char *uuid, char *err, size_t errlen)
 {
 	char *file = xasprintf("%s/vm.cfg", path);
 	long long mem = 0, vcpus = 1;
@@ -188,7 +188,7 @@ int guest_register(struct server *srv, const char *path, struct record *rec, cha
 	struct hv_guest g;
 	struct hv_dom dom;
 	char name[256], uuid[37], e2[256];
-	int rc = load_cfg(path, &cfg, &g, name, sizeof(name), uuid, err, errlen);
+	int rc = guest_load_cfg(path, &cfg, &g, name, sizeof(name), uuid, err, errlen);
 
 	if (rc)
 		return rc;
@@ -397,7 +397,7 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
 		struct hv_guest g;
 		char uuid[37];
 		if ((def->kind == K_START || def->kind == K_RESTORE) &&
-		    (fault = load_cfg(path, &f->cfg, &g, f->name, sizeof(f->name), uuid, err,
+		    (fault = guest_load_cfg(path, &f->cfg, &g, f->name, sizeof(f->name), uuid, err,
 				      sizeof(err))) != 0) {
 			record_free(&rec);
 			inflight_end(f, fault, err, NULL);
@@ -604,4 +604,108 @@ void guest_on_event(struct hv *hv, const char *uuid, enum hv_event ev)
 			log_info("%s is %s (reported by the hypervisor)", f.path, names[ev]);
 	}
 	free(f.path);
+}
+
+/* ---- claims: operations of several steps ----------------------------------- */
+
+static struct inflight *find_inflight(struct server *srv, const char *path)
+{
+	for (struct inflight *f = ops_of(srv)->head; f; f = f->next)
+		if (strcmp(f->path, path) == 0)
+			return f;
+	return NULL;
+}
+
+int guest_claim(struct server *srv, const char *path, const char *op, const char *from,
+		const char *during, bool may_register, struct record *rec, char *err,
+		size_t errlen)
+{
+	struct record delta;
+	struct inflight *f;
+	int r, fault;
+
+	if (guest_busy(srv, path)) {
+		snprintf(err, errlen, "%s is busy with another operation", path);
+		record_init(rec);
+		return FAULT_BUSY;
+	}
+	r = guests_get(srv->store, path, rec, err, errlen);
+	if (r < 0)
+		return FAULT_IO;
+	if (r == 0) {
+		if (!may_register) {
+			snprintf(err, errlen, "%s is not a registered guest", path);
+			return FAULT_NOT_FOUND;
+		}
+		if ((fault = guest_register(srv, path, rec, err, errlen)) != 0)
+			return fault;
+	}
+	if (!status_in(record_get(rec, "status") ? record_get(rec, "status") : "", from)) {
+		snprintf(err, errlen, "%s is %s; %s needs it %s", path,
+			 record_get(rec, "status") ? record_get(rec, "status") : "in no state", op, from);
+		return FAULT_STATE;
+	}
+	record_init(&delta);
+	record_set(&delta, "_status_seen", record_get(rec, "status"));
+	record_set(&delta, "op", op);
+	record_set_int(&delta, "op_started", (long long)time(NULL));
+	record_set(&delta, "status", during);
+	r = guests_update(srv->store, path, apply_intent, &delta, err, errlen);
+	record_free(&delta);
+	if (r != 0)
+		return r == -2 ? FAULT_STATE : FAULT_IO;
+	record_set(rec, "op", op);
+	record_set(rec, "status", during);
+	f = xcalloc(1, sizeof(*f));
+	f->srv = srv;
+	f->path = xstrdup(path);
+	f->next = ops_of(srv)->head;
+	ops_of(srv)->head = f;
+	return 0;
+}
+
+struct release {
+	const char *status;
+	const struct record *set;
+	const char *last_error;
+};
+
+static int apply_release(struct record *rec, bool exists, void *arg, char *err, size_t errlen)
+{
+	const struct release *r = arg;
+
+	record_del(rec, "op");
+	record_del(rec, "op_started");
+	record_set(rec, "status", r->status);
+	for (size_t i = 0; r->set && i < r->set->n; i++) {
+		if (r->set->vals[i][0])
+			record_set(rec, r->set->keys[i], r->set->vals[i]);
+		else
+			record_del(rec, r->set->keys[i]);
+	}
+	if (r->last_error)
+		record_set(rec, "last_error", r->last_error);
+	return 0;
+}
+
+int guest_release(struct server *srv, const char *path, const char *status,
+		  const struct record *set, const char *last_error)
+{
+	struct release r = { status, set, last_error };
+	struct inflight *f = find_inflight(srv, path), **pp = &ops_of(srv)->head;
+	char err[512];
+	int rc = 0;
+
+	if (guests_update(srv->store, path, apply_release, &r, err, sizeof(err)) < 0) {
+		log_err("%s: cannot record status %s: %s", path, status, err);
+		rc = -1;
+	}
+	while (*pp && *pp != f)
+		pp = &(*pp)->next;
+	if (f && *pp) {
+		*pp = f->next;
+		free(f->path);
+		free(f);
+	}
+	return rc;
 }

@@ -42,6 +42,29 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
  * the backend already runs its uuid). 0 or a fault code with err. */
 int guest_register(struct server *srv, const char *path, struct record *rec, char *err, size_t errlen);
 
+/* For operations of several steps (live migration): claim the guest, which
+ * must be in one of the ',' separated statuses `from` (a guest not yet
+ * registered is registered first when may_register). It is then busy, and
+ * the intent (op, op_started, status `during`) is in the db. Returns 0 with
+ * the record as claimed in rec (free it), or a fault code with err. */
+int guest_claim(struct server *srv, const char *path, const char *op, const char *from,
+		const char *during, bool may_register, struct record *rec, char *err,
+		size_t errlen);
+/* End a claim: record status (and the fields of `set`, may be NULL; a field
+ * with an empty value is removed), clear the op, and free the guest for
+ * other operations. last_error may be NULL. 0, or -1 when the db failed
+ * (logged). */
+int guest_release(struct server *srv, const char *path, const char *status,
+		  const struct record *set, const char *last_error);
+
+struct vmcfg;
+struct hv_guest;
+/* Read <path>/vm.cfg into *cfg and fill g (name and uuid point into the
+ * caller's name/uuid buffers: uuid has 37 bytes). A missing uuid is
+ * generated and written back. 0 or a fault code with err. */
+int guest_load_cfg(const char *path, struct vmcfg **cfg, struct hv_guest *g, char *name,
+		   size_t namelen, char *uuid, char *err, size_t errlen);
+
 /* True while an operation on path is in flight. */
 bool guest_busy(struct server *srv, const char *path);
 

@@ -123,6 +123,20 @@ const struct method method_table[] = {
 	  "Delete a DOWN or ERROR guest: its directory with everything in it, and its record.",
 	  m_delete_vm },
 
+	/* live migration; the migrate_*_vm methods are what the source agent
+	 * calls on the destination */
+	{ "xen_migrate_vm", "s:ss",
+	  "Move a running guest, live, to the agent at host (an IP address, optionally "
+	  ":port) that shares the guest's repository. The destination is called with the "
+	  "caller's credentials. Returns success once the guest runs there.", m_xen_migrate_vm },
+	{ "migrate_prepare_vm", "s:s",
+	  "Agent to agent: get ready to receive a guest; returns success:uri=<where to send>.",
+	  m_migrate_prepare_vm },
+	{ "migrate_finish_vm", "s:s",
+	  "Agent to agent: the guest's state was sent; let it run here.", m_migrate_finish_vm },
+	{ "migrate_abort_vm", "s:s", "Agent to agent: drop a prepared incoming guest.",
+	  m_migrate_abort_vm },
+
 	/* the simulated hypervisor's test hooks */
 	{ "sim_inject_fault", "s:ss",
 	  "hypervisor=sim only: make the next (once) or every (always) start, shutdown, destroy, "

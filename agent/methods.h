@@ -39,6 +39,12 @@ void m_create_vm_from_template(struct rpc_call *call, xmlrpc_value *params);
 void m_xen_create_disk(struct rpc_call *call, xmlrpc_value *params);
 void m_delete_vm(struct rpc_call *call, xmlrpc_value *params);
 
+/* methods_migrate.c */
+void m_xen_migrate_vm(struct rpc_call *call, xmlrpc_value *params);
+void m_migrate_prepare_vm(struct rpc_call *call, xmlrpc_value *params);
+void m_migrate_finish_vm(struct rpc_call *call, xmlrpc_value *params);
+void m_migrate_abort_vm(struct rpc_call *call, xmlrpc_value *params);
+
 /* methods_guest.c */
 void m_register_vm(struct rpc_call *call, xmlrpc_value *params);
 void m_unregister_vm(struct rpc_call *call, xmlrpc_value *params);

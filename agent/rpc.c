@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "buf.h"
 #include "fault.h"
 #include "log.h"
@@ -18,7 +20,7 @@ struct rpc_call {
 	const struct method *m;
 	char *method;            /* as requested */
 	xmlrpc_value *params;    /* owned */
-	char *user, *peer, *local;
+	char *user, *peer, *local, *authorization;
 	struct rpc_origin origin; /* views of the three strings above */
 	int depth;               /* 0 top level, 1 inside system.multicall */
 	int done;
@@ -79,6 +81,10 @@ static void call_free(struct rpc_call *c)
 	free(c->user);
 	free(c->peer);
 	free(c->local);
+	if (c->authorization) {
+		OPENSSL_cleanse(c->authorization, strlen(c->authorization));
+		free(c->authorization);
+	}
 	free(c);
 }
 
@@ -208,7 +214,8 @@ void rpc_run(struct server *srv, const char *method, xmlrpc_value *params,
 	c->user = xstrdup(o->user);
 	c->peer = xstrdup(o->peer);
 	c->local = xstrdup(o->local);
-	c->origin = (struct rpc_origin){ c->user, c->peer, c->local };
+	c->authorization = o->authorization ? xstrdup(o->authorization) : NULL;
+	c->origin = (struct rpc_origin){ c->user, c->peer, c->local, c->authorization };
 	c->depth = depth;
 	c->complete = done;
 	c->arg = arg;

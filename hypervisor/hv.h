@@ -93,6 +93,16 @@ struct hv_ops {
 			void *arg);
 	/* The guests it runs now: *doms is malloc'd (free it). 0 or -1. */
 	int (*list)(struct hv *hv, struct hv_dom **doms, size_t *n, char *err, size_t errlen);
+	/* Live migration. Destination: start g waiting for its state on
+	 * listen_ip; done's msg is then the URI the source sends to.
+	 * Source: send the running guest there; on success it no longer runs
+	 * here. Destination again: wait until the state has arrived and let
+	 * the guest run. (Aborting is HV_DESTROY on the destination.) */
+	void (*migrate_listen)(struct hv *hv, const struct hv_guest *g, const char *listen_ip,
+			       hv_done_cb done, void *arg);
+	void (*migrate_send)(struct hv *hv, const char *uuid, const char *uri, hv_done_cb done,
+			     void *arg);
+	void (*migrate_finish)(struct hv *hv, const char *uuid, hv_done_cb done, void *arg);
 };
 
 /* What a backend reports about a guest on its own: changes nobody asked

@@ -25,7 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -95,6 +98,7 @@ struct qstart {
 	void *arg;
 	char *path;
 	char *restore_file;      /* resume: the state to load, else NULL */
+	char *incoming;          /* migration target: "tcp:IP:PORT", else NULL */
 };
 
 /* A save or restore: the migration runs in QEMU, we poll its status. */
@@ -105,7 +109,8 @@ struct qmig {
 	void *arg;
 	struct timer poll;
 	int64_t deadline;
-	bool saving;
+	bool saving;             /* the state leaves this QEMU (save, migrate out) */
+	bool incoming_only;      /* migrate in: the stream was set up at launch */
 };
 
 static struct qemu *Q(struct hv *hv) { return hv->priv; }
@@ -457,6 +462,7 @@ static void start_finish(struct qstart *s, int fault, const char *msg)
 {
 	s->done(s->arg, fault, msg);
 	free(s->restore_file);
+	free(s->incoming);
 	free(s->path);
 	free(s);
 }
@@ -511,12 +517,19 @@ static void on_launched(const struct child_result *res, void *arg)
 		restore_begin(s);
 		return;
 	}
+	if (s->incoming) {
+		/* Waiting for the source: the URI is the answer. */
+		g->state = HV_PAUSED;
+		save_guest(g);
+		start_finish(s, 0, s->incoming);
+		return;
+	}
 	if (!g->qmp || qmp_execute(g->qmp, "query-status", NULL, QMP_TIMEOUT_MS, on_start_status, s) < 0)
 		start_finish(s, 0, NULL);
 }
 
 static void launch(struct hv *hv, const struct hv_guest *gg, const char *restore_file,
-		   hv_done_cb done, void *arg)
+		   const char *incoming, hv_done_cb done, void *arg)
 {
 	struct qemu *q = Q(hv);
 	struct qemu_argv_opts o = { 0 };
@@ -546,7 +559,7 @@ static void launch(struct hv *hv, const struct hv_guest *gg, const char *restore
 	o.pid_file = pid;
 	o.run_dir = q->run_dir;
 	o.vnc_display = -1;
-	o.incoming = restore_file ? "defer" : NULL;
+	o.incoming = restore_file ? "defer" : incoming;
 	if (qemu_wants_vnc(gg->cfg)) {
 		int fixed = qemu_vnc_fixed_display(gg->cfg);
 		o.vnc_display = g->vnc = fixed >= 0 ? fixed : free_vnc_display(hv);
@@ -568,6 +581,7 @@ static void launch(struct hv *hv, const struct hv_guest *gg, const char *restore
 	s->arg = arg;
 	s->path = xstrdup(gg->path);
 	s->restore_file = restore_file ? xstrdup(restore_file) : NULL;
+	s->incoming = incoming ? xstrdup(incoming) : NULL;
 	co.argv = (const char *const *)argv;
 	co.envp = child_env;
 	co.timeout_ms = LAUNCH_TIMEOUT_MS;
@@ -575,6 +589,7 @@ static void launch(struct hv *hv, const struct hv_guest *gg, const char *restore
 	if (!child_spawn(hv->srv->loop, &co, on_launched, s, err, sizeof(err))) {
 		free(g);
 		free(s->restore_file);
+		free(s->incoming);
 		free(s->path);
 		free(s);
 		done(arg, FAULT_HYPERVISOR, err);
@@ -588,7 +603,7 @@ out:
 
 static void qemu_start(struct hv *hv, const struct hv_guest *gg, hv_done_cb done, void *arg)
 {
-	launch(hv, gg, NULL, done, arg);
+	launch(hv, gg, NULL, NULL, done, arg);
 }
 
 /* ---- suspend to a file and resume from it ----------------------------------- */
@@ -730,6 +745,108 @@ static int mig_begin(struct qmig *m, const char *file)
 	return rc;
 }
 
+/* ---- live migration ------------------------------------------------------- */
+
+/* A free TCP port on ip for QEMU to listen on (the small race with other
+ * programs is QEMU's to report: the start fails and the caller retries). */
+static int free_port(const char *ip)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, port = -1, v6 = strchr(ip, ':') != NULL;
+
+	memset(&ss, 0, sizeof(ss));
+	if (v6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		a->sin6_family = AF_INET6;
+		if (inet_pton(AF_INET6, ip, &a->sin6_addr) != 1)
+			return -1;
+		len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		a->sin_family = AF_INET;
+		if (inet_pton(AF_INET, ip, &a->sin_addr) != 1)
+			return -1;
+		len = sizeof(*a);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&ss, len) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+				: ((struct sockaddr_in *)&ss)->sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static void qemu_migrate_listen(struct hv *hv, const struct hv_guest *g, const char *ip,
+				hv_done_cb done, void *arg)
+{
+	int port = free_port(ip);
+	char uri[128];
+
+	if (port < 0) {
+		done(arg, FAULT_NO_RESOURCES, "no free TCP port for the incoming migration");
+		return;
+	}
+	snprintf(uri, sizeof(uri), strchr(ip, ':') ? "tcp:[%s]:%d" : "tcp:%s:%d", ip, port);
+	launch(hv, g, NULL, uri, done, arg);
+}
+
+static void qemu_migrate_send(struct hv *hv, const char *uuid, const char *uri, hv_done_cb done,
+			      void *arg)
+{
+	struct qguest *g = find_guest(hv, uuid);
+	struct qmig *m;
+	xmlrpc_env env;
+	xmlrpc_value *args;
+	char msg[256];
+
+	if (!g || g->exit_done || !g->qmp) {
+		snprintf(msg, sizeof(msg), "guest %s is not running here", uuid);
+		done(arg, FAULT_STATE, msg);
+		return;
+	}
+	m = xcalloc(1, sizeof(*m));
+	m->g = g;
+	m->done = done;
+	m->arg = arg;
+	m->saving = true;
+	timer_init(&m->poll, mig_poll, m);
+	m->deadline = loop_now(hv->srv->loop) + MIGRATE_TIMEOUT_MS;
+	xmlrpc_env_init(&env);
+	args = xmlrpc_build_value(&env, "{s:s}", "uri", uri);
+	if (env.fault_occurred ||
+	    qmp_execute(g->qmp, "migrate", args, QMP_TIMEOUT_MS, on_migrate_started, m) < 0) {
+		free(m);
+		done(arg, FAULT_HYPERVISOR, "cannot start the migration over QMP");
+	}
+	if (!env.fault_occurred)
+		xmlrpc_DECREF(args);
+	xmlrpc_env_clean(&env);
+}
+
+static void qemu_migrate_finish(struct hv *hv, const char *uuid, hv_done_cb done, void *arg)
+{
+	struct qguest *g = find_guest(hv, uuid);
+	struct qmig *m;
+	char msg[256];
+
+	if (!g || !g->qmp) {
+		snprintf(msg, sizeof(msg), "no incoming guest %s here", uuid);
+		done(arg, FAULT_STATE, msg);
+		return;
+	}
+	m = xcalloc(1, sizeof(*m));
+	m->g = g;
+	m->done = done;
+	m->arg = arg;
+	m->incoming_only = true;
+	timer_init(&m->poll, mig_poll, m);
+	m->deadline = loop_now(hv->srv->loop) + MIGRATE_TIMEOUT_MS;
+	timer_start(hv->srv->loop, &m->poll, 0);
+}
+
 static void qemu_save(struct hv *hv, const char *uuid, const char *file, hv_done_cb done, void *arg)
 {
 	struct qguest *g = find_guest(hv, uuid);
@@ -781,7 +898,7 @@ static void qemu_restore(struct hv *hv, const struct hv_guest *g, const char *fi
 		done(arg, FAULT_IO, msg);
 		return;
 	}
-	launch(hv, g, file, done, arg);
+	launch(hv, g, file, NULL, done, arg);
 }
 
 /* ---- actions --------------------------------------------------------------- */
@@ -933,4 +1050,7 @@ const struct hv_ops hv_qemu_ops = {
 	.save = qemu_save,
 	.restore = qemu_restore,
 	.list = qemu_list,
+	.migrate_listen = qemu_migrate_listen,
+	.migrate_send = qemu_migrate_send,
+	.migrate_finish = qemu_migrate_finish,
 };

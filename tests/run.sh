@@ -76,6 +76,17 @@ else
 	fail=$((fail + 1))
 fi
 
+echo "== test guest image (kernel + initramfs from Debian's packages)"
+if tests/guest/build.sh build/guest >"$log_dir/guest-build.log" 2>&1; then
+	echo "ok - guest image built"
+	pass=$((pass + 1))
+else
+	echo "not ok - guest image (tests/guest/build.sh)"
+	tail -n 20 "$log_dir/guest-build.log"
+	fail=$((fail + 1))
+	failed_names+=("guest-image")
+fi
+
 echo "== end-to-end tests"
 for t in tests/e2e/test_*.py; do
 	run "e2e/$(basename "$t" .py)" 900 env OVS_BUILD=build "$PY" "$t"
