@@ -57,6 +57,10 @@ const struct method method_table[] = {
 	{ "resume_vm", "s:s", "Restart a suspended guest from its vm.state.", m_resume_vm },
 	{ "get_vm_status", "s:s", "Return success:status=<RUNNING|DOWN|PAUSED|SUSPEND|ERROR|...>.",
 	  m_get_vm_status },
+	{ "xen_get_vm_perf_metrics", "s:s",
+	  "Figures of a running guest: success:cpu_time=<s>;cpu_util=<0..1 since it started>;"
+	  "vcpus=N;uptime=<s>;memory=<MB held>;vbd_rd_bytes;vbd_wr_bytes;vbd_rd_ops;vbd_wr_ops.",
+	  m_xen_get_vm_perf_metrics },
 	{ "set_vm_status", "s:ss",
 	  "Overwrite the recorded status of an idle guest (repair after manual work); logged.",
 	  m_set_vm_status },

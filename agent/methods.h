@@ -58,6 +58,7 @@ void m_reset_vm(struct rpc_call *call, xmlrpc_value *params);
 void m_suspend_vm(struct rpc_call *call, xmlrpc_value *params);
 void m_resume_vm(struct rpc_call *call, xmlrpc_value *params);
 void m_get_vm_status(struct rpc_call *call, xmlrpc_value *params);
+void m_xen_get_vm_perf_metrics(struct rpc_call *call, xmlrpc_value *params);
 void m_set_vm_status(struct rpc_call *call, xmlrpc_value *params);
 void m_list_vms(struct rpc_call *call, xmlrpc_value *params);
 void m_sim_inject_fault(struct rpc_call *call, xmlrpc_value *params);

@@ -279,3 +279,67 @@ void m_sim_crash_vm(struct rpc_call *call, xmlrpc_value *params)
 	record_free(&rec);
 	free(path);
 }
+
+/* ---- xen_get_vm_perf_metrics -------------------------------------------------- */
+
+struct perf_req {
+	struct rpc_call *call;
+	int vcpus;
+};
+
+static void on_stats(void *arg, const struct hv_stats *st, int fault, const char *msg)
+{
+	struct perf_req *p = arg;
+	double util = 0;
+
+	if (!st) {
+		rpc_fault(p->call, fault, "%s", msg);
+		free(p);
+		return;
+	}
+	/* The share of its vcpus' time the guest used since it started. */
+	if (st->uptime > 0 && p->vcpus > 0)
+		util = st->cpu_seconds / (st->uptime * p->vcpus);
+	if (util > 1)
+		util = 1;
+	rpc_return_printf(p->call, "success:cpu_time=%.2f;cpu_util=%.4f;vcpus=%d;uptime=%.0f;"
+			  "memory=%llu;vbd_rd_bytes=%llu;vbd_wr_bytes=%llu;vbd_rd_ops=%llu;"
+			  "vbd_wr_ops=%llu", st->cpu_seconds, util, p->vcpus, st->uptime,
+			  (unsigned long long)(st->memory_kb / 1024),
+			  (unsigned long long)st->rd_bytes, (unsigned long long)st->wr_bytes,
+			  (unsigned long long)st->rd_ops, (unsigned long long)st->wr_ops);
+	free(p);
+}
+
+void m_xen_get_vm_perf_metrics(struct rpc_call *call, xmlrpc_value *params)
+{
+	struct server *srv = rpc_server(call);
+	char *path = guest_param(call, params, false), err[512];
+	const char *st;
+	struct record rec;
+	struct perf_req *p;
+	int r;
+
+	if (!path)
+		return;
+	r = guests_get(srv->store, path, &rec, err, sizeof(err));
+	st = r == 1 ? record_get(&rec, "status") : NULL;
+	if (r <= 0) {
+		rpc_fault(call, r < 0 ? FAULT_IO : FAULT_NOT_FOUND, "%s",
+			  r < 0 ? err : "not a registered guest");
+	} else if (!st || (strcmp(st, GUEST_RUNNING) != 0 && strcmp(st, GUEST_PAUSED) != 0)) {
+		rpc_fault(call, FAULT_STATE, "%s is %s; only a running guest has figures", path,
+			  st ? st : "in no state");
+	} else if (!srv->hv->ops->stats) {
+		rpc_fault(call, FAULT_NOT_SUPPORTED, "the %s backend has no guest figures",
+			  srv->hv->ops->name);
+	} else {
+		p = xcalloc(1, sizeof(*p));
+		p->call = call;
+		p->vcpus = (int)record_get_int(&rec, "vcpus", 1);
+		srv->hv->ops->stats(srv->hv, record_get(&rec, "uuid") ? record_get(&rec, "uuid") : "",
+				    on_stats, p);
+	}
+	record_free(&rec);
+	free(path);
+}

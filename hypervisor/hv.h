@@ -53,6 +53,7 @@ struct hv_dom {
 	int memory;             /* MB */
 	int vcpus;
 	int vnc_port;           /* -1 when none */
+	long long started;      /* seconds since the epoch; 0 when unknown */
 };
 
 /* What a backend needs to start a guest (from its vm.cfg). */
@@ -77,6 +78,18 @@ enum hv_action {
 
 /* fault is 0 on success, else a fault.h code with a message. */
 typedef void (*hv_done_cb)(void *arg, int fault, const char *msg);
+
+/* What a running guest has used, for xen_get_vm_perf_metrics. */
+struct hv_stats {
+	double cpu_seconds;     /* CPU time the guest's vcpus (and their
+				 * emulation) have used since it started */
+	double uptime;          /* seconds since it started */
+	uint64_t memory_kb;     /* host memory it holds now */
+	uint64_t rd_bytes, wr_bytes, rd_ops, wr_ops;   /* its disks, summed */
+};
+
+/* stats is valid only during the call; NULL with fault/msg on failure. */
+typedef void (*hv_stats_cb)(void *arg, const struct hv_stats *stats, int fault, const char *msg);
 
 struct hv_ops {
 	const char *name;
@@ -103,6 +116,7 @@ struct hv_ops {
 	void (*migrate_send)(struct hv *hv, const char *uuid, const char *uri, hv_done_cb done,
 			     void *arg);
 	void (*migrate_finish)(struct hv *hv, const char *uuid, hv_done_cb done, void *arg);
+	void (*stats)(struct hv *hv, const char *uuid, hv_stats_cb done, void *arg);
 };
 
 /* What a backend reports about a guest on its own: changes nobody asked

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "db/record.h"
@@ -117,6 +118,7 @@ static int list_one(const char *key, const char *val, size_t vlen, void *arg)
 	d->memory = (int)record_get_int(&r, "memory", 0);
 	d->vcpus = (int)record_get_int(&r, "vcpus", 0);
 	d->vnc_port = (int)record_get_int(&r, "vnc_port", -1);
+	d->started = record_get_int(&r, "started", 0);
 	record_free(&r);
 	return 0;
 }
@@ -147,6 +149,7 @@ static int put_dom(struct hv *hv, const struct hv_dom *d, const char *path, char
 	record_set_int(&r, "memory", d->memory);
 	record_set_int(&r, "vcpus", d->vcpus);
 	record_set_int(&r, "vnc_port", d->vnc_port);
+	record_set_int(&r, "started", d->started ? d->started : (long long)time(NULL));
 	if (path)
 		record_set(&r, "path", path);
 	text = record_format(&r);
@@ -426,6 +429,25 @@ static void sim_info(struct hv *hv, hv_info_cb done, void *arg)
 	done(arg, &info, NULL);
 }
 
+/* A simulated guest uses no CPU and no disk; it holds its memory. */
+static void sim_stats(struct hv *hv, const char *uuid, hv_stats_cb done, void *arg)
+{
+	struct hv_stats st = { 0 };
+	struct hv_dom d;
+	char err[256];
+	int r = hv_lookup(hv, uuid, &d, err, sizeof(err));
+
+	if (r != 1) {
+		if (r == 0)
+			snprintf(err, sizeof(err), "guest %s is not running", uuid);
+		done(arg, NULL, r == 0 ? FAULT_STATE : FAULT_IO, err);
+		return;
+	}
+	st.memory_kb = (uint64_t)d.memory * 1024;
+	st.uptime = d.started ? difftime(time(NULL), (time_t)d.started) : 0;
+	done(arg, &st, 0, NULL);
+}
+
 const struct hv_ops hv_sim_ops = {
 	.name = "sim",
 	.open = sim_open,
@@ -436,6 +458,7 @@ const struct hv_ops hv_sim_ops = {
 	.save = sim_save,
 	.restore = sim_restore,
 	.list = sim_list,
+	.stats = sim_stats,
 };
 
 /* The sim_inject_fault method's worker: action "once", "always" or
