@@ -124,6 +124,10 @@ class Bare(QemuCase):
         self.assertEqual(p.unpause_vm("b1"), "success")
         self.assertEqual(p.reset_vm("b1"), "success")
         self.assertEqual(p.get_vm_status("b1"), "success:status=RUNNING")
+        perf = dict(kv.split("=") for kv in p.xen_get_vm_perf_metrics("b1")[8:].split(";"))
+        self.assertGreater(float(perf["cpu_time"]), 0)            # QEMU really ran
+        self.assertGreater(int(perf["memory"]), 0)
+        self.assertLessEqual(float(perf["cpu_util"]), 1.0)
         port = int(p.xen_get_vnc_port("b1").split("=")[1])
         self.assertGreaterEqual(port, 5900)
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:

@@ -67,6 +67,10 @@ class Lifecycle(GuestCase):
         p = self.rpc()
         self.assertEqual(p.start_vm("g1"), "success:ip=%s" % HOST)
         self.assertEqual(self.status("g1"), "success:status=RUNNING")
+        perf = dict(kv.split("=") for kv in p.xen_get_vm_perf_metrics("g1")[8:].split(";"))
+        self.assertEqual(perf["cpu_time"], "0.00")                # a simulated guest
+        self.assertEqual(perf["memory"], "256")
+        self.assertEqual(perf["vcpus"], "1")
         self.assertEqual(p.pause_vm(d), "success")
         self.assertEqual(self.status("g1"), "success:status=PAUSED")
         self.assertEqual(p.unpause_vm("g1"), "success")
@@ -81,6 +85,7 @@ class Lifecycle(GuestCase):
         self.assertEqual(self.status("g1"), "success:status=RUNNING")
         self.assertEqual(p.stop_vm("g1"), "success")
         self.assertEqual(self.status("g1"), "success:status=DOWN")
+        self.fault(1004, p.xen_get_vm_perf_metrics, "g1")
 
     def test_start_with_own_server_ip(self):
         make_guest(self.agent, "g2")
