@@ -51,7 +51,7 @@
 #define QMP_TIMEOUT_MS 30000
 #define KILL_WAIT_MS 10000       /* SIGKILL until the process is gone */
 #define VNC_DISPLAYS 100         /* displays :0..:99, ports 5900..5999 */
-#define MIGRATE_POLL_MS 200      /* query-migrate interval while saving/restoring */
+#define MIGRATE_POLL_MS 50       /* query-migrate interval while state moves */
 #define MIGRATE_TIMEOUT_MS (30 * 60 * 1000)
 
 struct qemu {
