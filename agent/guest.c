@@ -474,7 +474,11 @@ static int reconcile_one(const char *path, const struct record *old, void *arg)
 	struct record rec;
 	char err[256], *text_old, *text_new;
 
-	if (d) {
+	if (op && strcmp(op, "migrate_in") == 0) {
+		/* Half received: its state may never arrive. destroy_vm clears it. */
+		now = GUEST_ERROR;
+		why = "the agent stopped during an incoming migration";
+	} else if (d) {
 		/* The backend is the truth about a guest that exists. */
 		now = d->state == HV_PAUSED ? GUEST_PAUSED :
 		      d->state == HV_CRASHED ? GUEST_ERROR : GUEST_RUNNING;
@@ -654,6 +658,8 @@ int guest_claim(struct server *srv, const char *path, const char *op, const char
 	record_free(&delta);
 	if (r != 0)
 		return r == -2 ? FAULT_STATE : FAULT_IO;
+	/* The caller's copy keeps the status it had, for a rollback. */
+	record_set(rec, "_before", record_get(rec, "status"));
 	record_set(rec, "op", op);
 	record_set(rec, "status", during);
 	f = xcalloc(1, sizeof(*f));

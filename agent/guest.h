@@ -46,7 +46,8 @@ int guest_register(struct server *srv, const char *path, struct record *rec, cha
  * must be in one of the ',' separated statuses `from` (a guest not yet
  * registered is registered first when may_register). It is then busy, and
  * the intent (op, op_started, status `during`) is in the db. Returns 0 with
- * the record as claimed in rec (free it), or a fault code with err. */
+ * the record as claimed in rec (free it; its field "_before" holds the
+ * status before the claim), or a fault code with err. */
 int guest_claim(struct server *srv, const char *path, const char *op, const char *from,
 		const char *during, bool may_register, struct record *rec, char *err,
 		size_t errlen);

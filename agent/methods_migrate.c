@@ -122,10 +122,9 @@ static void on_sent(void *arg, int fault, const char *msg)
 	char err[512];
 
 	if (fault) {
-		struct outgoing tell = *o;
 		/* Tell the destination to drop what it prepared; its answer
-		 * changes nothing here. */
-		call_peer(&tell, "migrate_abort_vm", ignore_reply, err, sizeof(err));
+		 * changes nothing here (ignore_reply does not use its arg). */
+		call_peer(o, "migrate_abort_vm", ignore_reply, err, sizeof(err));
 		out_fail(o, fault, msg ? msg : "the hypervisor could not send the guest");
 		return;
 	}
@@ -226,10 +225,7 @@ void m_xen_migrate_vm(struct rpc_call *call, xmlrpc_value *params)
 	o->host = xstrdup(host);
 	o->port = port;
 	o->authz = org->authorization ? xstrdup(org->authorization) : NULL;
-	/* guest_claim changed rec's status; the one it had is in the db log. */
-	snprintf(o->before, sizeof(o->before), "%s",
-		 strcmp(record_get(&rec, "_status_seen") ? record_get(&rec, "_status_seen") : "",
-			GUEST_PAUSED) == 0 ? GUEST_PAUSED : GUEST_RUNNING);
+	snprintf(o->before, sizeof(o->before), "%s", record_get(&rec, "_before"));
 	if (!call_peer(o, "migrate_prepare_vm", on_prepared, err, sizeof(err)))
 		out_fail(o, FAULT_PEER, err);
 out:
