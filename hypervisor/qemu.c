@@ -34,6 +34,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #include "child.h"
 #include "db/record.h"
@@ -99,6 +100,7 @@ struct qstart {
 	char *path;
 	char *restore_file;      /* resume: the state to load, else NULL */
 	char *incoming;          /* migration target: "tcp:IP:PORT", else NULL */
+	char *vnc_password;      /* vncpasswd: set over QMP, never on a command line */
 };
 
 /* A save or restore: the migration runs in QEMU, we poll its status. */
@@ -463,11 +465,43 @@ static void start_finish(struct qstart *s, int fault, const char *msg)
 	s->done(s->arg, fault, msg);
 	free(s->restore_file);
 	free(s->incoming);
+	if (s->vnc_password) {
+		OPENSSL_cleanse(s->vnc_password, strlen(s->vnc_password));
+		free(s->vnc_password);
+	}
 	free(s->path);
 	free(s);
 }
 
 static void restore_begin(struct qstart *s);
+
+static void on_vnc_password(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
+{
+	if (err_class)
+		log_err("guest %s: cannot set its VNC password: %s", (const char *)arg,
+			desc ? desc : err_class);
+	free(arg);
+}
+
+/* The VNC server was started with password=on: give it the password. */
+static void set_vnc_password(struct qguest *g, const char *pw)
+{
+	xmlrpc_env env;
+	xmlrpc_value *args;
+
+	xmlrpc_env_init(&env);
+	args = xmlrpc_build_value(&env, "{s:s,s:s}", "protocol", "vnc", "password", pw);
+	if (!env.fault_occurred) {
+		char *uuid = xstrdup(g->uuid);
+		if (!g->qmp || qmp_execute(g->qmp, "set_password", args, QMP_TIMEOUT_MS,
+					   on_vnc_password, uuid) < 0) {
+			log_err("guest %s: cannot set its VNC password: no QMP", g->uuid);
+			free(uuid);
+		}
+		xmlrpc_DECREF(args);
+	}
+	xmlrpc_env_clean(&env);
+}
 
 static void on_start_status(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
 {
@@ -513,6 +547,8 @@ static void on_launched(const struct child_result *res, void *arg)
 	save_guest(g);
 	log_info("guest %s started: pid %d%s", g->uuid, (int)g->pid,
 		 g->vnc >= 0 ? "" : ", no VNC");
+	if (s->vnc_password && g->vnc >= 0)
+		set_vnc_password(g, s->vnc_password);
 	if (s->restore_file) {
 		restore_begin(s);
 		return;
@@ -582,17 +618,17 @@ static void launch(struct hv *hv, const struct hv_guest *gg, const char *restore
 	s->path = xstrdup(gg->path);
 	s->restore_file = restore_file ? xstrdup(restore_file) : NULL;
 	s->incoming = incoming ? xstrdup(incoming) : NULL;
+	if (vmcfg_get_str(gg->cfg, "vncpasswd") && vmcfg_get_str(gg->cfg, "vncpasswd")[0])
+		s->vnc_password = xstrdup(vmcfg_get_str(gg->cfg, "vncpasswd"));
 	co.argv = (const char *const *)argv;
 	co.envp = child_env;
 	co.timeout_ms = LAUNCH_TIMEOUT_MS;
 	co.max_output = 16384;
 	if (!child_spawn(hv->srv->loop, &co, on_launched, s, err, sizeof(err))) {
 		free(g);
-		free(s->restore_file);
-		free(s->incoming);
-		free(s->path);
-		free(s);
-		done(arg, FAULT_HYPERVISOR, err);
+		s->done = done;
+		s->arg = arg;
+		start_finish(s, FAULT_HYPERVISOR, err);
 	}
 out:
 	qemu_argv_free(argv);

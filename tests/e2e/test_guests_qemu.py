@@ -174,6 +174,24 @@ class Bare(QemuCase):
         self.assertEqual(p.pause_vm("b5"), "success")
         self.assertEqual(p.destroy_vm("b5"), "success")
 
+    def test_vnc_password(self):
+        make(self.agent, "b6", BARE_CFG % "b6" + "vncpasswd = 'secret1'\n")
+        p = self.p()
+        p.start_vm("b6")
+        port = int(p.xen_get_vnc_port("b6").split("=")[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            self.assertEqual(s.recv(12), b"RFB 003.008\n")
+            s.sendall(b"RFB 003.008\n")
+            n = s.recv(1)[0]
+            types = s.recv(n)
+        # VNC authentication (2) is demanded; no way in without it (1 = none).
+        self.assertIn(2, types)
+        self.assertNotIn(1, types)
+        self.assertNotIn("secret1", " ".join(open("/proc/%s/cmdline" % self.row("b6")["hv_id"])
+                                           .read().split("\0")))
+        self.assertNotIn("secret1", self.agent.log())
+        p.destroy_vm("b6")
+
     def test_qemu_refusal_is_a_fault(self):
         make(self.agent, "b3", BARE_CFG % "b3" +
              "disk = [ 'file:%s/nothere.img,hda,w' ]\n" %
