@@ -127,6 +127,15 @@ const struct method method_table[] = {
 	  "Delete a DOWN or ERROR guest: its directory with everything in it, and its record.",
 	  m_delete_vm },
 
+	/* installing a guest from an ISO (methods_install.c) */
+	{ "install_vm_hvm", "s:siiis,s:sssss",
+	  "install_vm_hvm(name, memory_MB, vcpus, disk_MB, iso): what virt-install -v did (guide "
+	  "4.5): make running_pool/<name> with a sparse system.img of disk_MB MiB and an HVM "
+	  "vm.cfg that boots iso (a file in <ovs_root>/iso_pool, or an absolute path below "
+	  "ovs_root) from the CD-ROM, then the disk, with a VNC console; register and start it. "
+	  "Returns success:vm_path=<directory>;uuid=<uuid>;vnc_port=<N>. A failed start leaves "
+	  "the guest registered DOWN.", m_install_vm_hvm },
+
 	/* live migration; the migrate_*_vm methods are what the source agent
 	 * calls on the destination */
 	{ "xen_migrate_vm", "s:ss",

@@ -45,6 +45,9 @@ void m_migrate_prepare_vm(struct rpc_call *call, xmlrpc_value *params);
 void m_migrate_finish_vm(struct rpc_call *call, xmlrpc_value *params);
 void m_migrate_abort_vm(struct rpc_call *call, xmlrpc_value *params);
 
+/* methods_install.c */
+void m_install_vm_hvm(struct rpc_call *call, xmlrpc_value *params);
+
 /* methods_guest.c */
 void m_register_vm(struct rpc_call *call, xmlrpc_value *params);
 void m_unregister_vm(struct rpc_call *call, xmlrpc_value *params);

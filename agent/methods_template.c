@@ -40,13 +40,12 @@
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
 #include "log.h"
+#include "repo_util.h"
 #include "server.h"
 #include "util.h"
 
 #define SLOW_TIMEOUT_MS  (60 * 60 * 1000)  /* tar, cp, rm of a guest: 1 h */
 #define CHECK_TIMEOUT_MS (10 * 60 * 1000)  /* the unpacked-tree check */
-#define NAME_MAX_LEN     64
-#define DISK_MAX_MB      16777216LL        /* 16 TiB */
 
 static const char *const child_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
 
@@ -85,46 +84,10 @@ static int param_num(xmlrpc_value *params, int i, long long *out)
 	return rc;
 }
 
-/* Names of guests and templates: [A-Za-z0-9._-] (templates also '+'),
- * not "." or "..". */
-static bool name_ok(const char *s, size_t max, const char *extra)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '.' || *p == '_' || *p == '-' || (extra && *p && strchr(extra, *p))))
-			return false;
-	return true;
-}
-
 static bool has_suffix(const char *s, const char *suf)
 {
 	size_t n = strlen(s), m = strlen(suf);
 	return n > m && strcmp(s + n - m, suf) == 0;
-}
-
-/* The configured root without trailing slashes (malloc'd). */
-static char *root_of(struct server *srv)
-{
-	char *r = xstrdup(srv->cfg.ovs_root);
-	size_t n = strlen(r);
-
-	while (n > 1 && r[n - 1] == '/')
-		r[--n] = '\0';
-	return r;
-}
-
-/* True when real (a realpath) is real_root or below it. */
-static bool inside(const char *real, const char *real_root)
-{
-	size_t n = strlen(real_root);
-
-	if (strcmp(real_root, "/") == 0)
-		return true;
-	return strncmp(real, real_root, n) == 0 && (real[n] == '/' || real[n] == '\0');
 }
 
 /* The last lines of a child's stderr, one line, at most ~400 bytes. */
@@ -154,16 +117,6 @@ static void err_tail(const struct child_result *res, char *out, size_t outlen)
 static bool child_ok(const struct child_result *res)
 {
 	return !res->timed_out && WIFEXITED(res->status) && WEXITSTATUS(res->status) == 0;
-}
-
-/* A random MAC in the range xend hands out: 00:16:3e:00:00:00-7f:ff:ff. */
-static void make_mac(char out[18])
-{
-	unsigned char b[3];
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		abort();
-	snprintf(out, 18, "00:16:3e:%02x:%02x:%02x", b[0] & 0x7f, b[1], b[2]);
 }
 
 static void rand_hex(char *out, size_t nbytes)
@@ -351,7 +304,7 @@ static int check_one(const char *fpath, const struct stat *st, int type, struct 
 			return 1;
 		}
 		target[n] = '\0';
-		if (target[0] == '/' || !realpath(fpath, real) || !inside(real, check_base)) {
+		if (target[0] == '/' || !realpath(fpath, real) || !repo_inside(real, check_base)) {
 			dprintf(1, "1006 the template's symlink %s -> %s leads outside the guest "
 			       "directory (or nowhere)\n", rel, target);
 			return 1;
@@ -579,7 +532,7 @@ static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
 				r = -1;
 				break;
 			}
-			make_mac(vif.mac);
+			repo_random_mac(vif.mac);
 			fresh[i] = xmalloc(512);
 			if (vmcfg_format_vif(&vif, fresh[i], 512) != 0) {
 				snprintf(err, errlen, "cannot rewrite vif item %zu", i + 1);
@@ -715,7 +668,7 @@ static int find_template(struct job *j, const char *root, const char *arg, char 
 		if (strncmp(arg, seed, n) == 0 && arg[n] == '/')
 			name = arg + n + 1;
 	}
-	if (!name_ok(name, 255, "+")) {
+	if (!repo_name_ok(name, 255, "+")) {
 		snprintf(err, errlen, "'%.300s' is not a template name: give the name of a .tgz file or "
 			 "a directory in %s (letters, digits, '.', '_', '-', '+')", arg, seed);
 		rc = FAULT_INVALID_ARGUMENT;
@@ -747,7 +700,7 @@ static int find_template(struct job *j, const char *root, const char *arg, char 
 		rc = FAULT_IO;
 		goto out;
 	}
-	if (!inside(real, real_root)) {
+	if (!repo_inside(real, real_root)) {
 		snprintf(err, errlen, "template %s leads outside the repository root %s", j->tmpl_file, root);
 		rc = FAULT_PERMISSION;
 		goto out;
@@ -769,7 +722,7 @@ out:
 void m_create_vm_from_template(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
-	char *tmpl = param_str(params, 0), *name = param_str(params, 1), *root = root_of(srv);
+	char *tmpl = param_str(params, 0), *name = param_str(params, 1), *root = repo_root(srv);
 	char *pool = xasprintf("%s/running_pool", root), err[1024], *src = NULL;
 	struct job *j = xcalloc(1, sizeof(*j));
 	struct child_opts o = { .envp = child_env, .timeout_ms = SLOW_TIMEOUT_MS };
@@ -781,9 +734,9 @@ void m_create_vm_from_template(struct rpc_call *call, xmlrpc_value *params)
 	j->srv = srv;
 	j->call = call;
 	j->name = name;
-	if (!name_ok(name, NAME_MAX_LEN, NULL)) {
+	if (!repo_name_ok(name, GUEST_NAME_MAX, NULL)) {
 		rpc_fault(call, FAULT_INVALID_ARGUMENT, "'%.100s' is not a usable guest name: use 1 to %d "
-			  "letters, digits, '.', '_' or '-' (not '.' or '..')", name, NAME_MAX_LEN);
+			  "letters, digits, '.', '_' or '-' (not '.' or '..')", name, GUEST_NAME_MAX);
 		goto fail;
 	}
 	j->target = xasprintf("%s/%s", pool, name);
@@ -970,7 +923,7 @@ out:
 void m_xen_create_disk(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
-	char *path = param_str(params, 0), *root = root_of(srv), *parent = NULL, *base;
+	char *path = param_str(params, 0), *root = repo_root(srv), *parent = NULL, *base;
 	char real_root[PATH_MAX], real_parent[PATH_MAX], link[64], seen[PATH_MAX];
 	long long mb = 0;
 	int dfd = -1, fd = -1;
@@ -1012,7 +965,7 @@ void m_xen_create_disk(struct rpc_call *call, xmlrpc_value *params)
 			  "directory %s: %s; create it first", parent, strerror(errno));
 		goto out;
 	}
-	if (!inside(real_parent, real_root)) {
+	if (!repo_inside(real_parent, real_root)) {
 		rpc_fault(call, FAULT_PERMISSION, "%s leads outside the repository root %s", parent, root);
 		goto out;
 	}
@@ -1026,7 +979,7 @@ void m_xen_create_disk(struct rpc_call *call, xmlrpc_value *params)
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
 	if ((n = readlink(link, seen, sizeof(seen) - 1)) > 0) {
 		seen[n] = '\0';
-		if (!inside(seen, real_root)) {
+		if (!repo_inside(seen, real_root)) {
 			rpc_fault(call, FAULT_PERMISSION, "%s leads outside the repository root %s", parent,
 				  root);
 			goto out;
