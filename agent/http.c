@@ -202,6 +202,18 @@ int http_parse_head(const char *p, size_t n, size_t max_head, struct http_reques
 	return (int)req->head_len;
 }
 
+const char *http_header_value(const char *line, size_t len, const char *name, size_t *vlen)
+{
+	size_t n = strlen(name);
+	struct http_view v;
+
+	if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+		return NULL;
+	v = trim(line + n + 1, len - n - 1);
+	*vlen = v.n;
+	return v.p;
+}
+
 const char *http_reason(int status)
 {
 	switch (status) {

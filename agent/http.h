@@ -44,6 +44,11 @@ int http_parse_head(const char *p, size_t n, size_t max_head, struct http_reques
 /* True when the view equals s, ignoring ASCII case. */
 bool http_view_ieq(struct http_view v, const char *s);
 
+/* For clients reading a response: when line[0..len) is the header "name:"
+ * (any case), return its value with surrounding blanks trimmed and its
+ * length in *vlen; else NULL. */
+const char *http_header_value(const char *line, size_t len, const char *name, size_t *vlen);
+
 /* Reason phrase for a status code ("OK", "Forbidden", ...). */
 const char *http_reason(int status);
 

@@ -26,6 +26,7 @@
 #include "buf.h"
 #include "log.h"
 #include "loop.h"
+#include "http.h"
 #include "util.h"
 
 #ifndef AGENT_VERSION
@@ -267,22 +268,6 @@ static enum step sock_read(struct peer_call *c, char *p, size_t n, size_t *done)
 
 /* ---- the reply -------------------------------------------------------------- */
 
-/* "Name: value" on line[0..len): the trimmed value, or NULL. */
-static const char *header_value(const char *line, size_t len, const char *name, size_t *vlen)
-{
-	size_t n = strlen(name);
-	const char *v, *end = line + len;
-
-	if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
-		return NULL;
-	for (v = line + n + 1; v < end && (*v == ' ' || *v == '\t'); v++)
-		;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	*vlen = (size_t)(end - v);
-	return v;
-}
-
 /* Digits only; anything past the body bound saturates just above it. */
 static int parse_length(const char *v, size_t n, long long *out)
 {
@@ -333,12 +318,12 @@ static int parse_head(struct peer_call *c, size_t hl)
 				return -1;
 		} else if (!memchr(p, ':', len)) {
 			return -1;
-		} else if ((v = header_value(p, len, "Content-Length", &vlen))) {
+		} else if ((v = http_header_value(p, len, "Content-Length", &vlen))) {
 			if (parse_length(v, vlen, &cl) < 0 ||
 			    (c->content_length >= 0 && c->content_length != cl))
 				return -1;
 			c->content_length = cl;
-		} else if (header_value(p, len, "Transfer-Encoding", &vlen)) {
+		} else if (http_header_value(p, len, "Transfer-Encoding", &vlen)) {
 			return -2;
 		}
 		first = false;

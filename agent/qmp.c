@@ -26,14 +26,20 @@
 
 /* ==== UTF-8 ============================================================== */
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0. Overlong forms,
- * surrogates and code points past U+10FFFF are invalid (RFC 3629): QEMU's
- * parser rejects them, and they must not reach an XML-RPC response. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
+/* xmlrpc-c refuses strings with code points above U+FFFD (it keeps
+ * UTF-16 without surrogates); the reader puts U+FFFD in their place. */
+#define XMLRPC_MAX_CP 0xfffd
+
+/* Length of the valid UTF-8 sequence at p (1-4), or 0; the code point in
+ * *out. Overlong forms, surrogates and code points past U+10FFFF are
+ * invalid (RFC 3629): QEMU's parser rejects them, and they must not reach
+ * an XML-RPC response. */
+static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *out)
 {
 	uint32_t cp, min;
 	size_t len;
 
+	*out = p[0];
 	if (p[0] < 0x80)
 		return 1;
 	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
@@ -54,6 +60,7 @@ static size_t utf8_seq(const unsigned char *p, size_t n)
 	}
 	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
+	*out = cp;
 	return len;
 }
 
@@ -179,7 +186,7 @@ static int junicode(struct jreader *j)
 		jfail(j, "\\u0000 in a string");
 		return -1;
 	}
-	utf8_put(&j->str, cp);
+	utf8_put(&j->str, cp > XMLRPC_MAX_CP ? XMLRPC_MAX_CP : cp);
 	return 0;
 }
 
@@ -215,6 +222,7 @@ static int jstring(struct jreader *j)
 	for (;;) {
 		const char *run = j->p;
 		unsigned char c;
+		uint32_t cp;
 		size_t len;
 
 		while (j->p < j->end && (unsigned char)*j->p >= 0x20 && (unsigned char)*j->p < 0x80 &&
@@ -239,12 +247,15 @@ static int jstring(struct jreader *j)
 			jfail(j, "control character 0x%02x in a string", c);
 			return -1;
 		}
-		len = utf8_seq((const unsigned char *)j->p, (size_t)(j->end - j->p));
+		len = utf8_seq((const unsigned char *)j->p, (size_t)(j->end - j->p), &cp);
 		if (!len) {
 			jfail(j, "invalid UTF-8 in a string");
 			return -1;
 		}
-		buf_append(&j->str, j->p, len);
+		if (cp > XMLRPC_MAX_CP)
+			utf8_put(&j->str, XMLRPC_MAX_CP);
+		else
+			buf_append(&j->str, j->p, len);
 		j->p += len;
 	}
 }
@@ -556,6 +567,7 @@ static int jw_string(struct jwriter *w, const char *s, size_t n)
 		size_t run = i, len;
 		unsigned char c;
 		const char *hit;
+		uint32_t cp;
 
 		while (i < n && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x80 &&
 		       s[i] != '"' && s[i] != '\\')
@@ -578,7 +590,7 @@ static int jw_string(struct jwriter *w, const char *s, size_t n)
 				buf_printf(w->out, "\\u%04x", c);
 			i++;
 		} else {
-			if (!(len = utf8_seq((const unsigned char *)s + i, n - i)))
+			if (!(len = utf8_seq((const unsigned char *)s + i, n - i, &cp)))
 				return jwfail(w, "a string is not valid UTF-8");
 			buf_append(w->out, s + i, len);
 			i += len;
@@ -876,6 +888,7 @@ struct qmp {
 };
 
 static void q_fail(struct qmp *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void q_closed_by_peer(struct qmp *q);
 static void flush(struct qmp *q);
 
 static bool gone(const struct qmp *q)
@@ -1387,8 +1400,7 @@ static void do_read(struct qmp *q)
 		return;
 	}
 	if (n == 0) {
-		q_fail(q, "QEMU closed the QMP connection%s",
-		       q->in.depth > 0 ? " in the middle of a message" : "");
+		q_closed_by_peer(q);
 		return;
 	}
 	buf_commit(&q->in.in, (size_t)n);
@@ -1410,19 +1422,11 @@ static void on_io(struct io *io, uint32_t events)
 
 /* ---- life cycle ---- */
 
-/* The connection is over: pending commands learn it first, then the owner.
- * A callback may qmp_close(q); the remaining commands are then freed with
- * q, silently. */
-static void q_fail(struct qmp *q, const char *fmt, ...)
+/* The connection is over (q->why says why): pending commands learn it
+ * first, then the owner. A callback may qmp_close(q); the remaining
+ * commands are then freed with q, silently. */
+static void q_teardown(struct qmp *q)
 {
-	va_list ap;
-
-	if (gone(q))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(q->why, sizeof(q->why), fmt, ap);
-	va_end(ap);
-	log_info("QMP connection closed: %s", q->why);
 	q->state = S_CLOSED;
 	timer_stop(q->loop, &q->handshake);
 	io_del(q->loop, &q->io);
@@ -1439,6 +1443,32 @@ static void q_fail(struct qmp *q, const char *fmt, ...)
 	}
 	if (!q->dead && q->state_cb)
 		q->state_cb(q->arg, QMP_CLOSED, q->why);
+}
+
+/* Something went wrong: worth a warning even if the owner stays quiet. */
+static void q_fail(struct qmp *q, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (gone(q))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(q->why, sizeof(q->why), fmt, ap);
+	va_end(ap);
+	log_warn("QMP connection closed: %s", q->why);
+	q_teardown(q);
+}
+
+/* QEMU closes QMP as it exits: routine, unless it stopped mid-message. */
+static void q_closed_by_peer(struct qmp *q)
+{
+	if (q->in.depth > 0) {
+		q_fail(q, "QEMU closed the QMP connection in the middle of a message");
+		return;
+	}
+	snprintf(q->why, sizeof(q->why), "QEMU closed the QMP connection");
+	log_debug("%s", q->why);
+	q_teardown(q);
 }
 
 static void on_handshake_timeout(struct timer *t)

@@ -18,7 +18,9 @@
  * integer becomes XMLRPC_TYPE_INT when it fits in 32 bits, XMLRPC_TYPE_I8
  * when it fits in 64, and XMLRPC_TYPE_DOUBLE beyond (QEMU's uint64 values
  * above INT64_MAX); use qmp_int64() to read any of them. null becomes
- * XMLRPC_TYPE_NIL. Strings are UTF-8 without NUL bytes, in both directions.
+ * XMLRPC_TYPE_NIL. Strings are UTF-8 without NUL bytes, in both directions;
+ * xmlrpc-c cannot hold characters past U+FFFD (emoji and the like), so the
+ * reader replaces those with U+FFFD.
  *
  * Callbacks (all get the `arg` given with them):
  *   - every qmp_execute()/qmp_send_fd() that returned an id gets exactly one
@@ -39,7 +41,9 @@
  * than QMP_MAX_DEPTH, with an object of more than QMP_MAX_MEMBERS members
  * or more than QMP_MAX_VALUES values, or not valid JSON, closes the
  * connection with a reason saying so. At most QMP_MAX_INFLIGHT commands are
- * queued or awaiting a reply at a time. */
+ * queued or awaiting a reply at a time. Parsing is allocation-bound: a
+ * typical reply takes microseconds, a hostile 1 MiB one of 200k tiny
+ * values ~50-200 ms of the loop. */
 #ifndef OVS_QMP_H
 #define OVS_QMP_H
 
@@ -55,7 +59,7 @@ struct qmp;
 
 #define QMP_MAX_MESSAGE   (1024 * 1024) /* bytes, either direction */
 #define QMP_MAX_DEPTH     128           /* nested objects/arrays */
-#define QMP_MAX_MEMBERS   2048          /* per object: xmlrpc-c's struct insert is linear */
+#define QMP_MAX_MEMBERS   1024          /* per object: xmlrpc-c inserts in linear time */
 #define QMP_MAX_VALUES    262144        /* per message: each costs ~100 bytes in memory */
 #define QMP_MAX_INFLIGHT  64            /* queued + awaiting a reply */
 #define QMP_HANDSHAKE_MS  30000         /* default: greeting + capabilities */
@@ -148,10 +152,11 @@ int qmp_int64(xmlrpc_value *v, int64_t *out);
 /* ---- Internals, exposed for the unit tests and the fuzz target. ----------
  *
  * Why our own JSON: xmlrpc-c 1.33's <xmlrpc-c/json.h> serializer aborts
- * (_FORTIFY_SOURCE buffer overflow in its \u escaping) on any string with a
- * '/', '"', '\\' or control character - every file path - and its parser
- * recurses without limit, rejects exponents (QEMU prints doubles with %.17g,
- * so 1e-05 happens), turns \ud83d\ude00 into CESU-8, accepts "[1,2," and
+ * the process (_FORTIFY_SOURCE: buffer overflow in its \u escaping) on a
+ * string holding a control character such as 0x01, and writes 0x1f raw;
+ * its parser recurses without limit (a megabyte of '[' is a segfault),
+ * rejects exponents (QEMU prints doubles with %.17g, so 1e-05 happens),
+ * turns \ud83d\ude00 into CESU-8, accepts "[1,2," and "n" for null, and
  * reads every integer as i8. */
 
 /* Parse exactly n bytes as one JSON value (any type) with the bounds

@@ -682,6 +682,19 @@ static void on_saved_quit(void *arg, xmlrpc_value *ret, const char *err_class, c
 static void mig_poll(struct timer *t);
 static void wait_exit(struct qguest *g, int ms, hv_done_cb done, void *arg);
 
+static struct qmig *mig_new(struct qguest *g, hv_done_cb done, void *arg, bool saving)
+{
+	struct qmig *m = xcalloc(1, sizeof(*m));
+
+	m->g = g;
+	m->done = done;
+	m->arg = arg;
+	m->saving = saving;
+	timer_init(&m->poll, mig_poll, m);
+	m->deadline = loop_now(g->hv->srv->loop) + MIGRATE_TIMEOUT_MS;
+	return m;
+}
+
 static void on_migrate_status(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
 {
 	struct qmig *m = arg;
@@ -765,8 +778,6 @@ static int mig_begin(struct qmig *m, const char *file)
 		       : open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	timer_init(&m->poll, mig_poll, m);
-	m->deadline = loop_now(g->hv->srv->loop) + MIGRATE_TIMEOUT_MS;
 	xmlrpc_env_init(&env);
 	args = xmlrpc_build_value(&env, "{s:s}", "uri", "fd:ovs-state");
 	if (!env.fault_occurred && g->qmp &&
@@ -843,13 +854,7 @@ static void qemu_migrate_send(struct hv *hv, const char *uuid, const char *uri, 
 		done(arg, FAULT_STATE, msg);
 		return;
 	}
-	m = xcalloc(1, sizeof(*m));
-	m->g = g;
-	m->done = done;
-	m->arg = arg;
-	m->saving = true;
-	timer_init(&m->poll, mig_poll, m);
-	m->deadline = loop_now(hv->srv->loop) + MIGRATE_TIMEOUT_MS;
+	m = mig_new(g, done, arg, true);
 	xmlrpc_env_init(&env);
 	args = xmlrpc_build_value(&env, "{s:s}", "uri", uri);
 	if (env.fault_occurred ||
@@ -873,13 +878,8 @@ static void qemu_migrate_finish(struct hv *hv, const char *uuid, hv_done_cb done
 		done(arg, FAULT_STATE, msg);
 		return;
 	}
-	m = xcalloc(1, sizeof(*m));
-	m->g = g;
-	m->done = done;
-	m->arg = arg;
+	m = mig_new(g, done, arg, false);
 	m->incoming_only = true;
-	timer_init(&m->poll, mig_poll, m);
-	m->deadline = loop_now(hv->srv->loop) + MIGRATE_TIMEOUT_MS;
 	timer_start(hv->srv->loop, &m->poll, 0);
 }
 
@@ -894,11 +894,7 @@ static void qemu_save(struct hv *hv, const char *uuid, const char *file, hv_done
 		done(arg, FAULT_STATE, msg);
 		return;
 	}
-	m = xcalloc(1, sizeof(*m));
-	m->g = g;
-	m->done = done;
-	m->arg = arg;
-	m->saving = true;
+	m = mig_new(g, done, arg, true);
 	if (mig_begin(m, file) != 0) {
 		snprintf(msg, sizeof(msg), "cannot save guest %s to %s: %s", uuid, file,
 			 errno ? strerror(errno) : "QMP unavailable");
@@ -910,10 +906,9 @@ static void qemu_save(struct hv *hv, const char *uuid, const char *file, hv_done
 /* Called by on_launched once the waiting QEMU runs. */
 static void restore_begin(struct qstart *s)
 {
-	struct qmig *m = xcalloc(1, sizeof(*m));
+	struct qmig *m = mig_new(s->g, NULL, NULL, false);
 	char msg[512];
 
-	m->g = s->g;
 	m->start = s;
 	if (mig_begin(m, s->restore_file) != 0) {
 		snprintf(msg, sizeof(msg), "cannot resume from %s: %s", s->restore_file,

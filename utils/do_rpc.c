@@ -7,6 +7,7 @@
  * on the original keep working. Exit 0 success, 1 XML-RPC fault, 2 usage,
  * 3 anything else (network, TLS, HTTP). */
 #include "buf.h"
+#include "http.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -1310,22 +1311,6 @@ static void build_request(struct buf *req, const struct url *u, const char *body
 	buf_append(req, body, len);
 }
 
-/* The header value that follows name: on line, or NULL. */
-static const char *header_value(const char *line, size_t len, const char *name, size_t *vlen)
-{
-	size_t n = strlen(name);
-	const char *v, *end = line + len;
-
-	if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
-		return NULL;
-	for (v = line + n + 1; v < end && (*v == ' ' || *v == '\t'); v++)
-		;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	*vlen = (size_t)(end - v);
-	return v;
-}
-
 static int parse_content_length(const char *v, size_t n, long long *out)
 {
 	long long x = 0;
@@ -1372,10 +1357,10 @@ static int parse_head(const char *data, size_t head_len, struct response *r)
 
 		if (first && parse_status_line(p, len, r) < 0)
 			return -1;
-		if (!first && (v = header_value(p, len, "Content-Length", &vlen)) &&
+		if (!first && (v = http_header_value(p, len, "Content-Length", &vlen)) &&
 		    parse_content_length(v, vlen, &r->content_length) < 0)
 			return -1;
-		if (!first && (v = header_value(p, len, "Transfer-Encoding", &vlen)))
+		if (!first && (v = http_header_value(p, len, "Transfer-Encoding", &vlen)))
 			r->chunked = memmem(v, vlen, "chunked", 7) != NULL;
 		first = false;
 		p = eol ? eol + 2 : end;
