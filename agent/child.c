@@ -23,6 +23,7 @@
 
 struct child {
 	struct loop *loop;
+	struct child *next_cancelled;   /* on the list of killed, unreaped children */
 	pid_t pid;
 	struct io pidfd_io, out_io, err_io, in_io;
 	struct buf out, err;
@@ -270,6 +271,20 @@ fail:
 	return NULL;
 }
 
+/* Killed children not reaped yet: child_reap_all() finishes them when the
+ * loop has stopped, so none outlives the agent as a zombie or a leak. */
+static struct child *cancelled;
+
+static void forget_cancelled(struct child *ch)
+{
+	struct child **pp = &cancelled;
+
+	while (*pp && *pp != ch)
+		pp = &(*pp)->next_cancelled;
+	if (*pp)
+		*pp = ch->next_cancelled;
+}
+
 /* A cancelled child is killed; its zombie is reaped by a detached reaper
  * watcher so the loop never blocks in waitpid. */
 static void reap_cancelled(struct io *io, uint32_t events)
@@ -280,6 +295,23 @@ static void reap_cancelled(struct io *io, uint32_t events)
 	memset(&si, 0, sizeof(si));
 	if (waitid(P_PIDFD, (id_t)io->fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid != 0) {
 		close_io(ch, io);
+		forget_cancelled(ch);
+		free(ch);
+	}
+}
+
+void child_reap_all(void)
+{
+	while (cancelled) {
+		struct child *ch = cancelled;
+		int fd = ch->pidfd_io.fd;
+		siginfo_t si;
+
+		cancelled = ch->next_cancelled;
+		/* SIGKILLed already: this wait is short. */
+		memset(&si, 0, sizeof(si));
+		waitid(P_PIDFD, (id_t)fd, &si, WEXITED);
+		close_io(ch, &ch->pidfd_io);
 		free(ch);
 	}
 }
@@ -307,6 +339,8 @@ void child_cancel(struct child *ch)
 	pidfd = ch->pidfd_io.fd;
 	io_del(ch->loop, &ch->pidfd_io);
 	io_add(ch->loop, &ch->pidfd_io, pidfd, EPOLLIN, reap_cancelled, ch);
+	ch->next_cancelled = cancelled;
+	cancelled = ch;
 }
 
 pid_t child_pid(const struct child *ch) { return ch->pid; }

@@ -55,6 +55,10 @@ void child_cancel(struct child *ch);
 
 pid_t child_pid(const struct child *ch);
 
+/* At exit, after the loop stopped: wait for the cancelled children still
+ * dying and free them (the loop that would have reaped them is gone). */
+void child_reap_all(void);
+
 /* Words for a wait status: "exited with status 3", "killed by signal 9
  * (Killed)", "timed out after 30 s". Writes into out. */
 void child_describe(const struct child_result *res, int timeout_ms, char *out, size_t outlen);

@@ -22,6 +22,7 @@
 #include <xmlrpc-c/base.h>
 
 #include "auth.h"
+#include "child.h"
 #include "config.h"
 #include "conn.h"
 #include "db/store.h"
@@ -251,6 +252,7 @@ static void cleanup(struct server *srv)
 	if (srv->cfg.pid_file && srv->started_ms)
 		unlink(srv->cfg.pid_file);
 	hv_close(srv->hv);
+	child_reap_all();
 	free(srv->guest_ops);
 	store_close(srv->store);
 	auth_free(srv->auth);

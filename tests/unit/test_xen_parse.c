@@ -1,4 +1,6 @@
-/* test_xen_parse.c - `xl info` output into struct hv_info. */
+/* test_xen_parse.c - `xl info` output into struct hv_info; `xl list -v`
+ * into domains. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -56,9 +58,112 @@ TEST(empty_and_odd_input)
 	CHECK_INT(i.nr_cpus, 0);
 }
 
+/* As xl 4.17 prints it: %-40s name, then ID Mem VCPUs State Time(s) UUID
+ * Reason-Code Security-Label. */
+static const char xl_list[] =
+	"Name                                        ID   Mem VCPUs\tState\tTime(s)   UUID                            Reason-Code\tSecurity Label\n"
+	"Domain-0                                     0  1024     4     r-----     123.4 00000000-0000-0000-0000-000000000000        -                -\n"
+	"web1                                         3   512     2     -b----       5.2 6F1B2C3D-0000-4000-8000-00000000000a        -                -\n"
+	"my guest with spaces                         7  2048     1     --p---       0.0 6f1b2c3d-0000-4000-8000-00000000000b        -                -\n"
+	"dead                                         8   256     1     ---sc-       1.0 6f1b2c3d-0000-4000-8000-00000000000c        3                -\n"
+	"gone                                         9   256     1     ---s--       1.0 6f1b2c3d-0000-4000-8000-00000000000d        0                -\n"
+	"dying                                       10   256     1     -----d       1.0 6f1b2c3d-0000-4000-8000-00000000000e        -                -\n"
+	"rebooting                                   11   256     1     ---sr-       1.0 6f1b2c3d-0000-4000-8000-00000000000f        1                -\n"
+	"idle                                        12   128     1     ------       0.5 6f1b2c3d-0000-4000-8000-000000000010        -  system_u:system_r:domU_t\n";
+
+TEST(list_rows)
+{
+	struct xen_dom *d = NULL;
+	size_t n = 0;
+	char err[256];
+
+	CHECK_INT(xen_parse_list(xl_list, &d, &n, err, sizeof(err)), 0);
+	CHECK_INT(n, 5);
+	if (n != 5) {
+		free(d);
+		return;
+	}
+	CHECK_STR(d[0].dom.name, "web1");
+	CHECK_STR(d[0].dom.uuid, "6f1b2c3d-0000-4000-8000-00000000000a"); /* lower case */
+	CHECK_INT(d[0].dom.id, 3);
+	CHECK_INT(d[0].dom.memory, 512);
+	CHECK_INT(d[0].dom.vcpus, 2);
+	CHECK_INT(d[0].dom.state, HV_RUNNING);
+	CHECK_INT(d[0].dom.vnc_port, -1);
+	CHECK(d[0].cpu_seconds > 5.1 && d[0].cpu_seconds < 5.3);
+	CHECK_STR(d[1].dom.name, "my guest with spaces");
+	CHECK_INT(d[1].dom.state, HV_PAUSED);
+	CHECK_INT(d[1].dom.id, 7);
+	CHECK_STR(d[2].dom.name, "dead");
+	CHECK_INT(d[2].dom.state, HV_CRASHED);
+	CHECK_STR(d[3].dom.name, "rebooting");            /* still exists */
+	CHECK_INT(d[3].dom.state, HV_RUNNING);
+	CHECK_STR(d[4].dom.name, "idle");
+	CHECK_INT(d[4].dom.state, HV_RUNNING);
+	free(d);
+}
+
+TEST(list_only_dom0)
+{
+	struct xen_dom *d = (struct xen_dom *)1;
+	size_t n = 99;
+	char err[256];
+
+	CHECK_INT(xen_parse_list("Name  ID   Mem VCPUs\tState\tTime(s)   UUID    Reason-Code\tSecurity Label\n"
+				 "Domain-0  0  1024  4  r-----  1.0 00000000-0000-0000-0000-000000000000 - -\n",
+				 &d, &n, err, sizeof(err)), 0);
+	CHECK_INT(n, 0);
+	free(d);
+}
+
+TEST(list_refuses_junk)
+{
+	struct xen_dom *d = NULL;
+	size_t n = 0;
+	char err[256];
+	static const char *const bad[] = {
+		"",
+		"libxl: error: cannot init xl context\n",
+		"Name ID Mem VCPUs State Time(s) UUID\nweb1 3 512 2 -b---- 5.2\n",         /* no uuid */
+		"Name ID Mem VCPUs State Time(s) UUID\nweb1 x 512 2 -b---- 5.2 6f1b2c3d-0000-4000-8000-00000000000a - -\n",
+		"Name ID Mem VCPUs State Time(s) UUID\nweb1 3 512 2 -bz--- 5.2 6f1b2c3d-0000-4000-8000-00000000000a - -\n",
+		"Name ID Mem VCPUs State Time(s) UUID\n3 512 2 -b---- 5.2 6f1b2c3d-0000-4000-8000-00000000000a - -\n",
+		"Name ID Mem VCPUs State Time(s) UUID\nweb1 3 512 2 -b---- x 6f1b2c3d-0000-4000-8000-00000000000a - -\n",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		CHECK_INT(xen_parse_list(bad[i], &d, &n, err, sizeof(err)), -1);
+		CHECK(err[0] != '\0');
+	}
+}
+
+TEST(state_letters)
+{
+	enum hv_state st;
+
+	CHECK_INT(xen_state_of("r-----", &st), 1);
+	CHECK_INT(st, HV_RUNNING);
+	CHECK_INT(xen_state_of("--p---", &st), 1);
+	CHECK_INT(st, HV_PAUSED);
+	CHECK_INT(xen_state_of("---sc-", &st), 1);
+	CHECK_INT(st, HV_CRASHED);
+	CHECK_INT(xen_state_of("---sw-", &st), 1);
+	CHECK_INT(st, HV_CRASHED);
+	CHECK_INT(xen_state_of("---s--", &st), 0);
+	CHECK_INT(xen_state_of("-----d", &st), 0);
+	CHECK_INT(xen_state_of("---ss-", &st), 1);    /* being saved */
+	CHECK_INT(xen_state_of("r----", &st), -1);
+	CHECK_INT(xen_state_of("x-----", &st), -1);
+}
+
 int main(void)
 {
 	RUN(parses_every_field);
 	RUN(empty_and_odd_input);
+	RUN(list_rows);
+	RUN(list_only_dom0);
+	RUN(list_refuses_junk);
+	RUN(state_letters);
 	return harness_done();
 }
