@@ -65,8 +65,18 @@ struct qemu {
 	struct qguest *guests;
 };
 
+/* An operation waiting on a guest (a QMP reply, a migration): when the
+ * guest's QEMU dies first, forget_guest() fails it, so no client waits
+ * forever and nothing points at a freed guest. Embedded first in each
+ * operation's struct. */
+struct qpend {
+	struct qpend *next;
+	void (*fail)(struct qpend *p, const char *why);
+};
+
 /* A running guest. */
 struct qguest {
+	struct qpend *pending;   /* operations waiting on it */
 	struct qguest *next;
 	struct hv *hv;
 	char uuid[40];
@@ -85,6 +95,7 @@ struct qguest {
 
 /* An operation that waits for a QMP reply. */
 struct qop {
+	struct qpend pend;
 	struct qguest *g;
 	hv_done_cb done;
 	void *arg;
@@ -93,6 +104,7 @@ struct qop {
 
 /* A start in progress: the launcher child, then the QMP handshake. */
 struct qstart {
+	struct qpend pend;       /* while its first query-status is out */
 	struct hv *hv;
 	struct qguest *g;
 	hv_done_cb done;
@@ -105,6 +117,9 @@ struct qstart {
 
 /* A save or restore: the migration runs in QEMU, we poll its status. */
 struct qmig {
+	struct qpend pend;
+	int fd;                  /* save: the open temporary state file, else -1 */
+	char *file, *tmp;        /* save: the state file and its temporary name */
 	struct qguest *g;
 	struct qstart *start;    /* restore: the start it finishes */
 	hv_done_cb done;
@@ -116,6 +131,23 @@ struct qmig {
 };
 
 static struct qemu *Q(struct hv *hv) { return hv->priv; }
+
+static void pend_add(struct qguest *g, struct qpend *p, void (*fail)(struct qpend *, const char *))
+{
+	p->fail = fail;
+	p->next = g->pending;
+	g->pending = p;
+}
+
+static void pend_del(struct qguest *g, struct qpend *p)
+{
+	struct qpend **pp = &g->pending;
+
+	while (*pp && *pp != p)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = p->next;
+}
 
 static char *run_file(struct hv *hv, const char *uuid, const char *ext)
 {
@@ -160,6 +192,13 @@ static void forget_guest(struct qguest *g)
 		close(fd);
 	}
 	timer_stop(g->hv->srv->loop, &g->exit_timer);
+	/* Answer what waits on the guest before its QMP goes (closing QMP
+	 * drops the callbacks those operations were waiting for). */
+	while (g->pending) {
+		struct qpend *p = g->pending;
+		g->pending = p->next;
+		p->fail(p, "the guest's QEMU exited");
+	}
 	qmp_close(g->qmp);
 	g->qmp = NULL;
 	loop_defer(g->hv->srv->loop, free, g);
@@ -503,10 +542,16 @@ static void set_vnc_password(struct qguest *g, const char *pw)
 	xmlrpc_env_clean(&env);
 }
 
+static void start_fail(struct qpend *p, const char *why)
+{
+	start_finish((struct qstart *)p, FAULT_HYPERVISOR, why);
+}
+
 static void on_start_status(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
 {
 	struct qstart *s = arg;
 
+	pend_del(s->g, &s->pend);
 	/* The guest runs whatever QMP says about its first status. */
 	start_finish(s, 0, NULL);
 }
@@ -562,6 +607,8 @@ static void on_launched(const struct child_result *res, void *arg)
 	}
 	if (!g->qmp || qmp_execute(g->qmp, "query-status", NULL, QMP_TIMEOUT_MS, on_start_status, s) < 0)
 		start_finish(s, 0, NULL);
+	else
+		pend_add(g, &s->pend, start_fail);
 }
 
 static void launch(struct hv *hv, const struct hv_guest *gg, const char *restore_file,
@@ -644,19 +691,48 @@ static void qemu_start(struct hv *hv, const struct hv_guest *gg, hv_done_cb done
 
 /* ---- suspend to a file and resume from it ----------------------------------- */
 
+static void mig_free(struct qmig *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	if (m->tmp)
+		unlink(m->tmp);         /* a save that did not complete */
+	free(m->tmp);
+	free(m->file);
+	free(m);
+}
+
+static void mig_report(struct qmig *m, int fault, const char *msg)
+{
+	if (m->start)
+		start_finish(m->start, fault, msg);
+	else
+		m->done(m->arg, fault, msg);
+	mig_free(m);
+}
+
 static void mig_end(struct qmig *m, int fault, const char *msg)
 {
-	timer_stop(m->g->hv->srv->loop, &m->poll);
-	if (m->start) {
-		if (fault) {
-			/* The half-restored QEMU must not linger. */
-			kill(m->g->pid, SIGKILL);
-		}
-		start_finish(m->start, fault, msg);
-	} else {
-		m->done(m->arg, fault, msg);
+	struct qguest *g = m->g;
+
+	pend_del(g, &m->pend);
+	timer_stop(g->hv->srv->loop, &m->poll);
+	if (m->start && fault) {
+		/* The half-restored QEMU must not linger, nor be taken for the
+		 * guest: forget it now, the guest stays suspended. */
+		kill(g->pid, SIGKILL);
+		forget_guest(g);
 	}
-	free(m);
+	mig_report(m, fault, msg);
+}
+
+/* The guest's QEMU died while its state was moving. */
+static void mig_fail(struct qpend *p, const char *why)
+{
+	struct qmig *m = (struct qmig *)p;
+
+	timer_stop(m->g->hv->srv->loop, &m->poll);
+	mig_report(m, FAULT_HYPERVISOR, why);
 }
 
 static void on_cont(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
@@ -687,11 +763,13 @@ static struct qmig *mig_new(struct qguest *g, hv_done_cb done, void *arg, bool s
 	struct qmig *m = xcalloc(1, sizeof(*m));
 
 	m->g = g;
+	m->fd = -1;
 	m->done = done;
 	m->arg = arg;
 	m->saving = saving;
 	timer_init(&m->poll, mig_poll, m);
 	m->deadline = loop_now(g->hv->srv->loop) + MIGRATE_TIMEOUT_MS;
+	pend_add(g, &m->pend, mig_fail);
 	return m;
 }
 
@@ -721,12 +799,22 @@ static void on_migrate_status(void *arg, xmlrpc_value *ret, const char *err_clas
 	} else if (strcmp(status, "completed") == 0) {
 		if (m->saving) {
 			/* Saved: the guest is paused; end its QEMU and report once
-			 * the process is gone. */
+			 * the process is gone. A state file becomes visible under
+			 * its name only now, complete and on disk. */
 			struct qguest *g = m->g;
 			hv_done_cb done = m->done;
 			void *darg = m->arg;
+			if (m->fd >= 0 && (fsync(m->fd) != 0 || rename(m->tmp, m->file) != 0)) {
+				snprintf(msg, sizeof(msg), "cannot store %s: %s", m->file,
+					 strerror(errno));
+				mig_end(m, FAULT_IO, msg);
+				goto out;
+			}
+			free(m->tmp);
+			m->tmp = NULL;
+			pend_del(g, &m->pend);
 			timer_stop(g->hv->srv->loop, &m->poll);
-			free(m);
+			mig_free(m);
 			qmp_execute(g->qmp, "quit", NULL, QMP_TIMEOUT_MS, on_saved_quit, NULL);
 			wait_exit(g, KILL_WAIT_MS, done, darg);
 		} else {
@@ -736,6 +824,7 @@ static void on_migrate_status(void *arg, xmlrpc_value *ret, const char *err_clas
 		snprintf(msg, sizeof(msg), "migration %s", status);
 		mig_end(m, FAULT_HYPERVISOR, msg);
 	}
+out:
 	if (st)
 		xmlrpc_DECREF(st);
 	free((char *)status);
@@ -772,12 +861,34 @@ static int mig_begin(struct qmig *m, const char *file)
 	struct qguest *g = m->g;
 	xmlrpc_env env;
 	xmlrpc_value *args;
+	struct stat st;
 	int fd, rc = -1;
 
-	fd = m->saving ? open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)
-		       : open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
+	/* Never through a symlink someone planted in the guest's directory:
+	 * save into a new temporary file, renamed when complete; resume only
+	 * from a regular file. */
+	if (m->saving) {
+		m->file = xstrdup(file);
+		m->tmp = xasprintf("%s.tmp", file);
+		unlink(m->tmp);
+		fd = open(m->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			free(m->tmp);
+			m->tmp = NULL;
+			return -1;
+		}
+		m->fd = dup(fd);
+		fd_set_cloexec(m->fd);
+	} else {
+		fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
+	}
 	xmlrpc_env_init(&env);
 	args = xmlrpc_build_value(&env, "{s:s}", "uri", "fd:ovs-state");
 	if (!env.fault_occurred && g->qmp &&
@@ -859,7 +970,8 @@ static void qemu_migrate_send(struct hv *hv, const char *uuid, const char *uri, 
 	args = xmlrpc_build_value(&env, "{s:s}", "uri", uri);
 	if (env.fault_occurred ||
 	    qmp_execute(g->qmp, "migrate", args, QMP_TIMEOUT_MS, on_migrate_started, m) < 0) {
-		free(m);
+		pend_del(g, &m->pend);
+		mig_free(m);
 		done(arg, FAULT_HYPERVISOR, "cannot start the migration over QMP");
 	}
 	if (!env.fault_occurred)
@@ -898,7 +1010,8 @@ static void qemu_save(struct hv *hv, const char *uuid, const char *file, hv_done
 	if (mig_begin(m, file) != 0) {
 		snprintf(msg, sizeof(msg), "cannot save guest %s to %s: %s", uuid, file,
 			 errno ? strerror(errno) : "QMP unavailable");
-		free(m);
+		pend_del(g, &m->pend);
+		mig_free(m);
 		done(arg, FAULT_IO, msg);
 	}
 }
@@ -914,8 +1027,10 @@ static void restore_begin(struct qstart *s)
 		snprintf(msg, sizeof(msg), "cannot resume from %s: %s", s->restore_file,
 			 errno ? strerror(errno) : "QMP unavailable");
 		m->start = NULL;
-		free(m);
+		pend_del(s->g, &m->pend);
+		mig_free(m);
 		kill(s->g->pid, SIGKILL);
+		forget_guest(s->g);
 		start_finish(s, FAULT_IO, msg);
 	}
 }
@@ -952,11 +1067,20 @@ static void wait_exit(struct qguest *g, int ms, hv_done_cb done, void *arg)
 	timer_start(g->hv->srv->loop, &g->exit_timer, ms);
 }
 
+static void op_fail(struct qpend *p, const char *why)
+{
+	struct qop *o = (struct qop *)p;
+
+	o->done(o->arg, FAULT_HYPERVISOR, why);
+	free(o);
+}
+
 static void on_op_reply(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
 {
 	struct qop *o = arg;
 	char msg[512];
 
+	pend_del(o->g, &o->pend);
 	if (err_class) {
 		snprintf(msg, sizeof(msg), "QMP %s: %s", err_class, desc ? desc : "");
 		o->done(o->arg, FAULT_HYPERVISOR, msg);
@@ -983,6 +1107,7 @@ static int qmp_op(struct qguest *g, const char *cmd, xmlrpc_value *args, enum hv
 		free(o);
 		return -1;
 	}
+	pend_add(g, &o->pend, op_fail);
 	return 0;
 }
 
@@ -1074,6 +1199,8 @@ static int qemu_list(struct hv *hv, struct hv_dom **doms, size_t *n, char *err, 
 /* ---- usage figures ------------------------------------------------------- */
 
 struct qstats {
+	struct qpend pend;
+	struct qguest *g;
 	hv_stats_cb done;
 	void *arg;
 	struct hv_stats st;
@@ -1135,11 +1262,21 @@ static uint64_t member_u64(xmlrpc_value *s, const char *key)
 }
 
 /* query-blockstats: [{"device": ..., "stats": {"rd_bytes": ..., ...}}, ...] */
+static void stats_fail(struct qpend *p, const char *why)
+{
+	struct qstats *q = (struct qstats *)p;
+
+	q->done(q->arg, NULL, FAULT_STATE, why);
+	free(q);
+}
+
 static void on_blockstats(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
 {
 	struct qstats *q = arg;
 	xmlrpc_env env;
 
+	if (q->g)
+		pend_del(q->g, &q->pend);
 	xmlrpc_env_init(&env);
 	for (int i = 0; ret && !err_class && i < xmlrpc_array_size(&env, ret); i++) {
 		xmlrpc_value *dev = NULL, *st = NULL;
@@ -1183,8 +1320,12 @@ static void qemu_stats(struct hv *hv, const char *uuid, hv_stats_cb done, void *
 		return;
 	}
 	if (!g->qmp || qmp_execute(g->qmp, "query-blockstats", NULL, QMP_TIMEOUT_MS, on_blockstats,
-				   q) < 0)
+				   q) < 0) {
 		on_blockstats(q, NULL, "Closed", NULL);
+		return;
+	}
+	q->g = g;
+	pend_add(g, &q->pend, stats_fail);
 }
 
 const struct hv_ops hv_qemu_ops = {

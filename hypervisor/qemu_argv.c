@@ -941,6 +941,9 @@ static int build(struct ctx *c)
 	    emit_kernel(c, hvm) < 0 || emit_network(c) < 0)
 		return -1;
 	if (c->o->incoming) {
+		/* An arriving guest waits for the agent's cont: if the source's
+		 * agent dies mid-way, the guest must not run in two places. */
+		push(c, "-S");
 		push(c, "-incoming");
 		push(c, c->o->incoming);
 	}

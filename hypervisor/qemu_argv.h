@@ -69,7 +69,7 @@
  *       else 00:16:3e (Xen's prefix) and three bytes hashed from the uuid
  *       and N: stable across restarts, where xm picked one at random.
  *       bridge= and rate= are for the network plumbing, not QEMU.
- *   -incoming INCOMING                  "defer" or "tcp:HOST:PORT".
+ *   -S -incoming INCOMING               "defer" or "tcp:HOST:PORT"; paused until cont.
  *
  * Disks. Each `disk` item is read with vmcfg_parse_disk():
  *   file:P, tap:aio:P, tap:sync:P  format=raw

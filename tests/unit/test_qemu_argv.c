@@ -176,7 +176,7 @@ static const struct tcase cases[] = {
 	{ "TCG, acpi=0, incoming migration, no disks",
 	  "name='m'\nmemory=64\nacpi=0\nvnc=0\nvncpasswd='x'\n", TCG | DEFER,
 	  HEAD_ACCEL("m", "64", "1", "pc,accel=tcg,acpi=off") " -display none -boot order=c"
-	  " -incoming defer" },
+	  " -S -incoming defer" },
 	{ "PV vfb with a password; IPv6 listen",
 	  "name='v'\nmemory=64\n"
 	  "vfb = ['type=vnc,vncunused=1,vnclisten=::1,vncpasswd=mypassword']\n", 0,
