@@ -48,6 +48,7 @@ struct auth {
 	/* password file identity, to flush the cache when it changes */
 	struct stat pw_st;
 	int64_t pw_checked;
+	unsigned generation;    /* bumped by every flush */
 };
 
 struct auth_req {
@@ -64,6 +65,7 @@ struct auth_req {
 	char password[HEADER_MAX];
 	int pam;
 	char *file_or_service;
+	unsigned generation;    /* the cache's at spawn: a flush since voids the result */
 };
 
 struct auth *auth_new(struct server *srv)
@@ -88,6 +90,7 @@ void auth_free(struct auth *a)
 
 void auth_flush(struct auth *a)
 {
+	a->generation++;
 	OPENSSL_cleanse(a->cache, sizeof(a->cache));
 	memset(&a->pw_st, 0, sizeof(a->pw_st));
 }
@@ -148,6 +151,7 @@ static void check_password_file(struct auth *a)
 	    st.st_mtim.tv_sec != a->pw_st.st_mtim.tv_sec ||
 	    st.st_mtim.tv_nsec != a->pw_st.st_mtim.tv_nsec) {
 		OPENSSL_cleanse(a->cache, sizeof(a->cache));
+		a->generation++;
 		a->pw_st = st;
 	}
 }
@@ -261,7 +265,8 @@ static void conclude(struct auth_req *r, int result, bool counts)
 		struct cache_slot *s = cache_slot(a, r->digest);
 		if ((f = fail_find(a, r->addr, false)))
 			f->count = 0;
-		if (cfg->auth_cache_ttl > 0) {
+		/* A check begun before the password changed proves nothing now. */
+		if (cfg->auth_cache_ttl > 0 && r->generation == a->generation) {
 			memcpy(s->digest, r->digest, sizeof(s->digest));
 			snprintf(s->user, sizeof(s->user), "%s", r->user);
 			s->expires = loop_now(a->srv->loop) + (int64_t)cfg->auth_cache_ttl * 1000;
@@ -393,6 +398,7 @@ int auth_check(struct auth *a, const struct sockaddr *peer, const char *peer_str
 		return AUTH_PENDING;
 	}
 	make_digest(a, hdr, r->digest);
+	r->generation = a->generation;
 	r->pam = cfg->auth == AUTH_PAM;
 	r->file_or_service = xstrdup(r->pam ? cfg->pam_service : cfg->password_file);
 	{

@@ -91,7 +91,8 @@ static void finish_if_done(struct child *ch)
 	buf_free(&ch->out);
 	buf_free(&ch->err);
 	free(ch->input_owned);
-	free(ch);
+	/* Another watcher of ch may still have an event in this turn. */
+	loop_defer(ch->loop, free, ch);
 }
 
 static void close_io(struct child *ch, struct io *io)
@@ -148,6 +149,17 @@ static void on_input(struct io *io, uint32_t events)
 	close_io(ch, io);
 }
 
+#define DRAIN_MS 2000   /* output still open after the exit: a grandchild holds it */
+
+static void on_drained(struct timer *t)
+{
+	struct child *ch = t->data;
+
+	close_io(ch, &ch->out_io);
+	close_io(ch, &ch->err_io);
+	finish_if_done(ch);
+}
+
 static void on_exit_event(struct io *io, uint32_t events)
 {
 	struct child *ch = io->data;
@@ -160,6 +172,13 @@ static void on_exit_event(struct io *io, uint32_t events)
 	ch->exited = 1;
 	close_io(ch, io);
 	close_io(ch, &ch->in_io);
+	if (ch->out_io.fd >= 0 || ch->err_io.fd >= 0) {
+		/* The child is reaped: never signal its pid again, and do not
+		 * wait forever for a grandchild that kept our pipes. */
+		timer_stop(ch->loop, &ch->timeout);
+		timer_init(&ch->kill_timer, on_drained, ch);
+		timer_start(ch->loop, &ch->kill_timer, DRAIN_MS);
+	}
 	finish_if_done(ch);
 }
 
@@ -206,6 +225,8 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 	}
 	if (pid == 0)
 		child_setup(o, in[0], out[1], er[1], st[1]);
+	/* Also here: a kill(-pid) before the child ran its setpgid must work. */
+	setpgid(pid, pid);
 	close(in[0]);
 	close(out[1]);
 	close(er[1]);

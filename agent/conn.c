@@ -64,6 +64,7 @@ struct conn {
 	bool counted_unauth;      /* counted in srv->nunauth */
 	bool rejecting;           /* turned away with 503 */
 	bool sent_continue;
+	bool req_authed;          /* the current request's credentials passed */
 	struct auth_req *auth_req;
 	struct resolve_req *resolve_req;
 	union {
@@ -75,6 +76,11 @@ struct conn {
 	char local_str[INET6_ADDRSTRLEN + 8];   /* our address the client reached */
 	char user[AUTH_USER_MAX + 1];
 };
+
+/* Reads land in one buffer shared by every connection (the loop has one
+ * thread) and only the bytes that arrived are copied into the
+ * connection's own buffer, which an idle connection does not have. */
+static char read_scratch[READ_CHUNK];
 
 static void on_io(struct io *io, uint32_t events);
 static void on_timer(struct timer *t);
@@ -257,8 +263,8 @@ static void respond(struct conn *c, int status, const char *type, const char *bo
 	 * retry with other credentials): both come after the whole request
 	 * was read, so the next one starts right behind it. Other errors may
 	 * leave unread bytes whose meaning we cannot know: close. */
-	bool keep = c->keep_alive && c->req_total && !c->close_after_write &&
-		    !c->srv->stopping && (status < 400 || status == 403);
+	bool keep = c->keep_alive && c->req_total && c->in.len >= c->req_total &&
+		    !c->close_after_write && !c->srv->stopping && (status < 400 || status == 403);
 
 	if (!keep)
 		c->close_after_write = true;
@@ -272,6 +278,7 @@ static void respond(struct conn *c, int status, const char *type, const char *bo
 	c->req_total = 0;
 	c->req_started = 0;
 	c->sent_continue = false;
+	c->req_authed = false;
 	enter(c, CS_WRITE);
 	do_write(c);
 }
@@ -378,12 +385,33 @@ static void serve(struct conn *c)
 	}
 }
 
+/* Take in the rest of the current request if it has already arrived,
+ * without waiting for more. */
+static void pull_arrived(struct conn *c)
+{
+	while (c->in.len < c->req_total) {
+		size_t want = c->req_total - c->in.len;
+		ssize_t n = transport_read(c, read_scratch,
+					   want < sizeof(read_scratch) ? want : sizeof(read_scratch));
+		if (n <= 0)
+			break; /* nothing more yet, or EOF/error: the 403 then closes */
+		buf_append(&c->in, read_scratch, (size_t)n);
+	}
+	c->tls_want = 0;
+}
+
 static void on_auth_done(void *arg, int result, const char *user)
 {
 	struct conn *c = arg;
 
 	c->auth_req = NULL;
 	if (result != AUTH_OK) {
+		/* A body already sent is taken in (only what has arrived, and
+		 * answered at once), so the connection can stay open for a retry
+		 * with other credentials; otherwise it closes after the 403. */
+		pull_arrived(c);
+		if (c->state == CS_DEAD)
+			return;
 		respond_error(c, 403, "authentication failed");
 		return;
 	}
@@ -392,7 +420,10 @@ static void on_auth_done(void *arg, int result, const char *user)
 		c->counted_unauth = false;
 		c->srv->nunauth--;
 	}
-	serve(c);
+	c->req_authed = true;
+	if (c->state != CS_READ)
+		enter(c, CS_READ);
+	process(c);
 }
 
 static void authenticate(struct conn *c)
@@ -421,7 +452,10 @@ static int check_head(struct conn *c)
 			return 404;
 		if (r->content_length < 0)
 			return 411;
-		if ((uint64_t)r->content_length > cfg->max_body_bytes)
+		/* The buffer's bound was fixed when the connection came;
+		 * a reload may have raised max_body_bytes since. */
+		if ((uint64_t)r->content_length > cfg->max_body_bytes ||
+		    r->head_len + (uint64_t)r->content_length > c->in.max)
 			return 413;
 		return 0;
 	}
@@ -466,25 +500,37 @@ static void process(struct conn *c)
 		c->req_started = loop_now(c->srv->loop);
 		arm_timer(c);
 	}
-	r = http_parse_head(c->in.data, c->in.len, cfg->max_header_bytes, &c->req);
-	if (r < 0) {
-		c->keep_alive = false;
-		respond_error(c, -r, status_text(-r));
+	/* The head is parsed once; later reads only bring body bytes. */
+	if (!c->req_total) {
+		r = http_parse_head(c->in.data, c->in.len, cfg->max_header_bytes, &c->req);
+		if (r < 0) {
+			c->keep_alive = false;
+			respond_error(c, -r, status_text(-r));
+			return;
+		}
+		if (r == 0) {
+			set_interest(c);
+			return;
+		}
+		c->keep_alive = c->req.keep_alive;
+		if ((status = check_head(c)) != 0) {
+			c->keep_alive = false;
+			respond_error(c, status, status_text(status));
+			return;
+		}
+		c->req_total = c->req.head_len +
+			       (size_t)(c->req.content_length > 0 ? c->req.content_length : 0);
+		if (c->rejecting) {
+			respond_error(c, 503, "too many connections; try again shortly");
+			return;
+		}
+		/* Credentials come in the head: check them before taking a
+		 * body, so no stranger makes us hold megabytes. */
+		authenticate(c);
 		return;
 	}
-	if (r == 0) {
+	if (!c->req_authed) {
 		set_interest(c);
-		return;
-	}
-	c->keep_alive = c->req.keep_alive;
-	if ((status = check_head(c)) != 0) {
-		c->keep_alive = false;
-		respond_error(c, status, status_text(status));
-		return;
-	}
-	c->req_total = c->req.head_len + (size_t)(c->req.content_length > 0 ? c->req.content_length : 0);
-	if (c->rejecting) {
-		respond_error(c, 503, "too many connections; try again shortly");
 		return;
 	}
 	if (c->in.len < c->req_total) {
@@ -501,13 +547,9 @@ static void process(struct conn *c)
 		set_interest(c);
 		return;
 	}
-	authenticate(c);
+	serve(c);
 }
 
-/* Reads land in one buffer shared by every connection (the loop has one
- * thread) and only the bytes that arrived are copied into the
- * connection's own buffer, which an idle connection does not have. */
-static char read_scratch[READ_CHUNK];
 
 static void do_read(struct conn *c)
 {

@@ -24,6 +24,7 @@ struct rpc_call {
 	struct rpc_origin origin; /* views of the three strings above */
 	int depth;               /* 0 top level, 1 inside system.multicall */
 	int done;
+	int refs;                /* the answer's, and the running handler's */
 	rpc_sub_cb complete;
 	void *arg;
 };
@@ -91,7 +92,7 @@ static void call_free(struct rpc_call *c)
 static void finish(struct rpc_call *c, xmlrpc_value *result, int code, const char *text)
 {
 	if (c->done) {
-		/* A handler answered twice: a bug, never a crash. */
+		/* A handler answered twice before returning: a bug, logged. */
 		log_err("method %s answered twice; second answer dropped", c->method);
 		if (result)
 			xmlrpc_DECREF(result);
@@ -101,7 +102,8 @@ static void finish(struct rpc_call *c, xmlrpc_value *result, int code, const cha
 	c->complete(c->arg, result, code, text);
 	if (result)
 		xmlrpc_DECREF(result);
-	call_free(c);
+	if (--c->refs == 0)
+		call_free(c);
 }
 
 void rpc_return(struct rpc_call *c, xmlrpc_value *result)
@@ -217,6 +219,7 @@ void rpc_run(struct server *srv, const char *method, xmlrpc_value *params,
 	c->authorization = o->authorization ? xstrdup(o->authorization) : NULL;
 	c->origin = (struct rpc_origin){ c->user, c->peer, c->local, c->authorization };
 	c->depth = depth;
+	c->refs = 1;
 	c->complete = done;
 	c->arg = arg;
 	xmlrpc_INCREF(params);
@@ -233,7 +236,12 @@ void rpc_run(struct server *srv, const char *method, xmlrpc_value *params,
 		rpc_fault(c, FAULT_INVALID_PARAMS, "%s", why);
 		return;
 	}
+	/* Held while the handler runs, so a handler that (wrongly) answers
+	 * twice before returning hits the guard in finish(), not freed memory. */
+	c->refs++;
 	c->m->fn(c, c->params);
+	if (--c->refs == 0)
+		call_free(c);
 }
 
 /* ---- the top level: one HTTP request, one XML-RPC response -------------- */

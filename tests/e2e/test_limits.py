@@ -187,6 +187,22 @@ class LimitsTest(AgentCase):
         "request_timeout": str(REQUEST_TIMEOUT), "idle_timeout": str(IDLE_TIMEOUT),
         "auth_fail_limit": "1000"}}
 
+    # -- no body is taken from a stranger ----------------------------------------
+    def test_credentials_checked_before_the_body(self):
+        """A client with wrong or no credentials gets its 403 on the head
+        alone: the agent never waits for (and buffers) a body it would
+        refuse."""
+        for auth in ("Authorization: Basic " + base64.b64encode(b"admin:wrong").decode() +
+                     "\r\n", ""):
+            head = ("POST /RPC2 HTTP/1.1\r\nHost: x\r\nContent-Type: text/xml\r\n"
+                    "Content-Length: %d\r\n%s\r\n" % (BODY_MAX, auth)).encode()
+            s = self.raw()
+            s.sendall(head)          # ... and not one byte of the body
+            status, headers, body, _ = read_response(s)
+            self.assertEqual(status, 403, body)
+            self.assertEqual(headers.get("connection"), "close")
+        self.assert_serving()
+
     # -- max_header_bytes -------------------------------------------------------
     def test_header_at_limit_is_served(self):
         req, body = padded_echo_head(HEAD_MAX, "at limit")
