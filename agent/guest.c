@@ -3,6 +3,7 @@
 #define LOG_CAT "guest"
 #include "guest.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -130,6 +131,17 @@ refuse:
 
 /* Load <path>/vm.cfg; fill name/uuid/memory/vcpus. A missing uuid is
  * generated and written back so the guest keeps one identity. */
+/* 8-4-4-4-12 hex digits: also what keeps a uuid safe in file names. */
+static bool uuid_text_ok(const char *s)
+{
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+			return false;
+	}
+	return s[36] == '\0';
+}
+
 int guest_load_cfg(const char *path, struct vmcfg **cfg, struct hv_guest *g, char *name,
 		   size_t namelen, char *uuid, char *err, size_t errlen)
 {
@@ -144,8 +156,11 @@ int guest_load_cfg(const char *path, struct vmcfg **cfg, struct hv_guest *g, cha
 	}
 	s = vmcfg_get_str(*cfg, "name");
 	snprintf(name, namelen, "%s", s ? s : strrchr(path, '/') + 1);
-	if ((s = vmcfg_get_str(*cfg, "uuid")) && strlen(s) == 36) {
-		snprintf(uuid, 37, "%s", s);
+	if ((s = vmcfg_get_str(*cfg, "uuid")) && uuid_text_ok(s)) {
+		/* One spelling: xl and the tables compare uuids as text. */
+		for (int i = 0; i < 36; i++)
+			uuid[i] = (char)tolower((unsigned char)s[i]);
+		uuid[36] = '\0';
 	} else if (s) {
 		snprintf(err, errlen, "%s: uuid '%.40s' is not a UUID", file, s);
 		goto out;
@@ -182,16 +197,51 @@ out:
 	return rc;
 }
 
+struct uuid_owner {
+	const char *uuid, *path;
+	char *other;
+};
+
+static int other_owner(const char *path, const struct record *rec, void *arg)
+{
+	struct uuid_owner *o = arg;
+	const char *u = record_get(rec, "uuid");
+
+	if (u && strcmp(u, o->uuid) == 0 && strcmp(path, o->path) != 0) {
+		o->other = xstrdup(path);
+		return 1;
+	}
+	return 0;
+}
+
+/* The backend knows guests by uuid: two directories with one uuid (a
+ * copied guest) would act on each other's guest. NULL when free. */
+static char *uuid_taken(struct server *srv, const char *uuid, const char *path)
+{
+	struct uuid_owner o = { uuid, path, NULL };
+	char err[256];
+
+	guests_each(srv->store, other_owner, &o, err, sizeof(err));
+	return o.other;
+}
+
 int guest_register(struct server *srv, const char *path, struct record *rec, char *err, size_t errlen)
 {
 	struct vmcfg *cfg = NULL;
 	struct hv_guest g;
 	struct hv_dom dom;
-	char name[256], uuid[37], e2[256];
+	char name[256], uuid[37], e2[256], *other;
 	int rc = guest_load_cfg(path, &cfg, &g, name, sizeof(name), uuid, err, errlen);
 
 	if (rc)
 		return rc;
+	if ((other = uuid_taken(srv, uuid, path))) {
+		snprintf(err, errlen, "%s/vm.cfg: uuid %s already belongs to %s; a copied guest "
+			 "needs a fresh uuid", path, uuid, other);
+		free(other);
+		vmcfg_free(cfg);
+		return FAULT_EXISTS;
+	}
 	record_init(rec);
 	record_set(rec, "name", name);
 	record_set(rec, "uuid", uuid);
@@ -252,7 +302,12 @@ static int apply_outcome(struct record *rec, bool exists, void *arg, char *err, 
 		record_set(rec, "uuid", f->uuid);
 	record_del(rec, "op");
 	record_del(rec, "op_started");
-	if (!o->fault) {
+	if (!o->fault && o->have == 0 && (strcmp(f->def->after, GUEST_RUNNING) == 0 ||
+					   strcmp(f->def->after, GUEST_PAUSED) == 0)) {
+		/* The backend said yes, but the guest is gone by now. */
+		record_set(rec, "status", GUEST_DOWN);
+		record_set(rec, "last_error", "the guest stopped while the operation ended");
+	} else if (!o->fault) {
 		record_set(rec, "status", f->def->after);
 		record_del(rec, "error");
 		if (f->def->kind == K_SAVE)
@@ -410,6 +465,17 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
 			record_free(&rec);
 			record_set(&rec, "_status_seen", seen);
 		}
+		if ((def->kind == K_START || def->kind == K_RESTORE) && strcmp(uuid, f->uuid) != 0) {
+			char *other = uuid_taken(srv, uuid, path);
+			if (other) {
+				snprintf(err, sizeof(err), "%s/vm.cfg: uuid %s already belongs to %s",
+					 path, uuid, other);
+				free(other);
+				record_free(&rec);
+				inflight_end(f, FAULT_EXISTS, err, NULL);
+				return;
+			}
+		}
 		if (def->kind == K_START || def->kind == K_RESTORE) {
 			/* vm.cfg may have been edited since registration. */
 			snprintf(f->uuid, sizeof(f->uuid), "%s", uuid);
@@ -478,6 +544,12 @@ static int reconcile_one(const char *path, const struct record *old, void *arg)
 		/* Half received: its state may never arrive. destroy_vm clears it. */
 		now = GUEST_ERROR;
 		why = "the agent stopped during an incoming migration";
+	} else if (op && strcmp(op, "migrate") == 0 && d) {
+		/* Its state may have reached the destination: running it here
+		 * too could run the guest twice. A person decides. */
+		now = GUEST_ERROR;
+		why = "the agent stopped during an outgoing migration; check the destination "
+		      "before destroying or starting it here";
 	} else if (d) {
 		/* The backend is the truth about a guest that exists. */
 		now = d->state == HV_PAUSED ? GUEST_PAUSED :
@@ -572,6 +644,10 @@ static int apply_event(struct record *rec, bool exists, void *arg, char *err, si
 		return 1; /* gone meanwhile, or an operation owns the guest now */
 	switch (ev) {
 	case HV_EV_GONE:
+		/* A suspended guest's QEMU is meant to be gone: its state file is
+		 * the guest now. */
+		if (record_get(rec, "status") && strcmp(record_get(rec, "status"), GUEST_SUSPEND) == 0)
+			return 1;
 		record_set(rec, "status", GUEST_DOWN);
 		record_del(rec, "hv_id");
 		record_del(rec, "vnc_port");

@@ -36,7 +36,9 @@
 #include "util.h"
 
 #define PEER_TIMEOUT_MS (10 * 60 * 1000)     /* a call to the other agent */
-#define INCOMING_TIMEOUT_MS (30 * 60 * 1000) /* prepared but never finished */
+/* Prepared but never finished: longer than the source may take to send
+ * (its migration timeout is 30 min), so a slow arrival is not destroyed. */
+#define INCOMING_TIMEOUT_MS (45 * 60 * 1000)
 
 /* ---- source side ----------------------------------------------------------- */
 

@@ -63,6 +63,9 @@ struct qemu {
 	bool have_version;
 	char *run_dir;
 	struct qguest *guests;
+	/* VNC displays of guests still launching, so two starts at once do
+	 * not pick the same one. */
+	unsigned char launching_vnc[VNC_DISPLAYS];
 };
 
 /* An operation waiting on a guest (a QMP reply, a migration): when the
@@ -490,7 +493,7 @@ static void qemu_info(struct hv *hv, hv_info_cb done, void *arg)
 static int free_vnc_display(struct hv *hv)
 {
 	for (int d = 0; d < VNC_DISPLAYS; d++) {
-		bool used = false;
+		bool used = Q(hv)->launching_vnc[d] != 0;
 		for (struct qguest *g = Q(hv)->guests; g && !used; g = g->next)
 			used = g->vnc == d;
 		if (!used)
@@ -560,6 +563,9 @@ static void on_launched(const struct child_result *res, void *arg)
 {
 	struct qstart *s = arg;
 	struct qguest *g = s->g;
+
+	if (g->vnc >= 0 && g->vnc < VNC_DISPLAYS)
+		Q(s->hv)->launching_vnc[g->vnc] = 0; /* the guest (or nobody) holds it now */
 	char *pidfile = run_file(s->hv, g->uuid, "pid"), buf[32] = "", msg[1024];
 	int fd;
 	ssize_t n;
@@ -670,8 +676,12 @@ static void launch(struct hv *hv, const struct hv_guest *gg, const char *restore
 	co.argv = (const char *const *)argv;
 	co.envp = child_env;
 	co.timeout_ms = LAUNCH_TIMEOUT_MS;
+	if (g->vnc >= 0 && g->vnc < VNC_DISPLAYS)
+		q->launching_vnc[g->vnc] = 1;
 	co.max_output = 16384;
 	if (!child_spawn(hv->srv->loop, &co, on_launched, s, err, sizeof(err))) {
+		if (g->vnc >= 0 && g->vnc < VNC_DISPLAYS)
+			q->launching_vnc[g->vnc] = 0;
 		free(g);
 		s->done = done;
 		s->arg = arg;

@@ -250,7 +250,9 @@ static int write_state(const char *file, const struct hv_dom *d, char *msg, size
 
 	text = xasprintf("sim-state-v1\nuuid=%s\nname=%s\nmemory=%d\nvcpus=%d\n", d->uuid, d->name,
 			 d->memory, d->vcpus);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A new file, never through a link someone left in the directory. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fsync(fd) != 0 ||
 	    close(fd) != 0 || (fd = -1, rename(tmp, file) != 0)) {
 		snprintf(msg, msglen, "cannot write state file %s: %s", file, strerror(errno));
@@ -268,7 +270,7 @@ static int write_state(const char *file, const struct hv_dom *d, char *msg, size
 static int check_state_file(const char *file, const char *uuid, char *msg, size_t msglen)
 {
 	char buf[512], want[64];
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	int fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0) {

@@ -144,6 +144,21 @@ class Lifecycle(GuestCase):
         self.assertIn("uuid = '%s'" % uuid, text)
         self.assertIn("# a guest for the tests", text)   # comments kept on rewrite
 
+    def test_copied_guest_needs_its_own_uuid(self):
+        make_guest(self.agent, "orig", uuid="0C0C0C0C-0000-4000-8000-00000000000C")
+        make_guest(self.agent, "copy", uuid="0c0c0c0c-0000-4000-8000-00000000000c")
+        p = self.rpc()
+        p.start_vm("orig")
+        rows = {r["name"]: r for r in p.list_vms()}
+        self.assertEqual(rows["orig"]["uuid"], "0c0c0c0c-0000-4000-8000-00000000000c")  # one spelling
+        msg = self.fault(1002, p.start_vm, "copy")
+        self.assertIn("fresh uuid", msg)
+        self.fault(1001, p.destroy_vm, "copy")     # never registered: cannot touch orig
+        self.assertEqual(self.status("orig"), "success:status=RUNNING")
+        make_guest(self.agent, "badid", uuid="../../../../../../../../../run/x.pid")
+        self.fault(1000, p.start_vm, "badid")
+        p.destroy_vm("orig")
+
     def test_memory_that_does_not_fit(self):
         make_guest(self.agent, "huge", memory="10000000")
         msg = self.fault(1005, self.rpc().start_vm, "huge")
