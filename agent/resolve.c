@@ -26,17 +26,30 @@ struct slot {
 	int64_t expires;
 };
 
+struct lookup;
+
 struct resolver {
 	struct loop *loop;
 	struct slot cache[CACHE_SLOTS];
+	struct lookup *lookups;  /* in flight, one per address */
 	int inflight;
 };
 
-struct resolve_req {
+/* One lookup per address, however many connections wait for it: many
+ * connections from one slow-resolving address cost one child, and cannot
+ * use up the lookups other clients need. */
+struct lookup {
+	struct lookup *next;
 	struct resolver *r;
 	struct child *child;
 	struct sockaddr_storage ss;
 	unsigned char addr[16];
+	struct resolve_req *waiters;
+};
+
+struct resolve_req {
+	struct resolve_req *next;
+	struct lookup *l;
 	resolve_cb cb;
 	void *arg;
 };
@@ -86,7 +99,7 @@ static bool same_addr(const struct sockaddr *a, const struct sockaddr *b)
 /* Runs in the child: print the confirmed name, or nothing. */
 static int lookup_in_child(void *arg)
 {
-	struct resolve_req *q = arg;
+	struct lookup *q = arg;
 	const struct sockaddr *sa = (const struct sockaddr *)&q->ss;
 	socklen_t len = sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
@@ -105,18 +118,34 @@ static int lookup_in_child(void *arg)
 	return 0;
 }
 
+static void lookup_free(struct lookup *l)
+{
+	struct lookup **pp = &l->r->lookups;
+
+	while (*pp && *pp != l)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = l->next;
+	l->r->inflight--;
+	free(l);
+}
+
 static void on_lookup(const struct child_result *res, void *arg)
 {
-	struct resolve_req *q = arg;
-	struct slot *s = slot_of(q->r, q->addr);
+	struct lookup *l = arg;
+	struct slot *s = slot_of(l->r, l->addr);
 	const char *name = res->out->len && !res->timed_out ? res->out->data : "";
 
-	q->r->inflight--;
-	memcpy(s->addr, q->addr, 16);
+	memcpy(s->addr, l->addr, 16);
 	snprintf(s->name, sizeof(s->name), "%s", name);
-	s->expires = loop_now(q->r->loop) + CACHE_TTL_MS;
-	q->cb(q->arg, s->name);
-	free(q);
+	s->expires = loop_now(l->r->loop) + CACHE_TTL_MS;
+	while (l->waiters) {
+		struct resolve_req *q = l->waiters;
+		l->waiters = q->next;
+		q->cb(q->arg, s->name);
+		free(q);
+	}
+	lookup_free(l);
 }
 
 const char *resolver_lookup(struct resolver *r, const struct sockaddr *sa,
@@ -126,6 +155,7 @@ const char *resolver_lookup(struct resolver *r, const struct sockaddr *sa,
 				.max_output = NI_MAXHOST };
 	unsigned char addr[16];
 	struct resolve_req *q;
+	struct lookup *l;
 	struct slot *s;
 	char err[256];
 
@@ -134,33 +164,55 @@ const char *resolver_lookup(struct resolver *r, const struct sockaddr *sa,
 	s = slot_of(r, addr);
 	if (s->expires > loop_now(r->loop) && memcmp(s->addr, addr, 16) == 0)
 		return s->name;
-	if (r->inflight >= MAX_INFLIGHT) {
-		log_warn("too many host name lookups in flight; treating client as nameless");
-		return "";
+	for (l = r->lookups; l && memcmp(l->addr, addr, 16) != 0; l = l->next)
+		;
+	if (!l) {
+		if (r->inflight >= MAX_INFLIGHT) {
+			log_warn("too many host name lookups in flight; treating client as nameless");
+			return "";
+		}
+		l = xcalloc(1, sizeof(*l));
+		l->r = r;
+		memcpy(l->addr, addr, 16);
+		memcpy(&l->ss, sa, sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+							   : sizeof(struct sockaddr_in6));
+		o.fn_arg = l;
+		l->child = child_spawn(r->loop, &o, on_lookup, l, err, sizeof(err));
+		if (!l->child) {
+			log_err("host name lookup: %s", err);
+			free(l);
+			return "";
+		}
+		l->next = r->lookups;
+		r->lookups = l;
+		r->inflight++;
 	}
 	q = xcalloc(1, sizeof(*q));
-	q->r = r;
+	q->l = l;
 	q->cb = cb;
 	q->arg = arg;
-	memcpy(q->addr, addr, 16);
-	memcpy(&q->ss, sa, sa->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
-	o.fn_arg = q;
-	q->child = child_spawn(r->loop, &o, on_lookup, q, err, sizeof(err));
-	if (!q->child) {
-		log_err("host name lookup: %s", err);
-		free(q);
-		return "";
-	}
-	r->inflight++;
+	q->next = l->waiters;
+	l->waiters = q;
 	*reqp = q;
 	return NULL;
 }
 
 void resolver_cancel(struct resolve_req *q)
 {
+	struct lookup *l;
+	struct resolve_req **pp;
+
 	if (!q)
 		return;
-	q->r->inflight--;
-	child_cancel(q->child);
+	l = q->l;
+	for (pp = &l->waiters; *pp && *pp != q; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = q->next;
 	free(q);
+	/* Nobody waits for the answer any more: stop asking. */
+	if (!l->waiters) {
+		child_cancel(l->child);
+		lookup_free(l);
+	}
 }
