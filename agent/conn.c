@@ -363,6 +363,12 @@ static bool target_is(const struct http_request *r, const char *path)
 
 static void serve(struct conn *c)
 {
+	/* Reading the body may have moved the buffer the head's views point
+	 * into: take fresh ones (the head is known complete and valid). */
+	{
+		size_t head = c->req.head_len;
+		http_parse_head(c->in.data, head, head, &c->req);
+	}
 	if (c->req.method == HTTP_GET || c->req.method == HTTP_HEAD) {
 		struct buf page;
 		buf_init(&page, 0);

@@ -13,7 +13,11 @@
  * --no-same-permissions (no set-id bits) and refuses '..' members and
  * strips leading '/' (GNU tar's defaults), and before the new guest gets
  * its name a check refuses device nodes, fifos, sockets and symlinks
- * that lead out of the guest directory. */
+ * that lead out of the guest directory. Its vm.cfg is untrusted too: once
+ * re-pointed, disk images, kernel and ramdisk must lie inside the new
+ * guest's directory (an ISO cdrom may lie in <ovs_root>/iso_pool), and
+ * phy: disks, bootloader, device_model(_override), vif script= and
+ * passthrough keys are refused (1006) before anything reaches its name. */
 #define LOG_CAT "template"
 #include "methods.h"
 #include "rpc_params.h"
@@ -28,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -378,7 +383,8 @@ static int check_tree(void *arg)
  * template: a bare file name, anything under /seed_pool/<template>/, or a
  * file the new directory holds under a directory named like the template.
  * Returns 1 and fills out, 0 to keep the path, -1 for a path that would
- * leave the guest directory. */
+ * leave the guest directory. A kept path is checked afterwards
+ * (check_disk, check_guest_path): keeping it does not make it allowed. */
 static int repoint(const struct job *j, const char *dest, const char *path, char *out, size_t outlen)
 {
 	const char *names[3] = { j->tmpl, j->top, NULL };
@@ -421,6 +427,267 @@ static int repoint(const struct job *j, const char *dest, const char *path, char
 	return 1;
 }
 
+/* ---- what a template may leave in the new guest's vm.cfg --------------------
+ *
+ * A template is untrusted input, and xl create acts on vm.cfg as root.
+ * After re-pointing, every file:/tap: disk, the kernel and the ramdisk must
+ * lie inside the new guest's directory (an ISO cdrom may also lie in
+ * <ovs_root>/iso_pool); phy: and other host block devices are refused, and
+ * so are keys that make the host run something or give the guest host
+ * resources. Paths are compared lexically after canonicalising; '..' is
+ * refused. The tree check has already refused symlinks leading out of the
+ * guest directory. */
+
+struct places {
+	char guest[PATH_MAX];     /* canonical j->target */
+	char iso[PATH_MAX];       /* canonical <ovs_root>/iso_pool */
+	char real_root[PATH_MAX]; /* realpath of ovs_root, "" when it has none */
+};
+
+/* An absolute path without empty or '.' components; -1 for a relative
+ * path, a '..' component or no room. */
+static int canon_path(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	if (in[0] != '/' || outlen < 2)
+		return -1;
+	for (const char *p = in; *p;) {
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		len = strcspn(p, "/");
+		if (len == 0)
+			break;
+		if (len == 2 && p[0] == '.' && p[1] == '.')
+			return -1;
+		if (!(len == 1 && p[0] == '.')) {
+			if (o + 1 + len + 1 > outlen)
+				return -1;
+			out[o++] = '/';
+			memcpy(out + o, p, len);
+			o += len;
+		}
+		p += len;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return 0;
+}
+
+/* Canonical p strictly below canonical dir. */
+static bool below(const char *p, const char *dir)
+{
+	size_t n = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
+
+	return strncmp(p, dir, n) == 0 && p[n] == '/' && p[n + 1];
+}
+
+/* The longest existing prefix of canonical p, symlinks resolved, stays
+ * inside real_root. */
+static bool resolves_inside(const char *p, const char *real_root)
+{
+	char *q = xstrdup(p), real[PATH_MAX], *slash;
+	bool ok = false;
+
+	for (;;) {
+		if (realpath(q, real)) {
+			ok = repo_inside(real, real_root);
+			break;
+		}
+		if (errno != ENOENT || !(slash = strrchr(q, '/')) || slash == q)
+			break;
+		*slash = '\0';
+	}
+	free(q);
+	return ok;
+}
+
+static int places_init(struct job *j, struct places *pl, char *err, size_t errlen)
+{
+	char *root = repo_root(j->srv), *iso = xasprintf("%s/iso_pool", root);
+	int rc = 0;
+
+	if (canon_path(j->target, pl->guest, sizeof(pl->guest)) != 0 ||
+	    canon_path(iso, pl->iso, sizeof(pl->iso)) != 0) {
+		snprintf(err, errlen, "the repository root %s is not a usable absolute path", root);
+		rc = FAULT_INTERNAL;
+	}
+	if (!realpath(root, pl->real_root))
+		pl->real_root[0] = '\0';
+	free(iso);
+	free(root);
+	return rc;
+}
+
+/* A kernel, ramdisk or disk image path must lie inside the new guest. */
+static int check_guest_path(const struct places *pl, const char *what, const char *path,
+			    char *err, size_t errlen)
+{
+	char c[PATH_MAX];
+
+	if (canon_path(path, c, sizeof(c)) == 0 && below(c, pl->guest))
+		return 0;
+	snprintf(err, errlen, "the template's %s %.300s lies outside the new guest's directory %.300s: "
+		 "a template's disk images, kernel and ramdisk must be files it carries (no '..')",
+		 what, path, pl->guest);
+	return FAULT_PERMISSION;
+}
+
+/* One disk item after re-pointing: 0 or a fault with err. */
+static int check_disk(const struct places *pl, const struct vmcfg_disk *d, size_t i, char *err,
+		      size_t errlen)
+{
+	char c[PATH_MAX], what[96];
+
+	if (!d->kind[0] && !d->path[0])
+		return 0; /* an empty cdrom drive */
+	if (strcmp(d->kind, "phy") == 0) {
+		snprintf(err, errlen, "the template's disk item %zu, phy:%.300s (%s), is a host device: "
+			 "a template cannot hand a guest a host device", i + 1, d->path, d->dev);
+		return FAULT_PERMISSION;
+	}
+	if (strcmp(d->kind, "file") != 0 && strncmp(d->kind, "tap:", 4) != 0) {
+		snprintf(err, errlen, "the template's disk item %zu, %s:%.300s (%s), reaches host "
+			 "storage: a template may use only file: and tap: images inside the guest "
+			 "directory", i + 1, d->kind, d->path, d->dev);
+		return FAULT_PERMISSION;
+	}
+	if (canon_path(d->path, c, sizeof(c)) == 0) {
+		if (below(c, pl->guest))
+			return 0;
+		if (d->cdrom && below(c, pl->iso)) {
+			if (strcmp(d->mode, "r") != 0) {
+				snprintf(err, errlen, "the template's cdrom %s:%.300s (%s) is in the "
+					 "shared %.300s but not read-only: give it mode r", d->kind, d->path,
+					 d->dev, pl->iso);
+				return FAULT_PERMISSION;
+			}
+			if (!pl->real_root[0] || !resolves_inside(c, pl->real_root)) {
+				snprintf(err, errlen, "the template's cdrom %s:%.300s (%s) leads outside "
+					 "the repository root", d->kind, d->path, d->dev);
+				return FAULT_PERMISSION;
+			}
+			return 0;
+		}
+	}
+	/* not inside the guest (nor an ISO in iso_pool): refused */
+	snprintf(what, sizeof(what), "disk item %zu (%s%s)", i + 1, d->dev, d->cdrom ? ":cdrom" : "");
+	if (check_guest_path(pl, what, d->path, err, errlen) != 0 && d->cdrom) {
+		size_t n = strlen(err);
+		if (n < errlen)
+			snprintf(err + n, errlen - n, "; an ISO may also lie in %.300s", pl->iso);
+	}
+	return FAULT_PERMISSION;
+}
+
+/* Keys a template may not set: the host would run a program, or hand the
+ * guest host hardware. always: refused even when '', [] or None. */
+static const struct {
+	const char *key, *why;
+	bool always;
+} host_keys[] = {
+	{ "device_model", "names a program the host runs for the guest", true },
+	{ "device_model_override", "names a program the host runs for the guest", true },
+	{ "device_model_stubdomain_override", "names a program the host runs for the guest", false },
+	{ "device_model_args", "adds arguments to the host's device model", false },
+	{ "device_model_args_pv", "adds arguments to the host's device model", false },
+	{ "device_model_args_hvm", "adds arguments to the host's device model", false },
+	{ "firmware_override", "names a host file loaded into the guest", false },
+	{ "pci", "hands the guest a host device", false },
+	{ "iomem", "hands the guest host memory", false },
+	{ "ioports", "hands the guest host I/O ports", false },
+	{ "irqs", "hands the guest host interrupts", false },
+	{ "dtdev", "hands the guest a host device", false },
+	{ "vscsi", "hands the guest a host device", false },
+	{ "usbdev", "hands the guest a host device", false },
+	{ "vtpm", "hands the guest a host TPM", false },
+};
+
+static bool value_empty(const struct vmcfg_value *v)
+{
+	return !v || v->type == VMCFG_NONE || (v->type == VMCFG_STR && !v->str[0]) ||
+	       (v->type == VMCFG_LIST && v->n == 0);
+}
+
+/* serial/parallel may only be a console, never a host file, device or socket. */
+static bool console_ok(const struct vmcfg_value *v)
+{
+	static const char *const ok[] = { "pty", "none", "null", "vc", NULL };
+
+	if (value_empty(v))
+		return true;
+	if (v->type == VMCFG_LIST) {
+		for (size_t i = 0; i < v->n; i++)
+			if (!console_ok(&v->items[i]))
+				return false;
+		return true;
+	}
+	if (v->type != VMCFG_STR)
+		return false;
+	for (int i = 0; ok[i]; i++)
+		if (strcmp(v->str, ok[i]) == 0)
+			return true;
+	return false;
+}
+
+static int refuse_host_keys(const struct vmcfg *cfg, char *err, size_t errlen)
+{
+	static const char *const consoles[] = { "serial", "parallel", NULL };
+	const struct vmcfg_value *v = vmcfg_get(cfg, "bootloader");
+
+	if (v && !(v->type == VMCFG_NONE || (v->type == VMCFG_STR && !v->str[0]))) {
+		snprintf(err, errlen, "the template sets bootloader = %s%.200s%s: xl create runs the "
+			 "bootloader on the host as root, so a template may not name one (boot the "
+			 "kernel it carries instead)", v->type == VMCFG_STR ? "'" : "",
+			 v->type == VMCFG_STR ? v->str : "(not a string)",
+			 v->type == VMCFG_STR ? "'" : "");
+		return FAULT_PERMISSION;
+	}
+	for (size_t i = 0; i < sizeof(host_keys) / sizeof(host_keys[0]); i++) {
+		v = vmcfg_get(cfg, host_keys[i].key);
+		if (v && (host_keys[i].always || !value_empty(v))) {
+			snprintf(err, errlen, "the template sets %s, which %s: a template may not",
+				 host_keys[i].key, host_keys[i].why);
+			return FAULT_PERMISSION;
+		}
+	}
+	for (int i = 0; consoles[i]; i++) {
+		v = vmcfg_get(cfg, consoles[i]);
+		if (!console_ok(v)) {
+			snprintf(err, errlen, "the template sets %s to a host file, device or socket: "
+				 "a template may use only 'pty', 'vc', 'null' or 'none'", consoles[i]);
+			return FAULT_PERMISSION;
+		}
+	}
+	return 0;
+}
+
+/* True when the vif item has a key=value setting named key. */
+static bool vif_sets(const char *item, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = item;;) {
+		size_t n = strcspn(p, ",");
+		const char *eq = memchr(p, '=', n), *k = p;
+		if (eq) {
+			size_t kn = (size_t)(eq - p);
+			while (kn && (*k == ' ' || *k == '\t'))
+				k++, kn--;
+			while (kn && (k[kn - 1] == ' ' || k[kn - 1] == '\t'))
+				kn--;
+			if (kn == kl && strncasecmp(k, key, kl) == 0)
+				return true;
+		}
+		if (!p[n])
+			return false;
+		p += n + 1;
+	}
+}
+
 /* Rewrite vm.cfg for the guest that will live at j->target. */
 static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
 {
@@ -428,11 +695,16 @@ static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
 	static const char *const path_keys[] = { "kernel", "ramdisk", NULL };
 	struct vmcfg *cfg = NULL;
 	const struct vmcfg_value *v;
+	struct places pl;
 	long long mem = 0;
-	int rc = FAULT_INVALID_ARGUMENT, r;
+	int rc = FAULT_INVALID_ARGUMENT, r, fault = 0;
 
 	if (vmcfg_load(file, &cfg, err, errlen) != 0)
 		goto out;
+	if ((r = places_init(j, &pl, err, errlen)) != 0 || (r = refuse_host_keys(cfg, err, errlen)) != 0) {
+		rc = r;
+		goto out;
+	}
 	if (vmcfg_get_int(cfg, "memory", &mem) != 0 || mem <= 0 || mem > 16 * 1024 * 1024) {
 		snprintf(err, errlen, "the template's vm.cfg has no usable memory = <MB>");
 		goto out;
@@ -442,8 +714,13 @@ static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set name and uuid in vm.cfg");
 		goto out;
 	}
-	/* disk: items pointing into the template now point into the guest */
-	if ((v = vmcfg_get(cfg, "disk")) && v->type == VMCFG_LIST) {
+	/* disk: items pointing into the template now point into the guest;
+	 * after that every image must lie inside it */
+	if ((v = vmcfg_get(cfg, "disk")) && v->type != VMCFG_LIST) {
+		snprintf(err, errlen, "the template's vm.cfg: disk must be a list of strings");
+		goto out;
+	}
+	if (v) {
 		struct vmcfg_value nv = *v;
 		size_t nitems = v->n;
 		char **fresh = xcalloc(v->n ? v->n : 1, sizeof(char *));
@@ -453,9 +730,11 @@ static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
 			struct vmcfg_disk d;
 			char e2[256];
 			nv.items[i] = v->items[i];
-			if (v->items[i].type != VMCFG_STR)
-				continue;
-			if (vmcfg_parse_disk(v->items[i].str, &d, e2, sizeof(e2)) != 0) {
+			if (v->items[i].type != VMCFG_STR) {
+				snprintf(err, errlen, "the template's vm.cfg, disk item %zu: not a string",
+					 i + 1);
+				r = -2;
+			} else if (vmcfg_parse_disk(v->items[i].str, &d, e2, sizeof(e2)) != 0) {
 				snprintf(err, errlen, "the template's vm.cfg, disk item %zu: %s", i + 1, e2);
 				r = -2;
 			} else {
@@ -476,12 +755,14 @@ static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
 					changed = true;
 				}
 			}
+			if (r >= 0 && (fault = check_disk(&pl, &d, i, err, errlen)) != 0)
+				r = -3;
 			if (r < 0) {
 				for (size_t k = 0; k < nitems; k++)
 					free(fresh[k]);
 				free(fresh);
 				free(nv.items);
-				rc = r == -2 ? FAULT_INVALID_ARGUMENT : FAULT_PERMISSION;
+				rc = r == -2 ? FAULT_INVALID_ARGUMENT : r == -3 ? fault : FAULT_PERMISSION;
 				goto out;
 			}
 		}
@@ -495,11 +776,17 @@ static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	/* kernel, ramdisk (guide 4.4 step 2) */
+	/* kernel, ramdisk (guide 4.4 step 2): inside the guest once re-pointed */
 	for (int k = 0; path_keys[k]; k++) {
-		const char *s = vmcfg_get_str(cfg, path_keys[k]);
-		if (!s)
+		const char *s;
+		v = vmcfg_get(cfg, path_keys[k]);
+		if (!v || v->type == VMCFG_NONE || (v->type == VMCFG_STR && !v->str[0]))
 			continue;
+		if (v->type != VMCFG_STR) {
+			snprintf(err, errlen, "the template's vm.cfg: %s must be a string", path_keys[k]);
+			goto out;
+		}
+		s = v->str;
 		r = repoint(j, j->target, s, buf, sizeof(buf));
 		if (r < 0) {
 			snprintf(err, errlen, "the template's %s %.300s leads outside the guest directory",
@@ -507,13 +794,34 @@ static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
 			rc = FAULT_PERMISSION;
 			goto out;
 		}
+		if ((fault = check_guest_path(&pl, path_keys[k], r == 1 ? buf : s, err, errlen)) != 0) {
+			rc = fault;
+			goto out;
+		}
 		if (r == 1 && vmcfg_set_str(cfg, path_keys[k], buf) != 0) {
 			snprintf(err, errlen, "cannot set %s in vm.cfg", path_keys[k]);
 			goto out;
 		}
 	}
-	/* vif: a fresh MAC for every interface (guide 4.4 step 3) */
-	if ((v = vmcfg_get(cfg, "vif")) && v->type == VMCFG_LIST) {
+	/* vif: a fresh MAC for every interface (guide 4.4 step 3); no script=,
+	 * which the host would run as root */
+	if ((v = vmcfg_get(cfg, "vif")) && v->type != VMCFG_LIST) {
+		snprintf(err, errlen, "the template's vm.cfg: vif must be a list of strings");
+		goto out;
+	}
+	for (size_t i = 0; v && i < v->n; i++) {
+		if (v->items[i].type != VMCFG_STR) {
+			snprintf(err, errlen, "the template's vm.cfg, vif item %zu: not a string", i + 1);
+			goto out;
+		}
+		if (vif_sets(v->items[i].str, "script")) {
+			snprintf(err, errlen, "the template's vif item %zu sets script=: the host would run "
+				 "that script as root, so a template may not name one", i + 1);
+			rc = FAULT_PERMISSION;
+			goto out;
+		}
+	}
+	if (v) {
 		struct vmcfg_value nv = *v;
 		size_t nitems = v->n;
 		char **fresh = xcalloc(v->n ? v->n : 1, sizeof(char *));
@@ -524,8 +832,7 @@ static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
 			struct vmcfg_vif vif;
 			char e2[256];
 			nv.items[i] = v->items[i];
-			if (v->items[i].type != VMCFG_STR ||
-			    strspn(v->items[i].str, " \t,") == strlen(v->items[i].str))
+			if (strspn(v->items[i].str, " \t,") == strlen(v->items[i].str))
 				continue; /* '' : a default interface; xl picks its MAC */
 			if (vmcfg_parse_vif(v->items[i].str, &vif, e2, sizeof(e2)) != 0) {
 				snprintf(err, errlen, "the template's vm.cfg, vif item %zu: %s", i + 1, e2);

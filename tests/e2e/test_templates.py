@@ -164,6 +164,25 @@ class Templates(agentfix.AgentCase):
         self.fault(1001, self.rpc().get_vm_status, name)
         self.assertEqual(self.leftovers(), [])
 
+    def refused(self, tname, text, needles, files=(("system.img", IMG),)):
+        """A template whose vm.cfg is text is refused with 1006 naming each of
+        needles; nothing appears in running_pool, no temporary directory stays."""
+        gname = tname + "g"
+
+        def fill(t):
+            add_file(t, "vm.cfg", text.encode())
+            for n, data in files:
+                add_file(t, n, data)
+        self.make_tgz(tname + ".tgz", fill)
+        before = sorted(os.listdir(self.pool))
+        msg = self.fault(1006, self.rpc().create_vm_from_template, tname, gname)
+        for n in needles:
+            self.assertIn(n, msg)
+        self.assertEqual(sorted(os.listdir(self.pool)), before)
+        self.assert_not_created(gname)
+        os.unlink(os.path.join(self.seed, tname + ".tgz"))
+        return msg
+
     def files_named(self, token):
         hits = []
         for top in (self.agent.dir, "/tmp"):
@@ -218,7 +237,10 @@ class Templates(agentfix.AgentCase):
             "model=e1000, rate=10Mb/s@50ms', '']" % OLD_MAC).replace(
             "disk = [ 'file:/OVS/seed_pool/multi/system.img,hda,w', ]",
             "disk = [ 'file:/OVS/seed_pool/multi/system.img,hda,w', 'file:data.img,hdb,w', "
-            "'phy:/dev/vg0/shared,hdd,w!', ',hdc:cdrom,r' ]")
+            "'file:%s/iso_pool/inst.iso,hdd:cdrom,r', ',hdc:cdrom,r' ]" % self.root)
+        os.makedirs(os.path.join(self.root, "iso_pool"), exist_ok=True)
+        with open(os.path.join(self.root, "iso_pool", "inst.iso"), "wb") as f:
+            f.write(b"iso")
 
         def fill(t):
             add_file(t, "vm.cfg", text.encode())
@@ -241,7 +263,8 @@ class Templates(agentfix.AgentCase):
         self.assertIn("''", cfg)                         # the default interface stays
         self.assertIn("file:%s/system.img,hda,w" % d, cfg)
         self.assertIn("file:%s/data.img,hdb,w" % d, cfg)
-        self.assertIn("phy:/dev/vg0/shared,hdd,w!", cfg)  # not the template's: kept
+        # an ISO in iso_pool is not the template's: kept
+        self.assertIn("file:%s/iso_pool/inst.iso,hdd:cdrom,r" % self.root, cfg)
         self.assertIn(",hdc:cdrom,r", cfg)
 
     def test_duplicate_name(self):
@@ -433,6 +456,147 @@ class Templates(agentfix.AgentCase):
         os.symlink(real, os.path.join(self.seed, "elsewhere.tgz"))
         self.fault(1006, self.rpc().create_vm_from_template, "elsewhere", "else1")
         self.assert_not_created("else1")
+
+    # -- hostile vm.cfg: host paths and host programs ------------------------
+    def test_cfg_disk_outside_guest_is_refused(self):
+        base = cfg_text("hcfg1")
+        seed_disk = "'file:/OVS/seed_pool/hcfg1/system.img,hda,w'"
+        victim = os.path.join(self.pool, "victim")
+        for disk, needle in (
+                ("'file:/etc/passwd,hdb,w'", "/etc/passwd"),
+                ("'tap:aio:/etc/shadow,xvdb,w'", "/etc/shadow"),
+                ("'file:%s/system.img,hdb,w'" % victim, victim),     # another guest's disk
+                ("'file:%s/hcfg1g/../victim/system.img,hdb,w'" % self.pool, ".."),
+                ("'file:images/system.img,hdb,w'", "images/system.img"),   # relative
+                ("'file:/OVS/seed_pool/hcfg1/../../../etc/passwd,hdb,w'", "etc/passwd"),
+                ("'file:/etc/passwd,hdc:cdrom,r'", "/etc/passwd"),   # cdrom outside iso_pool
+        ):
+            with self.subTest(disk=disk):
+                text = base.replace("disk = [ %s, ]" % seed_disk,
+                                    "disk = [ %s, %s ]" % (seed_disk, disk))
+                self.assertIn(disk, text)
+                msg = self.refused("hcfg1", text, [needle])
+                self.assertIn("disk", msg)
+
+    def test_cfg_review_reproduction_is_refused(self):
+        # the security review's template: host file, host device, host bootloader
+        text = cfg_text("hcfg2").replace(
+            "disk = [ 'file:/OVS/seed_pool/hcfg2/system.img,hda,w', ]",
+            "disk = ['file:/etc/passwd,hda,w','phy:/dev/sda,hdb,w']") + "bootloader = '/tmp/evil'\n"
+        msg = self.refused("hcfg2", text, ["bootloader", "/tmp/evil"])
+        text = text.replace("bootloader = '/tmp/evil'\n", "")
+        self.refused("hcfg2", text, ["/etc/passwd"])
+
+    def test_cfg_phy_disk_is_refused(self):
+        for phy in ("phy:/dev/sda,hdb,w", "phy:/dev/vg0/shared,hdd,w!", "phy:/dev/sr0,hdc:cdrom,r"):
+            with self.subTest(phy=phy):
+                text = cfg_text("hcfg3").replace(
+                    "disk = [ 'file:/OVS/seed_pool/hcfg3/system.img,hda,w', ]",
+                    "disk = [ 'file:/OVS/seed_pool/hcfg3/system.img,hda,w', '%s' ]" % phy)
+                msg = self.refused("hcfg3", text, ["phy:", phy.split(",")[0][4:]])
+                self.assertIn("host device", msg)
+        # other host block devices (xend runs block-<type> scripts for them)
+        text = cfg_text("hcfg3").replace(
+            "disk = [ 'file:/OVS/seed_pool/hcfg3/system.img,hda,w', ]",
+            "disk = [ 'file:/OVS/seed_pool/hcfg3/system.img,hda,w', 'nbd:1.2.3.4:9,hdb,w' ]")
+        self.refused("hcfg3", text, ["nbd:"])
+
+    def test_cfg_kernel_or_ramdisk_outside_is_refused(self):
+        base = cfg_text("hcfg4")
+        for key, val in (
+                ("kernel", "/boot/vmlinuz-evil"),
+                ("kernel", "/etc/shadow"),
+                ("kernel", "%s/hcfg4g/../other/vmlinuz" % self.pool),
+                ("ramdisk", "/etc/shadow"),
+                ("ramdisk", "/OVS/seed_pool/hcfg4/../../../etc/shadow"),
+        ):
+            with self.subTest(key=key, val=val):
+                old = re.search(r"(?m)^%s = '.*'$" % key, base).group(0)
+                text = base.replace(old, "%s = '%s'" % (key, val))
+                self.refused("hcfg4", text, [key])
+
+    def test_cfg_bootloader_is_refused(self):
+        for val in ("'/tmp/evil'", "'/usr/bin/pygrub'", "['x']"):
+            with self.subTest(bootloader=val):
+                text = cfg_text("hcfg5") + "bootloader = %s\n" % val
+                self.refused("hcfg5", text, ["bootloader"])
+        # absent (the other tests) or empty: fine
+        with tarfile.open(os.path.join(self.seed, "bl_empty.tgz"), "w:gz") as t:
+            add_file(t, "vm.cfg", (cfg_text("bl_empty") + "bootloader = ''\n").encode())
+            add_file(t, "system.img", IMG)
+            add_file(t, "vmlinuz-2.6.9-42.32.0.0.1.ELxenU", b"kernel", 0o755)
+            add_file(t, "initrd-2.6.9-42.32.0.0.1.ELxenU.img", b"initrd")
+        out = self.rpc().create_vm_from_template("bl_empty", "bl_empty1")
+        self.assert_created(out, "bl_empty1", tmpl="bl_empty")
+
+    def test_cfg_device_model_is_refused(self):
+        for key in ("device_model", "device_model_override"):
+            for val in ("'/tmp/evil-qemu'", "'/usr/lib/xen/bin/qemu-dm'"):
+                with self.subTest(key=key, val=val):
+                    text = cfg_text("hcfg6") + "%s = %s\n" % (key, val)
+                    msg = self.refused("hcfg6", text, [key])
+                    self.assertNotIn("%s_override" % key, msg)
+
+    def test_cfg_vif_script_is_refused(self):
+        for vif in (
+                "'type=ioemu, mac=%s, bridge=xenbr0, script=/tmp/evil'" % OLD_MAC,
+                "'bridge=xenbr0', ' script = vif-bridge ,mac=00:16:3e:00:00:09'",
+        ):
+            with self.subTest(vif=vif):
+                text = cfg_text("hcfg7").replace(
+                    "vif = ['type=ioemu, mac=%s, bridge=xenbr0']" % OLD_MAC, "vif = [%s]" % vif)
+                self.assertIn(vif, text)
+                self.refused("hcfg7", text, ["script"])
+
+    def test_cfg_cdrom_in_iso_pool(self):
+        iso_pool = os.path.join(self.root, "iso_pool")
+        os.makedirs(iso_pool, exist_ok=True)
+        with open(os.path.join(self.outside, "secret.iso"), "w") as f:
+            f.write("secret")
+        os.symlink(os.path.join(self.outside, "secret.iso"), os.path.join(iso_pool, "out.iso"))
+        seed_disk = "'file:/OVS/seed_pool/hcfg8/system.img,hda,w'"
+        for cd in (
+                "file:%s/out.iso,hdc:cdrom,r" % iso_pool,         # symlink out of the root
+                "file:%s/inst.iso,hdc:cdrom,w" % iso_pool,        # the shared ISO writable
+                "file:%s/inst.iso,hdb,w" % iso_pool,              # not a cdrom
+                "file:%s/../seed_pool/x.iso,hdc:cdrom,r" % iso_pool,
+        ):
+            with self.subTest(cdrom=cd):
+                text = cfg_text("hcfg8").replace("disk = [ %s, ]" % seed_disk,
+                                                 "disk = [ %s, '%s' ]" % (seed_disk, cd))
+                self.refused("hcfg8", text, ["hd"])
+        # a read-only ISO in iso_pool (existing or not yet) and an empty drive stay
+        text = cfg_text("hcfg8").replace(
+            "disk = [ %s, ]" % seed_disk,
+            "disk = [ %s, 'file:%s/later.iso,hdc:cdrom,r', 'tap:aio:%s//./inst.iso,hdd:cdrom,r', "
+            "',hde:cdrom,r' ]" % (seed_disk, iso_pool, iso_pool))
+        with tarfile.open(os.path.join(self.seed, "hcfg8ok.tgz"), "w:gz") as t:
+            add_file(t, "vm.cfg", text.replace("hcfg8", "hcfg8ok").encode())
+            add_file(t, "system.img", IMG)
+        out = self.rpc().create_vm_from_template("hcfg8ok", "hcfg8ok1")
+        self.assertTrue(out.startswith("success:"), out)
+        cfg = self.read_cfg("hcfg8ok1")
+        self.assertIn("file:%s/later.iso,hdc:cdrom,r" % iso_pool, cfg)
+        self.assertIn(",hde:cdrom,r", cfg)
+
+    def test_cfg_host_resources_are_refused(self):
+        for line in (
+                "pci = ['0000:03:00.0']",
+                "device_model_args = ['-drive', 'file=/etc/shadow']",
+                "firmware_override = '/etc/shadow'",
+                "iomem = ['fee00,1']",
+                "serial = 'file:/etc/passwd'",
+                "serial = '/dev/ttyS0'",
+        ):
+            with self.subTest(line=line):
+                text = cfg_text("hcfg9") + line + "\n"
+                self.refused("hcfg9", text, [line.split()[0]])
+        # consoles, and empty lists, are fine
+        with tarfile.open(os.path.join(self.seed, "hcfg9ok.tgz"), "w:gz") as t:
+            add_file(t, "vm.cfg", (cfg_text("hcfg9ok") + "serial = 'pty'\npci = []\n").encode())
+            add_file(t, "system.img", IMG)
+        out = self.rpc().create_vm_from_template("hcfg9ok", "hcfg9ok1")
+        self.assertTrue(out.startswith("success:"), out)
 
     # -- xen_create_disk ---------------------------------------------------
     def test_create_disk_sparse(self):
