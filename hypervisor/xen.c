@@ -234,6 +234,25 @@ static void install(struct xen *x, struct xen_dom *doms, size_t n, bool report)
 static void op_step(struct xop *o, const struct child_result *res);
 static void start_refresh(struct xen *x);
 
+
+/* A refresh ended: start the one asked for meanwhile (who asked then needs
+ * a list that starts after their request), then let this round's waiters
+ * go on. */
+static void next_round(struct xen *x, struct xop *waiters)
+{
+	if (x->next) {
+		x->cur = x->next;
+		x->next = NULL;
+		start_refresh(x);
+	}
+	while (waiters) {
+		struct xop *o = waiters;
+		waiters = o->wnext;
+		o->wnext = NULL;
+		op_step(o, NULL);
+	}
+}
+
 static void on_list(const struct child_result *res, void *arg)
 {
 	struct xen *x = arg;
@@ -258,18 +277,7 @@ static void on_list(const struct child_result *res, void *arg)
 	} else {
 		install(x, doms, n, true);
 	}
-	/* Who asked meanwhile needs a list that starts after their request. */
-	if (x->next) {
-		x->cur = x->next;
-		x->next = NULL;
-		start_refresh(x);
-	}
-	while (waiters) {
-		struct xop *o = waiters;
-		waiters = o->wnext;
-		o->wnext = NULL;
-		op_step(o, NULL);
-	}
+	next_round(x, waiters);
 }
 
 static void fail_waiters_later(void *arg);
@@ -297,17 +305,7 @@ static void fail_waiters_later(void *arg)
 	if (x->list_child)
 		return;
 	x->cur = NULL;
-	if (x->next) {
-		x->cur = x->next;
-		x->next = NULL;
-		start_refresh(x);
-	}
-	while (waiters) {
-		struct xop *o = waiters;
-		waiters = o->wnext;
-		o->wnext = NULL;
-		op_step(o, NULL);
-	}
+	next_round(x, waiters);
 }
 
 /* o (or nobody, for the timer) wants a list that starts from now on. */
