@@ -33,7 +33,7 @@ int write_all(int fd, const void *p, size_t n)
 static int set_attrs(int fd, const char *path, int mode)
 {
 	struct stat st;
-	int have = stat(path, &st) == 0;
+	int have = lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 
 	if (fchmod(fd, mode >= 0 ? (mode_t)mode : have ? st.st_mode & 07777 : 0644) < 0)
 		return -1;

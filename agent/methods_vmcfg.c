@@ -17,10 +17,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -73,7 +75,7 @@ static int gcfg_open(struct rpc_call *call, xmlrpc_value *params, bool setter, s
 		goto fail;
 	}
 	g->file = xasprintf("%s/vm.cfg", g->path);
-	fd = open(g->file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open(g->file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			rpc_fault(call, FAULT_NOT_FOUND, "%s has no vm.cfg", g->path);
@@ -220,8 +222,8 @@ static bool under(const char *p, const char *dir)
 /* A file a setter writes into vm.cfg (what: "disk image", "ISO") must be
  * an existing regular file inside the repository root, symlinks resolved.
  * 0 or a fault code with err. */
-static int check_repo_file(struct server *srv, const char *p, const char *what, char *err,
-			   size_t errlen)
+static int check_repo_file(struct server *srv, const char *p, const char *what,
+			   char resolved[PATH_MAX], char *err, size_t errlen)
 {
 	const char *root = srv->cfg.ovs_root;
 	char real_root[PATH_MAX], real[PATH_MAX];
@@ -267,7 +269,33 @@ static int check_repo_file(struct server *srv, const char *p, const char *what, 
 		snprintf(err, errlen, "%s %s is not a regular file", what, sp);
 		return FAULT_INVALID_ARGUMENT;
 	}
+	/* vm.cfg gets the path as checked: a symlink on the way changed
+	 * later must not redirect the hypervisor outside the root. */
+	memcpy(resolved, real, PATH_MAX);
 	return 0;
+}
+
+/* True when dev is a block device this host has mounted (its root, /boot,
+ * the repository itself): handing it to a guest would corrupt the host. */
+static bool device_in_use_by_host(const char *dev)
+{
+	struct stat st;
+	char line[4096];
+	bool used = false;
+	FILE *f;
+
+	if (stat(dev, &st) != 0 || !S_ISBLK(st.st_mode))
+		return false;
+	if (!(f = fopen("/proc/self/mountinfo", "re")))
+		return false;
+	while (!used && fgets(line, sizeof(line), f)) {
+		unsigned maj, min;
+		/* "36 35 98:0 /mnt1 /mnt2 rw ..." - the third field is major:minor */
+		if (sscanf(line, "%*u %*u %u:%u", &maj, &min) == 2)
+			used = maj == major(st.st_rdev) && min == minor(st.st_rdev);
+	}
+	fclose(f);
+	return used;
 }
 
 /* A phy: device must be named under /dev/ and, when it exists here, stay
@@ -287,19 +315,38 @@ static int check_device(const char *p, char *err, size_t errlen)
 		snprintf(err, errlen, "phy: device %s leads outside /dev/ (to %s)", sp, real);
 		return FAULT_PERMISSION;
 	}
+	if (device_in_use_by_host(p)) {
+		snprintf(err, errlen, "phy: device %s holds a file system this server has mounted; "
+			 "a guest may not write to it", sp);
+		return FAULT_PERMISSION;
+	}
 	return 0;
 }
 
 /* Check a disk's source; 0 or a fault code with err. */
-static int check_disk_source(struct server *srv, const struct vmcfg_disk *d, char *err,
-			     size_t errlen)
+static int check_disk_source(struct server *srv, struct vmcfg_disk *d, char *err, size_t errlen)
 {
 	if (!d->kind[0] && !d->path[0])
 		return 0; /* an empty cdrom drive */
 	if (strcmp(d->kind, "phy") == 0)
 		return check_device(d->path, err, errlen);
-	if (strcmp(d->kind, "file") == 0 || strncmp(d->kind, "tap:", 4) == 0)
-		return check_repo_file(srv, d->path, d->cdrom ? "ISO" : "disk image", err, errlen);
+	/* Image formats with backing files or extents (qcow, vmdk, vhd) name
+	 * further files inside the image, which QEMU would open as root: only
+	 * raw images can be attached over the API. */
+	if (strcmp(d->kind, "file") == 0 || strcmp(d->kind, "tap:aio") == 0 ||
+	    strcmp(d->kind, "tap:sync") == 0) {
+		char real[PATH_MAX];
+		int fault = check_repo_file(srv, d->path, d->cdrom ? "ISO" : "disk image", real,
+					    err, errlen);
+		if (!fault)
+			snprintf(d->path, sizeof(d->path), "%s", real);
+		return fault;
+	}
+	if (strncmp(d->kind, "tap:", 4) == 0) {
+		snprintf(err, errlen, "disk type '%s:' can name files outside the repository inside "
+			 "the image; attach raw images (file: or tap:aio:) over the API", d->kind);
+		return FAULT_PERMISSION;
+	}
 	snprintf(err, errlen, "disk type '%s:' cannot be added here; use file:, tap:aio: (or "
 		 "another tap: driver) or phy:", d->kind);
 	return FAULT_INVALID_ARGUMENT;
@@ -551,6 +598,7 @@ out:
 
 void m_xen_change_vm_cdrom(struct rpc_call *call, xmlrpc_value *params)
 {
+	char real_iso[PATH_MAX] = "";
 	struct server *srv = rpc_server(call);
 	char *iso = param_str(params, 1), err[512], text[sizeof(((struct vmcfg_disk *)0)->path) + 64];
 	struct vmcfg_disk d, *disks = NULL;
@@ -559,7 +607,7 @@ void m_xen_change_vm_cdrom(struct rpc_call *call, xmlrpc_value *params)
 	size_t n, slot;
 	int fault;
 
-	if (iso[0] && (fault = check_repo_file(srv, iso, "ISO", err, sizeof(err))) != 0) {
+	if (iso[0] && (fault = check_repo_file(srv, iso, "ISO", real_iso, err, sizeof(err))) != 0) {
 		rpc_fault(call, fault, "%s", err);
 		goto out;
 	}
@@ -574,7 +622,7 @@ void m_xen_change_vm_cdrom(struct rpc_call *call, xmlrpc_value *params)
 	strcpy(d.mode, "r");
 	if (iso[0]) {
 		strcpy(d.kind, "file");
-		snprintf(d.path, sizeof(d.path), "%s", iso);
+		snprintf(d.path, sizeof(d.path), "%s", real_iso);
 	}
 	if (slot == n) {
 		for (size_t i = 0; i < n; i++) {

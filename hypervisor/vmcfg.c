@@ -1041,7 +1041,8 @@ static int read_fd(int fd, const char *path, char **data, size_t *len, char *err
 
 int vmcfg_load(const char *path, struct vmcfg **out, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* Never block the agent on a FIFO, nor open a device behind a link. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	char *data = NULL;
 	struct stat st;
 	size_t len;
