@@ -12,6 +12,7 @@ ASan+UBSan build (OVS_BUILD=build-san). Only loopback addresses are used.
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -199,6 +200,46 @@ class Agent:
         if self.ssl_on:
             s = unverified().wrap_socket(s, server_hostname="localhost")
         return s
+
+
+# ---- raw HTTP, for tests that speak it by hand ---------------------------
+
+def recv_some(sock, deadline):
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise AssertionError("timed out waiting for the agent")
+    sock.settimeout(left)
+    try:
+        return sock.recv(65536)
+    except ConnectionResetError:
+        return b""
+
+
+def read_response(sock, timeout=10, head_only=False, buf=b""):
+    """Read one HTTP response from sock. Returns (status, headers, body, rest):
+    headers keyed in lower case, rest = bytes read past this response."""
+    deadline = time.monotonic() + timeout
+    while b"\r\n\r\n" not in buf:
+        chunk = recv_some(sock, deadline)
+        if not chunk:
+            raise AssertionError("connection closed before a full response head: %r" % buf)
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    m = re.match(r"HTTP/1\.[01] (\d{3}) ", lines[0] + " ")
+    if not m:
+        raise AssertionError("bad status line %r" % lines[0])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    n = 0 if head_only else int(headers.get("content-length", "0"))
+    while len(rest) < n:
+        chunk = recv_some(sock, deadline)
+        if not chunk:
+            raise AssertionError("connection closed inside the body")
+        rest += chunk
+    return int(m.group(1)), headers, rest[:n], rest[n:]
 
 
 class AgentCase(unittest.TestCase):

@@ -25,6 +25,7 @@ import xmlrpc.client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import agentfix  # noqa: E402
 from agentfix import Agent, unverified  # noqa: E402
 from tap import main  # noqa: E402
 
@@ -85,28 +86,15 @@ def https_echo(host, port, source, text="acl"):
         c.close()
 
 
-class AclCase(unittest.TestCase):
+class AclCase(agentfix.AgentCase):
     """One agent per class with the class's allow/deny keys."""
     rules = {}
     host = AGENT_HOST
 
     @classmethod
     def setUpClass(cls):
-        cls.agent = Agent(host=cls.host, extra=dict(cls.rules))
-        try:
-            cls.agent.start()
-        except BaseException:
-            cls.agent.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            rc = cls.agent.stop()
-            if rc != 0:
-                raise AssertionError("agent exited with status %d\n%s" % (rc, cls.agent.stderr()))
-        finally:
-            cls.agent.cleanup()
+        cls.agent_kw = {"host": cls.host, "extra": dict(cls.rules)}
+        super().setUpClass()
 
     def assert_served(self, source):
         first = raw_probe(self.agent.host, self.agent.port, source)
