@@ -242,7 +242,18 @@ def read_response(sock, timeout=10, head_only=False, buf=b""):
     return int(m.group(1)), headers, rest[:n], rest[n:]
 
 
-class AgentCase(unittest.TestCase):
+class FaultAssertions:
+    """fault(code, fn, *args): fn(*args) must raise an XML-RPC fault with
+    that code; returns its message for further checks."""
+
+    def fault(self, code, fn, *args):
+        with self.assertRaises(xmlrpc.client.Fault) as cm:
+            fn(*args)
+        self.assertEqual(cm.exception.faultCode, code, cm.exception.faultString)
+        return cm.exception.faultString
+
+
+class AgentCase(FaultAssertions, unittest.TestCase):
     """One agent per test class, started in setUpClass from the class's
     agent_kw; a non-zero exit status at tearDownClass (e.g. a sanitizer
     report) fails the class."""

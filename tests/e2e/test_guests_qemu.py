@@ -104,12 +104,6 @@ class QemuCase(agentfix.AgentCase):
     def row(self, name):
         return [r for r in self.p().list_vms() if r.get("name") == name][0]
 
-    def fault(self, code, fn, *args):
-        with self.assertRaises(xmlrpc.client.Fault) as cm:
-            fn(*args)
-        self.assertEqual(cm.exception.faultCode, code, cm.exception.faultString)
-        return cm.exception.faultString
-
 
 class Bare(QemuCase):
     def test_lifecycle(self):

@@ -51,12 +51,6 @@ class GuestCase(agentfix.AgentCase):
     def rpc(self):
         return self.agent.proxy()
 
-    def fault(self, code, fn, *args):
-        with self.assertRaises(xmlrpc.client.Fault) as cm:
-            fn(*args)
-        self.assertEqual(cm.exception.faultCode, code, cm.exception.faultString)
-        return cm.exception.faultString
-
     def status(self, name):
         return self.rpc().get_vm_status(name)
 

@@ -19,6 +19,7 @@ import xmlrpc.client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import agentfix  # noqa: E402
 from agentfix import Agent  # noqa: E402
 from tap import main  # noqa: E402
 
@@ -36,7 +37,7 @@ vif = [ 'type=ioemu, bridge=xenbr0' ]
 """
 
 
-class XenCase(unittest.TestCase):
+class XenCase(agentfix.FaultAssertions, unittest.TestCase):
     extra = {}
 
     def setUp(self):
@@ -72,12 +73,6 @@ class XenCase(unittest.TestCase):
             f.write(VM_CFG % {"name": name, "uuid": uuid, "dir": d})
         open(os.path.join(d, "system.img"), "w").close()
         return d
-
-    def fault(self, code, fn, *args):
-        with self.assertRaises(xmlrpc.client.Fault) as cm:
-            fn(*args)
-        self.assertEqual(cm.exception.faultCode, code, cm.exception.faultString)
-        return cm.exception.faultString
 
     def status(self, name):
         return self.p().get_vm_status(name)

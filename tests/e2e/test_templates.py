@@ -95,12 +95,6 @@ class Templates(agentfix.AgentCase):
     def rpc(self):
         return self.agent.proxy()
 
-    def fault(self, code, fn, *args):
-        with self.assertRaises(xmlrpc.client.Fault) as cm:
-            fn(*args)
-        self.assertEqual(cm.exception.faultCode, code, cm.exception.faultString)
-        return cm.exception.faultString
-
     def make_tgz(self, fname, members):
         """members: fn(tarfile) filling the archive."""
         path = os.path.join(self.seed, fname)
