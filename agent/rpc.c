@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "fault.h"
 #include "log.h"
+#include "rpc_parse.h"
 #include "server.h"
 #include "util.h"
 
@@ -310,32 +311,19 @@ void rpc_dispatch(struct server *srv, const char *body, size_t len,
 		  const struct rpc_origin *o, rpc_reply_cb reply, void *arg)
 {
 	struct top *t = xcalloc(1, sizeof(*t));
-	const char *method = NULL;
-	xmlrpc_value *params = NULL;
-	xmlrpc_env env;
+	struct rpc_message msg;
+	char err[600];
 
 	t->reply = reply;
 	t->arg = arg;
 	t->user = xstrdup(o->user);
 	t->peer = xstrdup(o->peer);
 	t->started = now_ms();
-	/* XML-RPC has no use for a DTD, and a DTD's entities can expand a
-	 * kilobyte into gigabytes ("billion laughs"): refuse it unparsed. */
-	if (memmem(body, len, "<!DOCTYPE", 9) || memmem(body, len, "<!ENTITY", 8)) {
-		top_done(t, NULL, FAULT_PARSE, "a DTD (<!DOCTYPE or <!ENTITY) is not allowed in "
-			 "an XML-RPC request");
+	if (rpc_parse_call(body, len, &msg, err, sizeof(err)) != 0) {
+		top_done(t, NULL, FAULT_PARSE, err);
 		return;
 	}
-	xmlrpc_env_init(&env);
-	xmlrpc_parse_call(&env, body, len, &method, &params);
-	if (env.fault_occurred) {
-		top_done(t, NULL, FAULT_PARSE, env.fault_string);
-		xmlrpc_env_clean(&env);
-		return;
-	}
-	xmlrpc_env_clean(&env);
-	t->method = xstrdup(method);
-	rpc_run(srv, method, params, o, 0, top_done, t);
-	free((char *)method); /* malloc'd by xmlrpc-c */
-	xmlrpc_DECREF(params);
+	t->method = xstrdup(msg.method);
+	rpc_run(srv, msg.method, msg.params, o, 0, top_done, t);
+	rpc_message_free(&msg);
 }
