@@ -135,7 +135,6 @@ static void reload(struct server *srv)
 	if (log_open(neu.log_file, neu.log_level, neu.log_syslog) != 0)
 		log_err("cannot open log %s: %s; logging stays where it was", neu.log_file,
 			strerror(errno));
-	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, neu.max_body_bytes + 1);
 	config_free(&srv->cfg);
 	srv->cfg = neu;
 	auth_flush(srv->auth);
@@ -216,7 +215,6 @@ static int start(struct server *srv, char *err, size_t errlen)
 		return -1;
 	}
 	raise_fd_limit();
-	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, cfg->max_body_bytes + 1);
 	if (!(srv->loop = loop_new())) {
 		snprintf(err, errlen, "epoll_create: %s", strerror(errno));
 		return -1;

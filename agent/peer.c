@@ -27,6 +27,7 @@
 #include "log.h"
 #include "loop.h"
 #include "http.h"
+#include "rpc_parse.h"
 #include "util.h"
 
 #ifndef AGENT_VERSION
@@ -368,32 +369,21 @@ static int reply_head(struct peer_call *c)
 	return 0;
 }
 
-/* xmlrpc-c refuses documents over its process-wide size limit, which the
- * server sets for requests; a reply may be bigger, so the limit is raised
- * around this parse (the agent is single-threaded). */
+/* The reply is hostile input like any request: the same parser. */
 static void reply_parse(struct peer_call *c, const char *body, size_t len)
 {
-	size_t old_limit = xmlrpc_limit_get(XMLRPC_XML_SIZE_LIMIT_ID);
-	xmlrpc_value *result = NULL;
-	const char *fault_string = NULL;
-	int fault_code = 0;
-	xmlrpc_env env;
+	struct rpc_message m;
+	char err[600];
 
-	xmlrpc_env_init(&env);
-	if (len >= old_limit)
-		xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, len + 1);
-	xmlrpc_parse_response2(&env, body, len, &result, &fault_code, &fault_string);
-	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, old_limit);
-	if (env.fault_occurred)
-		fail(c, "%s sent an invalid XML-RPC reply: %s", c->hostport, env.fault_string);
-	else if (fault_string)
-		finish(c, NULL, fault_code ? fault_code : -1, fault_string);
+	if (rpc_parse_response(body, len, &m, err, sizeof(err)) != 0) {
+		fail(c, "%s sent an invalid XML-RPC reply: %s", c->hostport, err);
+		return;
+	}
+	if (m.fault)
+		finish(c, NULL, m.fault_code ? m.fault_code : -1, m.fault_string);
 	else
-		finish(c, result, 0, NULL);
-	if (result)
-		xmlrpc_DECREF(result);
-	free((char *)fault_string);
-	xmlrpc_env_clean(&env);
+		finish(c, m.result, 0, NULL);
+	rpc_message_free(&m);
 }
 
 static void reply_complete(struct peer_call *c)

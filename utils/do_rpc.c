@@ -8,6 +8,7 @@
  * 3 anything else (network, TLS, HTTP). */
 #include "buf.h"
 #include "http.h"
+#include "rpc_parse.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -1523,23 +1524,20 @@ static int report_http_status(const struct response *r, const struct url *u)
 /* Turn the XML-RPC reply into output and an exit code. */
 static int handle_reply(xmlrpc_env *env, const struct response *r)
 {
-	xmlrpc_value *result = NULL;
-	const char *fault_string = NULL;
-	int fault_code = 0;
+	struct rpc_message m;
+	char err[600];
 
-	xmlrpc_parse_response2(env, r->body, r->body_len, &result, &fault_code, &fault_string);
-	if (env->fault_occurred) {
-		fprintf(stderr, PROG ": the agent's reply is not valid XML-RPC: %s\n",
-			env->fault_string);
+	if (rpc_parse_response(r->body, r->body_len, &m, err, sizeof(err)) != 0) {
+		fprintf(stderr, PROG ": the agent's reply is not valid XML-RPC: %s\n", err);
 		return EXIT_ERROR;
 	}
-	if (fault_string) {
-		printf("=> fault %d: %s\n", fault_code, fault_string);
-		free((char *)fault_string);
+	if (m.fault) {
+		printf("=> fault %d: %s\n", m.fault_code, m.fault_string);
+		rpc_message_free(&m);
 		return EXIT_FAULT;
 	}
-	print_result(env, result);
-	xmlrpc_DECREF(result);
+	print_result(env, m.result);
+	rpc_message_free(&m);
 	return EXIT_OK;
 }
 
@@ -1682,7 +1680,6 @@ int main(int argc, char **argv)
 	/* A peer that closes early must not kill us with SIGPIPE (TLS writes
 	 * go through write(2), where MSG_NOSIGNAL cannot be passed). */
 	signal(SIGPIPE, SIG_IGN);
-	xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, RESPONSE_MAX);
 	print_call(&env, o.method, params);
 	ret = call(&env, &o, &u, params);
 out:
