@@ -13,8 +13,13 @@
 #include "fault.h"
 #include "log.h"
 #include "rpc_parse.h"
+#include "rpc_string.h"
 #include "server.h"
+#include "utf8.h"
 #include "util.h"
+
+/* A fault's text is cut to this many bytes before it is escaped. */
+#define FAULT_TEXT_MAX 1024
 
 struct rpc_call {
 	struct server *srv;
@@ -114,18 +119,7 @@ void rpc_return(struct rpc_call *c, xmlrpc_value *result)
 
 void rpc_return_string(struct rpc_call *c, const char *s)
 {
-	xmlrpc_env env;
-	xmlrpc_value *v;
-
-	xmlrpc_env_init(&env);
-	v = xmlrpc_string_new(&env, s);
-	if (env.fault_occurred) {
-		/* Only invalid UTF-8 gets here: report it rather than lie. */
-		rpc_fault(c, FAULT_INTERNAL, "cannot encode result: %s", env.fault_string);
-	} else {
-		rpc_return(c, v);
-	}
-	xmlrpc_env_clean(&env);
+	rpc_return(c, rpc_string_new(s));
 }
 
 void rpc_return_printf(struct rpc_call *c, const char *fmt, ...)
@@ -145,13 +139,19 @@ void rpc_return_printf(struct rpc_call *c, const char *fmt, ...)
 
 void rpc_fault(struct rpc_call *c, int code, const char *fmt, ...)
 {
-	char text[1024];
+	char *text = NULL, *wire;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	if (vasprintf(&text, fmt, ap) < 0)
+		abort();
 	va_end(ap);
-	finish(c, NULL, code, text);
+	/* Cut on a character boundary, then make it safe to send. */
+	text[utf8_cut(text, FAULT_TEXT_MAX)] = '\0';
+	wire = rpc_text_wire(text, strlen(text));
+	finish(c, NULL, code, wire);
+	free(wire);
+	free(text);
 }
 
 /* Check params against the method's signature alternatives; on a
@@ -259,7 +259,7 @@ static void top_done(void *arg, xmlrpc_value *result, int code, const char *text
 	struct top *t = arg;
 	xmlrpc_env env, fault;
 	xmlrpc_mem_block *out;
-	char outcome[48];
+	char outcome[48], *wire = NULL;
 
 	xmlrpc_env_init(&env);
 	out = xmlrpc_mem_block_new(&env, 0);
@@ -267,6 +267,8 @@ static void top_done(void *arg, xmlrpc_value *result, int code, const char *text
 		if (result) {
 			xmlrpc_serialize_response(&env, out, result);
 		} else {
+			/* A parse error can quote the request: same rule as replies. */
+			text = wire = rpc_text_wire(text, strlen(text));
 			xmlrpc_env_init(&fault);
 			xmlrpc_env_set_fault(&fault, code, text);
 			xmlrpc_serialize_fault(&env, out, &fault);
@@ -274,13 +276,15 @@ static void top_done(void *arg, xmlrpc_value *result, int code, const char *text
 		}
 	}
 	if (env.fault_occurred) {
-		/* Serialising our own answer failed (bad UTF-8 from a hook, say):
-		 * send a fault that says so instead of nothing. */
+		/* Serialising our own answer failed (a handler built a value
+		 * without rpc_string_new, say): send a fault that says so. */
 		xmlrpc_env err2;
+		char *why = rpc_text_wire(env.fault_string, strlen(env.fault_string));
 		xmlrpc_env_init(&err2);
 		xmlrpc_env_init(&fault);
 		xmlrpc_env_set_fault_formatted(&fault, FAULT_INTERNAL, "cannot encode the answer: %s",
-					       env.fault_string);
+					       why);
+		free(why);
 		if (out)
 			xmlrpc_mem_block_resize(&err2, out, 0);
 		else
@@ -301,6 +305,7 @@ static void top_done(void *arg, xmlrpc_value *result, int code, const char *text
 	t->reply(t->arg, XMLRPC_MEMBLOCK_CONTENTS(char, out), XMLRPC_MEMBLOCK_SIZE(char, out));
 	xmlrpc_mem_block_free(out);
 	xmlrpc_env_clean(&env);
+	free(wire);
 	free(t->method);
 	free(t->user);
 	free(t->peer);
