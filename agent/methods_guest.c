@@ -14,6 +14,7 @@
 #include "hypervisor/hv.h"
 #include "log.h"
 #include "rpc_params.h"
+#include "rpc_string.h"
 #include "server.h"
 #include "util.h"
 
@@ -195,6 +196,18 @@ out:
 	free(path);
 }
 
+/* Paths, keys and values may hold anything a vm.cfg or db tool wrote:
+ * every string goes out under the reply rule (rpc_string.h). */
+static void put(xmlrpc_env *env, xmlrpc_value *s, const char *key, const char *val)
+{
+	xmlrpc_value *v = rpc_string_new(val);
+	char *k = rpc_text_ok(key, strlen(key)) ? NULL : rpc_text_wire(key, strlen(key));
+
+	xmlrpc_struct_set_value(env, s, k ? k : key, v);
+	xmlrpc_DECREF(v);
+	free(k);
+}
+
 static int list_one(const char *path, const struct record *rec, void *arg)
 {
 	xmlrpc_value *list = arg, *s;
@@ -202,16 +215,9 @@ static int list_one(const char *path, const struct record *rec, void *arg)
 
 	xmlrpc_env_init(&env);
 	s = xmlrpc_struct_new(&env);
-	{
-		xmlrpc_value *v = xmlrpc_string_new(&env, path);
-		xmlrpc_struct_set_value(&env, s, "path", v);
-		xmlrpc_DECREF(v);
-	}
-	for (size_t i = 0; i < rec->n; i++) {
-		xmlrpc_value *v = xmlrpc_string_new(&env, rec->vals[i]);
-		xmlrpc_struct_set_value(&env, s, rec->keys[i], v);
-		xmlrpc_DECREF(v);
-	}
+	put(&env, s, "path", path);
+	for (size_t i = 0; i < rec->n; i++)
+		put(&env, s, rec->keys[i], rec->vals[i]);
 	xmlrpc_array_append_item(&env, list, s);
 	xmlrpc_DECREF(s);
 	xmlrpc_env_clean(&env);
