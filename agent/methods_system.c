@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "rpc_string.h"
 #include "util.h"
 
 #define MULTICALL_MAX 1000
@@ -96,17 +97,22 @@ struct multicall {
 
 static void mc_step(struct multicall *mc);
 
+/* Results line up with calls: whatever fails, the entry is still added. */
 static void add_fault(xmlrpc_value *results, int code, const char *text)
 {
 	xmlrpc_env env;
-	xmlrpc_value *f;
+	xmlrpc_value *f, *s;
 
 	xmlrpc_env_init(&env);
-	f = xmlrpc_build_value(&env, "{s:i,s:s}", "faultCode", code, "faultString", text);
-	if (!env.fault_occurred) {
-		xmlrpc_array_append_item(&env, results, f);
-		xmlrpc_DECREF(f);
-	}
+	f = xmlrpc_struct_new(&env);
+	xmlrpc_struct_set_value(&env, f, "faultCode", s = xmlrpc_int_new(&env, code));
+	xmlrpc_DECREF(s);
+	xmlrpc_struct_set_value(&env, f, "faultString", s = rpc_string_new(text));
+	xmlrpc_DECREF(s);
+	xmlrpc_array_append_item(&env, results, f);
+	xmlrpc_DECREF(f);
+	if (env.fault_occurred)
+		abort(); /* only out of memory fails here */
 	xmlrpc_env_clean(&env);
 }
 
@@ -119,8 +125,12 @@ static void mc_sub_done(void *arg, xmlrpc_value *result, int code, const char *t
 	if (result) {
 		xmlrpc_value *wrapped = xmlrpc_array_new(&env);
 		xmlrpc_array_append_item(&env, wrapped, result);
-		xmlrpc_array_append_item(&env, mc->results, wrapped);
-		xmlrpc_DECREF(wrapped);
+		if (!env.fault_occurred)
+			xmlrpc_array_append_item(&env, mc->results, wrapped);
+		if (wrapped)
+			xmlrpc_DECREF(wrapped);
+		if (env.fault_occurred)
+			add_fault(mc->results, FAULT_INTERNAL, "cannot encode this call's result");
 	} else {
 		add_fault(mc->results, code, text);
 	}
