@@ -28,8 +28,8 @@ BUILD = os.environ.get("OVS_BUILD", "build")
 BIN = os.path.join(REPO, BUILD, "bin")
 
 
-def binary(name):
-    return os.path.join(BIN, name)
+def binary(name, bin_dir=None):
+    return os.path.join(bin_dir or BIN, name)
 
 
 def free_port(host="127.0.0.1"):
@@ -58,7 +58,8 @@ def unverified():
 class Agent:
     def __init__(self, host="127.0.0.1", port=None, ssl_on=True, hypervisor="sim",
                  auth="password", user="admin", password="secret", extra=None, env=None,
-                 log_level="debug"):
+                 log_level="debug", bin_dir=None):
+        self.bin_dir = bin_dir  # another build's bin/ (bench/echo --baseline)
         self.host = host
         self.port = port or free_port(host)
         self.ssl_on = ssl_on
@@ -97,7 +98,7 @@ class Agent:
                 f.write("%s=%s\n" % (k, v))
 
     def set_password(self, user, password):
-        subprocess.run([binary("ovs-agent-passwd"), "--config", self.ini, user],
+        subprocess.run([binary("ovs-agent-passwd", self.bin_dir), "--config", self.ini, user],
                        input=(password + "\n").encode(), check=True, capture_output=True,
                        timeout=60, env=self.env)
 
@@ -106,7 +107,8 @@ class Agent:
         # A pid file left by a killed agent must not pass for readiness.
         if os.path.exists(self.pid_file):
             os.unlink(self.pid_file)
-        self.proc = subprocess.Popen([binary("ovs-agent"), "--config", self.ini, "--foreground"],
+        self.proc = subprocess.Popen([binary("ovs-agent", self.bin_dir), "--config", self.ini,
+                                      "--foreground"],
                                      env=self.env, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         deadline = time.time() + timeout
