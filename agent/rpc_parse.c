@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "rpc_scalar.h"
+#include "utf8.h"
 #include "util.h"
 
 enum el {
@@ -85,6 +86,12 @@ static bool holds_text(const struct frame *f)
 {
 	return f->el == EL_SCALAR || f->el == EL_NAME || f->el == EL_METHODNAME ||
 	       (f->el == EL_VALUE && f->children == 0);
+}
+
+/* The text gathered so far inside f (the buffer is NULL until text comes). */
+static const char *text_of(const struct parser *p, const struct frame *f)
+{
+	return p->text.data ? p->text.data + f->text_at : "";
 }
 
 static const char *el_names[] = {
@@ -183,24 +190,25 @@ static void start_element(void *ctx, const xmlChar *localname, const xmlChar *pr
 		return;
 	}
 	el = child_el(p, parent, name, &type);
-	if (el < 0) {
-		if (parent)
-			fail(p, "unexpected element <%.64s> inside <%s>", name, parent->tag);
+	if (el < 0 || !child_fits(p, parent, el)) {
+		char shown[80];
+		quote_printable(shown, sizeof(shown), name, strlen(name));
+		if (el >= 0)
+			fail(p, "unexpected element <%s> inside <%s> (out of order or repeated)",
+			     shown, parent ? parent->tag : "document");
+		else if (parent)
+			fail(p, "unexpected element <%s> inside <%s>", shown, parent->tag);
 		else
-			fail(p, "unexpected element <%.64s>: the document must be a <%s>", name,
+			fail(p, "unexpected element <%s>: the document must be a <%s>", shown,
 			     p->want_call ? "methodCall" : "methodResponse");
-		return;
-	}
-	if (!child_fits(p, parent, el)) {
-		fail(p, "unexpected element <%.64s> inside <%s> (out of order or repeated)", name,
-		     parent ? parent->tag : "document");
 		return;
 	}
 	if (parent) {
 		/* The text before a child (an untyped value's) must be layout. */
-		if (holds_text(parent) &&
-		    !only_space(p->text.data + parent->text_at, p->text.len - parent->text_at)) {
-			fail(p, "text before <%.64s> inside <%s>", name, parent->tag);
+		if (holds_text(parent) && !only_space(text_of(p, parent), p->text.len - parent->text_at)) {
+			/* a scalar's name is one of rpc_scalar.c's: plain ASCII */
+			fail(p, "text before <%s> inside <%s>", el == EL_SCALAR ? name : el_names[el],
+			     parent->tag);
 			return;
 		}
 		if (holds_text(parent))
@@ -310,7 +318,7 @@ static void end_element(void *ctx, const xmlChar *localname, const xmlChar *pref
 	if (p->failed || !f)
 		return;
 	parent = p->depth > 1 ? &p->stack[p->depth - 2] : NULL;
-	text = p->text.data ? p->text.data + f->text_at : "";
+	text = text_of(p, f);
 	n = p->text.len - f->text_at;
 	switch (f->el) {
 	case EL_SCALAR: {
@@ -424,7 +432,9 @@ static void on_error(void *ctx, xmlErrorPtr e)
 	if (p->failed || e->level < XML_ERR_FATAL)
 		return;
 	snprintf(msg, sizeof(msg), "%s", e->message ? e->message : "error");
-	n = strlen(msg);
+	/* libxml2 quotes the document: a cut may have split a character. */
+	n = utf8_valid_prefix(msg, strlen(msg));
+	msg[n] = '\0';
 	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		msg[--n] = '\0';
 	for (char *c = msg; *c; c++)
