@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -432,13 +433,36 @@ static void render(const struct pw_file *pf, const char *user, const char *hash,
 		buf_printf(out, "%s:%s\n", user, hash);
 }
 
+/* The file is replaced by rename, so its own inode cannot carry a lock:
+ * FILE.lock beside it does (flock, exclusive, waited for). */
+static int lock_file(const char *file, char *err, size_t errlen)
+{
+	char *path = xasprintf("%s.lock", file);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+	} else {
+		while (flock(fd, LOCK_EX) < 0) {
+			if (errno == EINTR)
+				continue;
+			seterr(err, errlen, "lock %s: %s", path, strerror(errno));
+			close(fd);
+			fd = -1;
+			break;
+		}
+	}
+	free(path);
+	return fd;
+}
+
 int passwd_set(const char *file, const char *user, const char *password,
 	       char *err, size_t errlen)
 {
 	char hash[CRYPT_OUTPUT_SIZE];
 	struct pw_file pf;
 	struct buf out;
-	int ret = -1;
+	int ret = -1, lock = -1;
 
 	memset(&pf, 0, sizeof(pf));
 	buf_init(&out, 0);
@@ -449,11 +473,16 @@ int passwd_set(const char *file, const char *user, const char *password,
 	}
 	if (passwd_hash(password, hash, sizeof(hash), err, errlen) < 0)
 		goto out;
+	/* Read, change, replace under one lock, so two runs at once both land. */
+	if ((lock = lock_file(file, err, errlen)) < 0)
+		goto out;
 	if (pw_load(file, &pf, 1, err, errlen) < 0)
 		goto out;
 	render(&pf, user, hash, &out);
 	ret = file_replace(file, out.data ? out.data : "", out.len, 0600, err, errlen);
 out:
+	if (lock >= 0)
+		close(lock);  /* releases the flock */
 	pw_file_free(&pf);
 	buf_free(&out);
 	return ret;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/test_passwd.XXXXXX";
@@ -50,9 +51,12 @@ static int count_entries(void)
 
 	if (!d)
 		return -1;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		/* FILE.lock stays on purpose: removing it would break the lock */
+		if (e->d_name[0] != '.' && (len < 5 || strcmp(e->d_name + len - 5, ".lock") != 0))
 			n++;
+	}
 	closedir(d);
 	return n;
 }
@@ -224,8 +228,44 @@ TEST(missing_directory_fails)
 	char *f = path_in_dir("nodir/password");
 
 	CHECK_INT(passwd_set(f, "admin", "x", err, sizeof(err)), -1);
-	CHECK(strstr(err, "temporary") != NULL);
+	CHECK(strstr(err, "nodir/password") != NULL);
 	free(f);
+}
+
+/* 16 processes setting 16 users at once: every one lands (the lock). */
+TEST(concurrent_sets_all_land)
+{
+	char *file = path_in_dir("concurrent");
+	pid_t pids[16];
+	int ok = 1;
+
+	for (int i = 0; i < 16; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			char user[16];
+			snprintf(user, sizeof(user), "user%d", i);
+			_exit(passwd_set(file, user, "pw-long-enough", err, sizeof(err)) == 0 ? 0 : 1);
+		}
+	}
+	for (int i = 0; i < 16; i++) {
+		int st = 0;
+		if (pids[i] < 0 || waitpid(pids[i], &st, 0) != pids[i] || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0)
+			ok = 0;
+	}
+	CHECK(ok);
+	for (int i = 0; i < 16; i++) {
+		char user[16];
+		snprintf(user, sizeof(user), "user%d", i);
+		CHECK_INT(passwd_verify(file, user, "pw-long-enough", err, sizeof(err)), 1);
+	}
+	unlink(file);
+	{
+		char *lock = xasprintf("%s.lock", file);
+		unlink(lock);
+		free(lock);
+	}
+	free(file);
 }
 
 int main(void)
@@ -245,6 +285,17 @@ int main(void)
 	RUN(malformed_file_is_error);
 	RUN(crlf_and_no_final_newline);
 	RUN(missing_directory_fails);
+	RUN(concurrent_sets_all_land);
+	{
+		/* the lock files the tests left */
+		DIR *d = opendir(dir);
+		struct dirent *e;
+		while (d && (e = readdir(d)))
+			if (e->d_name[0] != '.')
+				unlinkat(dirfd(d), e->d_name, 0);
+		if (d)
+			closedir(d);
+	}
 	rmdir(dir);
 	return harness_done();
 }
