@@ -65,6 +65,7 @@ struct conn {
 	bool rejecting;           /* turned away with 503 */
 	bool sent_continue;
 	bool req_authed;          /* the current request's credentials passed */
+	bool peer_done;           /* the client half-closed: answer what it sent, then close */
 	struct auth_req *auth_req;
 	struct resolve_req *resolve_req;
 	union {
@@ -333,6 +334,10 @@ static void do_write(struct conn *c)
 	/* Idle connections hold no buffer memory. */
 	if (!c->in.len)
 		buf_free(&c->in);
+	if (c->peer_done && !c->in.len) {
+		conn_close(c); /* every request the client sent is answered */
+		return;
+	}
 	enter(c, CS_READ);
 	/* A pipelined request or bytes inside OpenSSL would not wake epoll. */
 	if (c->in.len || (c->ssl && SSL_has_pending(c->ssl)))
@@ -491,6 +496,15 @@ static const char *status_text(int status)
 }
 
 /* Try to complete one request from the input buffer. */
+/* More bytes are needed; after the client's half-close none will come. */
+static void wait_input(struct conn *c)
+{
+	if (c->peer_done)
+		conn_close(c);
+	else
+		set_interest(c);
+}
+
 static void process(struct conn *c)
 {
 	const struct agent_config *cfg = &c->srv->cfg;
@@ -499,7 +513,7 @@ static void process(struct conn *c)
 	if (c->state != CS_READ)
 		return;
 	if (!c->in.len) {
-		set_interest(c);
+		wait_input(c);
 		return;
 	}
 	if (!c->req_started) {
@@ -515,7 +529,7 @@ static void process(struct conn *c)
 			return;
 		}
 		if (r == 0) {
-			set_interest(c);
+			wait_input(c);
 			return;
 		}
 		c->keep_alive = c->req.keep_alive;
@@ -550,7 +564,7 @@ static void process(struct conn *c)
 				return;
 			}
 		}
-		set_interest(c);
+		wait_input(c);
 		return;
 	}
 	serve(c);
@@ -578,7 +592,13 @@ static void do_read(struct conn *c)
 		}
 		if (n == -2)
 			break;
-		/* EOF or error: a half-sent request is abandoned with the client. */
+		/* EOF after requests: a client may pipeline and then half-close;
+		 * it still gets every answer. An error, or EOF with nothing
+		 * buffered, ends the connection. */
+		if (n == 0 && c->in.len) {
+			c->peer_done = true;
+			break;
+		}
 		conn_close(c);
 		return;
 	}

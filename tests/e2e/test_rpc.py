@@ -783,6 +783,37 @@ class PlainHttpTest(AgentCase):
             self.proxy(password="wrong").echo("x")
         self.assertEqual(cm.exception.errcode, 403)
 
+    def test_pipelined_then_half_close(self):
+        # Three calls in one write, then shutdown(SHUT_WR): all three are
+        # answered, in order, and then the agent closes.
+        s = self.raw()
+        try:
+            s.sendall(b"".join(http_request("POST", "/RPC2", call_body("echo", str(i)),
+                                            self.auth()) for i in range(3)))
+            s.shutdown(socket.SHUT_WR)
+            rest = b""
+            for i in range(3):
+                status, _, body, rest = read_response(s, buf=rest)
+                self.assertEqual(status, 200)
+                self.assertEqual(xmlrpc.client.loads(body)[0], ("success:echo=%d" % i,))
+            self.assertEqual(rest + wait_closed(s), b"")
+        finally:
+            s.close()
+        self.assert_serving()
+
+    def test_half_close_inside_a_request(self):
+        # A body cut short by the half-close is never answered: the
+        # connection just ends.
+        s = self.raw()
+        try:
+            req = http_request("POST", "/RPC2", call_body("echo", "x"), self.auth())
+            s.sendall(req[:-5])
+            s.shutdown(socket.SHUT_WR)
+            self.assertEqual(wait_closed(s), b"")
+        finally:
+            s.close()
+        self.assert_serving()
+
     def test_plain_keepalive_and_index(self):
         c = self.https()
         try:
