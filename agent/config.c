@@ -65,6 +65,8 @@ static const struct enum_word auth_words[] = {
 	{ "password", AUTH_PASSWORD }, { "pam", AUTH_PAM }, { NULL, 0 } };
 static const struct enum_word hv_words[] = {
 	{ "sim", HV_SIM }, { "qemu", HV_QEMU }, { "xen", HV_XEN }, { NULL, 0 } };
+static const struct enum_word accel_words[] = {
+	{ "auto", ACCEL_AUTO }, { "kvm", ACCEL_KVM }, { "tcg", ACCEL_TCG }, { NULL, 0 } };
 static const struct enum_word level_words[] = {
 	{ "error", LOG_ERR }, { "warning", LOG_WARNING }, { "info", LOG_INFO },
 	{ "debug", LOG_DEBUG }, { NULL, 0 } };
@@ -104,6 +106,7 @@ static const struct config_key keys[] = {
 	{ "max_unauth_connections", KT_INT, OFF(max_unauth_connections), 1, 1000000, NULL },
 	{ "shutdown_timeout", KT_INT, OFF(shutdown_timeout), 0, 3600, NULL },
 	{ "guest_stop_timeout", KT_INT, OFF(guest_stop_timeout), 1, 86400, NULL },
+	{ "qemu_accel", KT_ENUM, OFF(qemu_accel), 0, 0, accel_words },
 };
 
 #define NKEYS ARRAY_SIZE(keys)
@@ -182,6 +185,7 @@ void config_defaults(struct agent_config *cfg)
 	cfg->max_unauth_connections = 256;
 	cfg->shutdown_timeout = 30;
 	cfg->guest_stop_timeout = 120;
+	cfg->qemu_accel = ACCEL_AUTO;
 }
 
 void config_free(struct agent_config *cfg)
@@ -285,6 +289,8 @@ static int set_enum(struct parse_ctx *ctx, struct agent_config *cfg,
 		cfg->hypervisor = (enum hv_kind)value;
 	else if (k->off == OFF(log_level))
 		cfg->log_level = value;
+	else if (k->off == OFF(qemu_accel))
+		cfg->qemu_accel = (enum qemu_accel)value;
 	else
 		abort(); /* a row in keys[] without a case here */
 	return 0;

@@ -375,10 +375,18 @@ static int qemu_open(struct hv *hv, char *err, size_t errlen)
 		free(q);
 		return -1;
 	}
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	q->kvm = fd >= 0;
-	if (fd >= 0)
-		close(fd);
+	if (hv->srv->cfg.qemu_accel != ACCEL_TCG) {
+		fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+		q->kvm = fd >= 0;
+		if (fd >= 0) {
+			close(fd);
+		} else if (hv->srv->cfg.qemu_accel == ACCEL_KVM) {
+			snprintf(err, errlen, "qemu_accel=kvm: /dev/kvm: %s (qemu_accel=tcg runs "
+				 "guests without it)", strerror(errno));
+			free(q);
+			return -1;
+		}
+	}
 	q->run_dir = xasprintf("%s/qemu", hv->srv->cfg.state_dir);
 	if (mkdir(q->run_dir, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", q->run_dir, strerror(errno));
@@ -387,7 +395,9 @@ static int qemu_open(struct hv *hv, char *err, size_t errlen)
 		return -1;
 	}
 	hv->priv = q;
-	log_info("QEMU backend: %s with %s", q->binary, q->kvm ? "KVM" : "TCG (no usable /dev/kvm)");
+	log_info("QEMU backend: %s with %s", q->binary,
+		 q->kvm ? "KVM" : hv->srv->cfg.qemu_accel == ACCEL_TCG ? "TCG (qemu_accel=tcg)"
+							       : "TCG (no usable /dev/kvm)");
 	if (store_each(hv->srv->store, QEMU_TABLE, reattach_one, hv, err, errlen) != 0)
 		log_err("cannot read the running guests: %s", err);
 	return 0;

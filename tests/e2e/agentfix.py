@@ -51,6 +51,52 @@ def make_cert(directory, name="cert", cn="localhost"):
     return cert, key
 
 
+def kill_guests(run_dir):
+    """QEMU guests outlive their agent by design: end the ones this agent's
+    state dir started, each by the pid in its pid file, after checking the
+    process's command line names that pid file (so a recycled pid is never
+    hit). Each one found is written to $OVS_LEFTOVER_LOG, which tests/run.sh
+    reports: a test should have destroyed its guests itself."""
+    try:
+        names = sorted(os.listdir(run_dir))
+    except FileNotFoundError:
+        return []
+    killed = []
+    for name in names:
+        if not name.endswith(".pid"):
+            continue
+        path = os.path.join(run_dir, name)
+        try:
+            with open(path) as f:
+                pid = int(f.read().strip() or 0)
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                mine = path.encode() in f.read()
+        except (OSError, ValueError):
+            continue
+        if not mine or pid <= 1:
+            continue
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+        deadline = time.time() + 10
+        while time.time() < deadline and os.path.exists("/proc/%d/cmdline" % pid):
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        break  # dead; its reaper (init) collects it
+            except OSError:
+                break
+            time.sleep(0.05)
+        killed.append(pid)
+        log = os.environ.get("OVS_LEFTOVER_LOG")
+        if log:
+            with open(log, "a") as f:
+                f.write("QEMU pid %d (%s) was still running when its test ended; killed\n"
+                        % (pid, path))
+    return killed
+
+
 def unverified():
     return ssl._create_unverified_context()
 
@@ -159,7 +205,10 @@ class Agent:
                 self.proc.kill()
                 self.proc.wait(10)
         finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
+            try:
+                kill_guests(os.path.join(self.keys["state_dir"], "qemu"))
+            finally:
+                shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
         return self.start()

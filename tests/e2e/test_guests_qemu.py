@@ -41,6 +41,61 @@ vnc = 0
 """
 
 
+def guest_kernel():
+    # The uncompressed kernel boots twice as fast under TCG.
+    kernel = os.path.join(GUEST_DIR, "vmlinux")
+    return kernel if os.path.exists(kernel) else os.path.join(GUEST_DIR, "vmlinuz")
+
+
+def probe_accel(timeout=45):
+    """KVM when /dev/kvm opens and the test guest boots under it in time;
+    TCG otherwise. On some hosts /dev/kvm opens but a guest hangs under it
+    (nested virtualisation): one boot decides for the whole run."""
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
+    except OSError as e:
+        return "tcg", "/dev/kvm: %s" % e.strerror
+    if not os.path.exists(os.path.join(GUEST_DIR, "initrd.img")):
+        return "kvm", "/dev/kvm opens (no test guest to try it with)"
+    qemu = os.environ.get("OVS_AGENT_QEMU", "/usr/bin/qemu-system-x86_64")
+    proc = subprocess.Popen([qemu, "-accel", "kvm", "-m", "256", "-nodefaults", "-no-reboot",
+                             "-display", "none", "-serial", "stdio", "-kernel", guest_kernel(),
+                             "-initrd", os.path.join(GUEST_DIR, "initrd.img"),
+                             "-append", "console=ttyS0 quiet panic=-1"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    seen, deadline = b"", time.time() + timeout
+    try:
+        os.set_blocking(proc.stdout.fileno(), False)
+        while time.time() < deadline and b"OVS-GUEST READY" not in seen:
+            chunk = proc.stdout.read(65536)
+            if chunk:
+                seen = (seen + chunk)[-65536:]
+            elif proc.poll() is not None:
+                break
+            else:
+                time.sleep(0.1)
+    finally:
+        proc.kill()
+        proc.wait(10)
+        proc.stdout.close()
+    if b"OVS-GUEST READY" in seen:
+        return "kvm", "the test guest booted under KVM"
+    return "tcg", "/dev/kvm opens but the test guest did not boot under KVM in %ds" % timeout
+
+
+ACCEL, ACCEL_WHY = probe_accel()
+print("# QEMU guests run under %s: %s" % (ACCEL.upper(), ACCEL_WHY), flush=True)
+
+
+def qemu_agent(**kw):
+    """An agent with hypervisor=qemu and the accelerator this run uses."""
+    kw.setdefault("host", HOST)
+    extra = dict(kw.pop("extra", {}))
+    extra["qemu_accel"] = ACCEL
+    return agentfix.Agent(hypervisor="qemu", extra=extra, **kw)
+
+
 def make(agent, name, text):
     d = os.path.join(agent.keys["ovs_root"], "running_pool", name)
     os.makedirs(d, exist_ok=True)
@@ -96,7 +151,8 @@ class Console:
 
 
 class QemuCase(agentfix.AgentCase):
-    agent_kw = {"host": HOST, "hypervisor": "qemu", "extra": {"guest_stop_timeout": "3"}}
+    agent_kw = {"host": HOST, "hypervisor": "qemu",
+                "extra": {"guest_stop_timeout": "3", "qemu_accel": ACCEL}}
 
     def p(self):
         return self.agent.proxy()
@@ -199,9 +255,39 @@ class Bare(QemuCase):
         self.fault(1000, self.p().start_vm, "b4")
 
 
+class AccelSetting(unittest.TestCase):
+    def test_tcg_by_name(self):
+        a = qemu_agent()
+        a.keys["qemu_accel"] = "tcg"
+        a.write_ini()
+        try:
+            a.start()
+            self.assertIn("TCG (qemu_accel=tcg)", a.log())
+            self.assertIn("hypervisor=tcg", a.proxy().xen_get_xm_info())
+            self.assertEqual(a.stop(), 0)
+        finally:
+            a.cleanup()
+
+    def test_kvm_without_kvm_is_refused(self):
+        try:
+            os.close(os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC))
+            self.skipTest("/dev/kvm opens on this machine")
+        except OSError:
+            pass
+        a = qemu_agent()
+        a.keys["qemu_accel"] = "kvm"
+        a.write_ini()
+        try:
+            with self.assertRaises(RuntimeError) as cm:
+                a.start()
+            self.assertIn("qemu_accel=kvm: /dev/kvm", str(cm.exception))
+        finally:
+            a.cleanup()
+
+
 class Restart(unittest.TestCase):
     def test_guest_outlives_the_agent(self):
-        a = agentfix.Agent(host=HOST, hypervisor="qemu", extra={"guest_stop_timeout": "2"})
+        a = qemu_agent(extra={"guest_stop_timeout": "2"})
         try:
             make(a, "r1", BARE_CFG % "r1")
             a.start()
@@ -223,14 +309,12 @@ class Restart(unittest.TestCase):
 @unittest.skipUnless(os.path.exists(os.path.join(GUEST_DIR, "vmlinuz")),
                      "no test guest image (tests/guest/build.sh build/guest)")
 class Linux(QemuCase):
-    agent_kw = {"host": HOST, "hypervisor": "qemu", "extra": {"guest_stop_timeout": "90"}}
+    agent_kw = {"host": HOST, "hypervisor": "qemu",
+                "extra": {"guest_stop_timeout": "90", "qemu_accel": ACCEL}}
 
     def test_clean_acpi_stop_and_reboot(self):
-        # The uncompressed kernel boots twice as fast under TCG.
-        kernel = os.path.join(GUEST_DIR, "vmlinux")
-        if not os.path.exists(kernel):
-            kernel = os.path.join(GUEST_DIR, "vmlinuz")
-        make(self.agent, "l1", LINUX_CFG % {"name": "l1", "dir": GUEST_DIR, "kernel": kernel})
+        make(self.agent, "l1", LINUX_CFG % {"name": "l1", "dir": GUEST_DIR,
+                                            "kernel": guest_kernel()})
         p = self.p()
         p.start_vm("l1")
         con = Console(self.agent, self.row("l1")["uuid"])
@@ -262,15 +346,10 @@ class Migration(unittest.TestCase):
     share the repository, as servers of a pool share /OVS."""
 
     def setUp(self):
-        self.a = agentfix.Agent(host="127.0.0.2", hypervisor="qemu",
-                                extra={"guest_stop_timeout": "60"})
-        self.b = agentfix.Agent(host="127.0.0.3", hypervisor="qemu",
-                                extra={"guest_stop_timeout": "60",
-                                       "ovs_root": self.a.keys["ovs_root"]})
-        kernel = os.path.join(GUEST_DIR, "vmlinux")
-        if not os.path.exists(kernel):
-            kernel = os.path.join(GUEST_DIR, "vmlinuz")
-        make(self.a, "m1", LINUX_CFG % {"name": "m1", "dir": GUEST_DIR, "kernel": kernel})
+        self.a = qemu_agent(host="127.0.0.2", extra={"guest_stop_timeout": "60"})
+        self.b = qemu_agent(host="127.0.0.3", extra={"guest_stop_timeout": "60",
+                                                     "ovs_root": self.a.keys["ovs_root"]})
+        make(self.a, "m1", LINUX_CFG % {"name": "m1", "dir": GUEST_DIR, "kernel": guest_kernel()})
         self.a.start()
         self.b.start()
 

@@ -210,7 +210,11 @@ TEST(enum_values)
 	config_free(&cfg);
 	CHECK_INT(parse("hypervisor=qemu\nlog_level=warning\n", &cfg), 0);
 	CHECK_INT(cfg.hypervisor, HV_QEMU);
+	CHECK_INT(cfg.qemu_accel, ACCEL_AUTO);
 	CHECK_INT(cfg.log_level, LOG_WARNING);
+	config_free(&cfg);
+	CHECK_INT(parse("qemu_accel=tcg\n", &cfg), 0);
+	CHECK_INT(cfg.qemu_accel, ACCEL_TCG);
 	config_free(&cfg);
 	CHECK_INT(parse("log_level=info\n", &cfg), 0);
 	CHECK_INT(cfg.log_level, LOG_INFO);
@@ -368,6 +372,8 @@ TEST(enums_bad)
 	    "agent.ini:1: log_level must be error|warning|info|debug, not 'trace'");
 	CHECK_STR(parse_err("hypervisor=\n"),
 	    "agent.ini:1: hypervisor must be sim|qemu|xen, not ''");
+	CHECK_STR(parse_err("qemu_accel=hvf\n"),
+	    "agent.ini:1: qemu_accel must be auto|kvm|tcg, not 'hvf'");
 }
 
 TEST(paths)
@@ -410,7 +416,7 @@ TEST(key_errors)
 	    "agent.ini:1: unknown key 'Port' (did you mean 'port'?)");
 	CHECK(strncmp(parse_err("frobnicate=1\n"),
 	    "agent.ini:1: unknown key 'frobnicate' (known keys: listen, port, ssl,", 68) == 0);
-	CHECK(strstr(err, "guest_stop_timeout)") != NULL);
+	CHECK(strstr(err, "guest_stop_timeout, qemu_accel)") != NULL);
 	CHECK_STR(parse_err("port=1\nssl=enable\nport=2\n"),
 	    "agent.ini:3: duplicate key 'port' (already set on line 1)");
 	CHECK_STR(parse_err("port 8899\n"),
