@@ -218,6 +218,7 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;
 	}
+	log_flush(); /* or the child would carry, and might write, our pending lines */
 	pid = fork();
 	if (pid < 0) {
 		snprintf(err, errlen, "fork: %s", strerror(errno));

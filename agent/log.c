@@ -18,6 +18,15 @@ static char *log_path;
 static time_t stamp_sec = -1;
 static char stamp_text[32];
 
+/* With batching on (the daemon), lines gather here and go out in one
+ * write per loop turn (log_flush() before the loop sleeps): a write per
+ * line cost a third of the echo throughput at log_level=info. Errors
+ * still go out at once, so the lines before a crash are not lost. */
+#define BATCH_MAX 65536
+static bool batching;
+static char batch[BATCH_MAX];
+static size_t batch_len;
+
 static const char *level_name(int level)
 {
 	switch (level) {
@@ -31,6 +40,36 @@ static const char *level_name(int level)
 static int open_file(const char *path)
 {
 	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+}
+
+static void write_all(const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(log_fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return; /* nowhere else to report a failing log: drop it */
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+void log_flush(void)
+{
+	int saved = errno;
+
+	if (batch_len)
+		write_all(batch, batch_len);
+	batch_len = 0;
+	errno = saved;
+}
+
+void log_set_batch(bool on)
+{
+	if (!on)
+		log_flush();
+	batching = on;
 }
 
 int log_open(const char *path, int level, bool use_syslog)
@@ -73,6 +112,7 @@ int log_get_level(void) { return log_level; }
 
 void log_close(void)
 {
+	log_flush();
 	if (log_fd > 2)
 		close(log_fd);
 	log_fd = 2;
@@ -117,8 +157,14 @@ void log_write(int level, const char *cat, const char *func, int line,
 			     ts.tv_nsec / 1000000, level_name(level), cat, msg);
 	if (n > (int)sizeof(out) - 1)
 		n = sizeof(out) - 1;
-	if (write(log_fd, out, (size_t)n) < 0) {
-		/* Nowhere else to report a failing log; drop the line. */
+	if (batching && level > LOG_ERR) {
+		if (batch_len + (size_t)n > sizeof(batch))
+			log_flush();
+		memcpy(batch + batch_len, out, (size_t)n);
+		batch_len += (size_t)n;
+	} else {
+		log_flush(); /* keep the order of the lines */
+		write_all(out, (size_t)n);
 	}
 	if (log_syslog)
 		syslog(level, "[%s] %s", cat, msg);

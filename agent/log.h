@@ -18,6 +18,12 @@ void log_set_level(int level);
 int log_get_level(void);
 void log_close(void);
 
+/* Batching (the daemon turns it on): lines below LOG_ERR are kept in a
+ * buffer until log_flush(), which the loop calls before it sleeps, so a
+ * loop turn costs one write however many lines it logged. */
+void log_set_batch(bool on);
+void log_flush(void);
+
 void log_write(int level, const char *cat, const char *func, int line,
 	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

@@ -1,5 +1,6 @@
 /* loop.c - epoll event loop with a timer heap and a wake-up queue. */
 #include "loop.h"
+#include "log.h"
 #include "util.h"
 
 #include <errno.h>
@@ -311,6 +312,7 @@ int loop_run(struct loop *loop)
 		int n;
 
 		sync_interest(loop);
+		log_flush(); /* this turn's lines, in one write */
 		n = epoll_wait(loop->epfd, evs, LOOP_MAX_EVENTS, next_timeout(loop));
 
 		if (n < 0) {

@@ -219,6 +219,7 @@ static int start(struct server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "epoll_create: %s", strerror(errno));
 		return -1;
 	}
+	log_set_batch(true); /* the loop flushes once per turn */
 	if (setup_signals(srv, err, errlen) != 0)
 		return -1;
 	if (cfg->ssl && !(srv->ssl_ctx = tls_server_ctx(cfg->ssl_cert, cfg->ssl_key, err, errlen)))
