@@ -19,6 +19,7 @@
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
 #include "log.h"
+#include "names.h"
 #include "server.h"
 #include "util.h"
 
@@ -102,6 +103,8 @@ int guest_resolve(struct server *srv, const char *arg, bool must_exist, char **p
 	char real_root[PATH_MAX], real[PATH_MAX], *lexical;
 
 	*path = NULL;
+	if (name_check("guest name", arg, err, errlen) != 0)
+		return FAULT_INVALID_ARGUMENT;
 	/* A malformed name is a bad argument; a path elsewhere is refused. */
 	if (!(lexical = guest_key(root, arg, err, errlen)))
 		return strchr(arg, '/') ? FAULT_PERMISSION : FAULT_INVALID_ARGUMENT;

@@ -28,6 +28,7 @@
 #include "guest.h"
 #include "hypervisor/vmcfg.h"
 #include "log.h"
+#include "names.h"
 #include "repo_util.h"
 #include "rpc_params.h"
 #include "server.h"
@@ -232,6 +233,11 @@ void m_install_vm_hvm(struct rpc_call *call, xmlrpc_value *params)
 
 	record_init(&rec);
 	/* -- the arguments -- */
+	if (name_check("guest name", name, err, sizeof(err)) != 0 ||
+	    name_check("ISO image name", iso_arg, err, sizeof(err)) != 0) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s", err);
+		goto out;
+	}
 	if (!repo_name_ok(name, GUEST_NAME_MAX, NULL)) {
 		rpc_fault(call, FAULT_INVALID_ARGUMENT, "'%.100s' is not a usable guest name: use 1 to %d "
 			  "letters, digits, '.', '_' or '-' (not '.' or '..')", name, GUEST_NAME_MAX);

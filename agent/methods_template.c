@@ -45,6 +45,7 @@
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
 #include "log.h"
+#include "names.h"
 #include "repo_util.h"
 #include "server.h"
 #include "util.h"
@@ -1041,6 +1042,11 @@ void m_create_vm_from_template(struct rpc_call *call, xmlrpc_value *params)
 	j->srv = srv;
 	j->call = call;
 	j->name = name;
+	if (name_check("template name", tmpl, err, sizeof(err)) != 0 ||
+	    name_check("guest name", name, err, sizeof(err)) != 0) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s", err);
+		goto fail;
+	}
 	if (!repo_name_ok(name, GUEST_NAME_MAX, NULL)) {
 		rpc_fault(call, FAULT_INVALID_ARGUMENT, "'%.100s' is not a usable guest name: use 1 to %d "
 			  "letters, digits, '.', '_' or '-' (not '.' or '..')", name, GUEST_NAME_MAX);
@@ -1236,7 +1242,12 @@ void m_xen_create_disk(struct rpc_call *call, xmlrpc_value *params)
 	int dfd = -1, fd = -1;
 	ssize_t n;
 	size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+	char err[512];
 
+	if (name_check("disk file name", path, err, sizeof(err)) != 0) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s", err);
+		goto out;
+	}
 	if (param_num(params, 1, &mb) != 0 || mb < 1 || mb > DISK_MAX_MB) {
 		rpc_fault(call, FAULT_INVALID_ARGUMENT, "size_MB must be a whole number of MB from 1 to "
 			  "%lld", DISK_MAX_MB);

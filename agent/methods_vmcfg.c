@@ -31,6 +31,7 @@
 #include "guest.h"
 #include "hypervisor/vmcfg.h"
 #include "log.h"
+#include "names.h"
 #include "rpc_params.h"
 #include "server.h"
 #include "util.h"
@@ -556,6 +557,10 @@ void m_xen_add_disk(struct rpc_call *call, xmlrpc_value *params)
 	size_t n;
 	int fault;
 
+	if (name_check("disk", item, err, sizeof(err)) != 0) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s", err);
+		goto out;
+	}
 	if (vmcfg_parse_disk(item, &d, err, sizeof(err)) != 0) {
 		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s", err);
 		goto out;
@@ -607,6 +612,10 @@ void m_xen_change_vm_cdrom(struct rpc_call *call, xmlrpc_value *params)
 	size_t n, slot;
 	int fault;
 
+	if (name_check("ISO image name", iso, err, sizeof(err)) != 0) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s", err);
+		goto out;
+	}
 	if (iso[0] && (fault = check_repo_file(srv, iso, "ISO", real_iso, err, sizeof(err))) != 0) {
 		rpc_fault(call, fault, "%s", err);
 		goto out;

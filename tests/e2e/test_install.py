@@ -190,7 +190,13 @@ class Install(agentfix.AgentCase):
                                                  self.iso))
         self.assertIn("disk", self.fault(1000, p.install_vm_hvm, "baddisk", "256", "1",
                                          "99999999999999999999", self.iso))
-        for n in ("badmem", "badcpu", "baddisk"):
+        # control characters in the name or the ISO: the byte is named
+        msg = self.fault(1000, p.install_vm_hvm, "new\nline", 256, 1, 8, self.iso)
+        self.assertIn("guest name 'new?line' has a control character at byte 3 (0x0a)", msg)
+        msg = self.fault(1000, p.install_vm_hvm, "badiso", 256, 1, 8, self.iso + "\t")
+        self.assertIn("ISO image name", msg)
+        self.assertIn("has a control character at byte %d (0x09)" % len(self.iso), msg)
+        for n in ("badmem", "badcpu", "baddisk", "badiso"):
             self.gone(n)
         self.assertFalse(os.path.lexists(os.path.join(self.root, "x")))
 

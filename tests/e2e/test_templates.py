@@ -288,6 +288,17 @@ class Templates(agentfix.AgentCase):
                 self.fault(1000, p.create_vm_from_template, bad, "okname")
         self.assertEqual(self.leftovers(), [])
 
+    def test_names_with_control_characters(self):
+        """Template and guest names: no control characters, the byte named."""
+        self.guide_tgz("ctl_seed.tgz", "", t="ctl_seed")
+        p = self.rpc()
+        msg = self.fault(1000, p.create_vm_from_template, "ctl_seed", "tab\tname")
+        self.assertIn("guest name 'tab?name' has a control character at byte 3 (0x09)", msg)
+        msg = self.fault(1000, p.create_vm_from_template, "ctl\x7fseed", "ok2")
+        self.assertIn("template name 'ctl?seed' has a control character at byte 3 (0x7f)", msg)
+        self.assert_not_created("ok2")
+        self.assertEqual(self.leftovers(), [])
+
     def test_missing_template(self):
         msg = self.fault(1001, self.rpc().create_vm_from_template, "no_such_seed", "nothere")
         self.assertIn("no_such_seed", msg)
@@ -630,6 +641,23 @@ class Templates(agentfix.AgentCase):
         os.symlink(os.path.join(self.outside, "via_link.img"), os.path.join(d, "ln.img"))
         self.fault(1002, p.xen_create_disk, os.path.join(d, "ln.img"), 10)
         self.assertFalse(os.path.lexists(os.path.join(self.outside, "via_link.img")))
+
+    def test_create_disk_names(self):
+        """The issue's four names are refused with the byte that breaks the
+        rule; nothing is created. UTF-8 names are fine."""
+        p = self.rpc()
+        d = os.path.join(self.pool, "diskguest3")
+        os.makedirs(d)
+        for base, at, code in (("x.img\n", 5, "0x0a"), ("a\nb.img", 1, "0x0a"),
+                               ("tab\t.img", 3, "0x09"), ("del\x7f.img", 3, "0x7f")):
+            with self.subTest(name=base):
+                msg = self.fault(1000, p.xen_create_disk, os.path.join(d, base), 10)
+                self.assertIn("disk file name", msg)
+                self.assertIn("has a control character at byte %d (%s)" % (len(d) + 1 + at, code),
+                              msg)
+        self.assertEqual(os.listdir(d), [])
+        self.assertEqual(p.xen_create_disk(os.path.join(d, "caf\u00e9 \u65e5.img"), 1), "success")
+        self.assertEqual(os.listdir(d), ["caf\u00e9 \u65e5.img"])
 
     # -- delete_vm ---------------------------------------------------------
     def test_delete(self):

@@ -427,6 +427,33 @@ class Errors(VmcfgCase):
         self.fault(1000, "xen_add_disk", "bv", "phy:/dev/x,hdb,w")
         self.fault(1000, "xen_change_vm_cdrom", "bv", "")
 
+    def test_names_with_control_characters(self):
+        """File and guest names from callers: valid UTF-8 without control
+        characters, refused with the byte that breaks the rule."""
+        d = self.guest("nm")
+        before = self.cfg(d)
+        img = self.file_in("running_pool", "nm", "data.img")
+        for name, at, code in (("nm\n", 2, "0x0a"), ("n\tm", 1, "0x09"),
+                               ("nm\x7f", 2, "0x7f")):
+            for m, args in self.every(name):
+                msg = self.fault(1000, m, *args)
+                self.assertIn("guest name", msg)
+                self.assertIn("has a control character at byte %d (%s)" % (at, code), msg)
+        for item in ("file:%s\n,hdb,w" % img, "file:%s,hdb,w\t" % img,
+                     "file:%s/da\x7fta.img,hdb,w" % d):
+            msg = self.fault(1000, "xen_add_disk", "nm", item)
+            self.assertIn("disk 'file:", msg)
+            at = next(i for i, c in enumerate(item) if ord(c) < 32 or ord(c) == 127)
+            self.assertIn("has a control character at byte %d" % at, msg)
+        for iso in ("\n", "x\ty.iso", os.path.join(self.root(), "iso_pool", "a\x7f.iso")):
+            msg = self.fault(1000, "xen_change_vm_cdrom", "nm", iso)
+            self.assertIn("ISO image name", msg)
+            self.assertIn("has a control character at byte", msg)
+        self.assertEqual(self.cfg(d), before)
+        # other characters are fine: the usual checks decide
+        self.fault(1001, "xen_get_vm_type", "n\u00e9m")
+        self.fault(1001, "xen_add_disk", "nm", "file:%s/\u00e9t\u00e9.img,hdb,w" % d)
+
     def test_wrong_parameters(self):
         self.guest("wp")
         self.fault(-32602, "xen_set_vcpus", "wp")
