@@ -21,6 +21,7 @@
 #include "log.h"
 #include "names.h"
 #include "server.h"
+#include "utf8.h"
 #include "util.h"
 
 #define STATE_FILE "vm.state"   /* a suspended guest's memory, in its directory */
@@ -158,7 +159,17 @@ int guest_load_cfg(const char *path, struct vmcfg **cfg, struct hv_guest *g, cha
 		goto out;
 	}
 	s = vmcfg_get_str(*cfg, "name");
-	snprintf(name, namelen, "%s", s ? s : strrchr(path, '/') + 1);
+	if (s) {
+		/* The name goes into the db, the logs and every list_vms reply. */
+		char what[PATH_MAX + 32];
+		snprintf(what, sizeof(what), "%s name", file);
+		if (name_check(what, s, err, errlen) != 0)
+			goto out;
+	} else {
+		s = strrchr(path, '/') + 1;
+	}
+	/* A longer name is cut, never inside a character. */
+	snprintf(name, namelen, "%.*s", (int)utf8_cut(s, namelen - 1), s);
 	if ((s = vmcfg_get_str(*cfg, "uuid")) && uuid_text_ok(s)) {
 		/* One spelling: xl and the tables compare uuids as text. */
 		for (int i = 0; i < 36; i++)

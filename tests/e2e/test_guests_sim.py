@@ -164,6 +164,39 @@ class Lifecycle(GuestCase):
         msg = self.fault(1000, self.rpc().start_vm, "bad")
         self.assertIn("vm.cfg:", msg)
 
+    def test_vm_cfg_names_must_be_text(self):
+        """A vm.cfg name that is not UTF-8 or holds a control character is
+        refused when the guest is registered (also by a start that would
+        register it); nothing is recorded."""
+        p = self.rpc()
+        for dirname, name, phrase in (
+                ("latin1", b"caf\xe9", "name 'caf?' is not valid UTF-8 at byte 3 (0xe9)"),
+                ("ctl", b"a\x01b\x1bc", "name 'a?b?c' has a control character at byte 1"),
+                ("esc", b"a\\tb", "name 'a?b' has a control character at byte 1 (0x09)"),
+                ("del", b"x\x7f", "has a control character at byte 1 (0x7f)"),
+                ("overlong", b"\xc0\xaf", "is not valid UTF-8 at byte 0")):
+            with self.subTest(name=name):
+                d = make_guest(self.agent, dirname)
+                with open(os.path.join(d, "vm.cfg"), "wb") as f:
+                    f.write(b"name = '" + name + b"'\nmemory = 64\n")
+                for method in (p.register_vm, p.start_vm):
+                    msg = self.fault(1000, method, dirname)
+                    self.assertIn("/vm.cfg name '", msg)
+                    self.assertIn(phrase, msg)
+                self.fault(1001, p.get_vm_status, dirname)
+        d = make_guest(self.agent, "utf8name")
+        with open(os.path.join(d, "vm.cfg"), "w", encoding="utf-8") as f:
+            f.write("name = 'caf\u00e9 \u65e5\u672c'\nmemory = 64\n")
+        self.assertTrue(p.register_vm("utf8name").startswith("success:"))
+        # a name longer than the record keeps (255 bytes) is cut between characters
+        d2 = make_guest(self.agent, "longname")
+        with open(os.path.join(d2, "vm.cfg"), "w", encoding="utf-8") as f:
+            f.write("name = '%s'\nmemory = 64\n" % ("\u00e9" * 200))
+        self.assertTrue(p.register_vm("longname").startswith("success:"))
+        rows = {r["path"]: r for r in p.list_vms()}
+        self.assertEqual(rows[d]["name"], "caf\u00e9 \u65e5\u672c")
+        self.assertEqual(rows[d2]["name"], "\u00e9" * 127)
+
     def test_paths_outside_are_refused(self):
         p = self.rpc()
         self.fault(1006, p.start_vm, "../../etc")
