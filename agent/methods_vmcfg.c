@@ -27,6 +27,7 @@
 
 #include "buf.h"
 #include "db/guests.h"
+#include "dups.h"
 #include "fault.h"
 #include "guest.h"
 #include "hypervisor/vmcfg.h"
@@ -40,6 +41,8 @@
 #define MEMORY_MAX_MB (16LL * 1024 * 1024) /* guest.c's bound when starting */
 #define VCPUS_MAX 512
 #define VNC_PASSWD_MAX 8 /* the VNC protocol's DES key: longer is truncated */
+#define VIF_TEXT_MAX 1024 /* bytes of a vif item from a caller; six settings need ~300 */
+#define VIF_FORMAT_MAX 512 /* bytes of its canonical form */
 
 /* Messages are cut at their buffer's size on purpose. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
@@ -662,12 +665,72 @@ out:
 	free(iso);
 }
 
+/* The first vif of list[0..n) that cannot be taken, checked in the order
+ * a caller reads the list: a string, parsable, its MAC unique so far,
+ * writable. Each string is bounded before it is parsed; MACs are compared
+ * by sorting, never pairwise. 0, or -1 after answering the fault. */
+static int read_vifs(struct rpc_call *call, xmlrpc_value *list, int n, struct vmcfg_vif *vifs,
+		     char **texts)
+{
+	xmlrpc_env env;
+	const char **macs = xcalloc((size_t)n + 1, sizeof(*macs));
+	char err[512], why[480];
+	size_t first, second;
+	int bad = n, rc = -1;           /* the index of the first failure */
+
+	xmlrpc_env_init(&env);
+	for (int i = 0; i < n && bad == n; i++) {
+		xmlrpc_value *v = NULL;
+		const char *s = NULL;
+
+		xmlrpc_array_read_item(&env, list, i, &v);
+		if (!env.fault_occurred && xmlrpc_value_type(v) == XMLRPC_TYPE_STRING)
+			xmlrpc_read_string(&env, v, &s);
+		if (v)
+			xmlrpc_DECREF(v);
+		xmlrpc_env_clean(&env);
+		xmlrpc_env_init(&env);
+		if (!s) {
+			snprintf(err, sizeof(err), "vif %d is not a string like "
+				 "'mac=00:16:3e:00:00:01, bridge=xenbr0'", i);
+		} else if (strlen(s) > VIF_TEXT_MAX) {
+			snprintf(err, sizeof(err), "vif %d is %zu bytes long; a vif is at most %d "
+				 "bytes", i, strlen(s), VIF_TEXT_MAX);
+		} else if (vmcfg_parse_vif(s, &vifs[i], why, sizeof(why)) != 0) {
+			snprintf(err, sizeof(err), "vif %d: %s", i, why);
+		} else {
+			macs[i] = vifs[i].mac;
+			texts[i] = xmalloc(VIF_FORMAT_MAX);
+			if (vmcfg_format_vif(&vifs[i], texts[i], VIF_FORMAT_MAX) != 0) {
+				snprintf(err, sizeof(err), "vif %d cannot be written to vm.cfg", i);
+			} else {
+				free((char *)s);
+				continue;
+			}
+		}
+		free((char *)s);
+		bad = i;
+	}
+	xmlrpc_env_clean(&env);
+	/* A duplicate before the failure (or at it: a vif that parsed but
+	 * cannot be written has its MAC) is what the caller meets first. */
+	if (dups_first(macs, (size_t)(bad < n ? bad + 1 : n), &first, &second))
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "vif %zu and vif %zu have the same MAC address "
+			  "%s; each needs its own", first, second, vifs[second].mac);
+	else if (bad < n)
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s", err);
+	else
+		rc = 0;
+	free(macs);
+	return rc;
+}
+
 void m_xen_set_vifs(struct rpc_call *call, xmlrpc_value *params)
 {
 	xmlrpc_env env;
 	xmlrpc_value *list = NULL;
 	struct vmcfg_vif *vifs = NULL;
-	char **texts = NULL, err[512];
+	char **texts = NULL;
 	struct gcfg g = { 0 };
 	int n = 0;
 
@@ -679,41 +742,15 @@ void m_xen_set_vifs(struct rpc_call *call, xmlrpc_value *params)
 		rpc_fault(call, FAULT_INVALID_PARAMS, "the second parameter must be an array of strings");
 		goto out;
 	}
+	/* The count first: nothing below may grow with a caller's list. */
+	if (n > VMCFG_MAX_VIFS) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%d vifs given; a guest has at most %d vifs",
+			  n, VMCFG_MAX_VIFS);
+		goto out;
+	}
 	vifs = xcalloc((size_t)n + 1, sizeof(*vifs));
 	texts = xcalloc((size_t)n + 1, sizeof(*texts));
-	for (int i = 0; i < n; i++) {
-		xmlrpc_value *v = NULL;
-		const char *s = NULL;
-		xmlrpc_array_read_item(&env, list, i, &v);
-		if (!env.fault_occurred && xmlrpc_value_type(v) == XMLRPC_TYPE_STRING)
-			xmlrpc_read_string(&env, v, &s);
-		if (v)
-			xmlrpc_DECREF(v);
-		if (!s) {
-			rpc_fault(call, FAULT_INVALID_ARGUMENT, "vif %d is not a string like "
-				  "'mac=00:16:3e:00:00:01, bridge=xenbr0'", i);
-			goto out;
-		}
-		if (vmcfg_parse_vif(s, &vifs[i], err, sizeof(err)) != 0) {
-			rpc_fault(call, FAULT_INVALID_ARGUMENT, "vif %d: %s", i, err);
-			free((char *)s);
-			goto out;
-		}
-		free((char *)s);
-		for (int j = 0; j < i; j++) {
-			if (vifs[i].mac[0] && strcmp(vifs[i].mac, vifs[j].mac) == 0) {
-				rpc_fault(call, FAULT_INVALID_ARGUMENT, "vif %d and vif %d have the same "
-					  "MAC address %s; each needs its own", j, i, vifs[i].mac);
-				goto out;
-			}
-		}
-		texts[i] = xmalloc(512);
-		if (vmcfg_format_vif(&vifs[i], texts[i], 512) != 0) {
-			rpc_fault(call, FAULT_INVALID_ARGUMENT, "vif %d cannot be written to vm.cfg", i);
-			goto out;
-		}
-	}
-	if (gcfg_open(call, params, true, &g) != 0)
+	if (read_vifs(call, list, n, vifs, texts) != 0 || gcfg_open(call, params, true, &g) != 0)
 		goto out;
 	if (vmcfg_set_list(g.cfg, "vif", (const char *const *)texts, (size_t)n) != 0)
 		rpc_fault(call, FAULT_INTERNAL, "cannot set vif in %s", g.file);
