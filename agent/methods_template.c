@@ -721,6 +721,11 @@ static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
 		snprintf(err, errlen, "the template's vm.cfg: disk must be a list of strings");
 		goto out;
 	}
+	if (v && v->n > VMCFG_MAX_DISKS) {
+		snprintf(err, errlen, "the template's vm.cfg has %zu disk items; a guest has at most %d",
+			 v->n, VMCFG_MAX_DISKS);
+		goto out;
+	}
 	if (v) {
 		struct vmcfg_value nv = *v;
 		size_t nitems = v->n;
@@ -808,6 +813,11 @@ static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
 	 * which the host would run as root */
 	if ((v = vmcfg_get(cfg, "vif")) && v->type != VMCFG_LIST) {
 		snprintf(err, errlen, "the template's vm.cfg: vif must be a list of strings");
+		goto out;
+	}
+	if (v && v->n > VMCFG_MAX_VIFS) {
+		snprintf(err, errlen, "the template's vm.cfg has %zu vif items; a guest has at most %d",
+			 v->n, VMCFG_MAX_VIFS);
 		goto out;
 	}
 	for (size_t i = 0; v && i < v->n; i++) {

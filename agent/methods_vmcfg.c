@@ -126,6 +126,11 @@ static const char *where(const struct gcfg *g, const char *key, char *out, size_
 
 /* ---- string lists: disk and vif ---------------------------------------- */
 
+static size_t list_max(const char *key)
+{
+	return strcmp(key, "disk") == 0 ? VMCFG_MAX_DISKS : VMCFG_MAX_VIFS;
+}
+
 /* The string items of a list key (borrowed from cfg; an absent key is an
  * empty list). 0, or -1 after answering a fault. */
 static int str_list(struct rpc_call *call, const struct gcfg *g, const char *key,
@@ -141,6 +146,12 @@ static int str_list(struct rpc_call *call, const struct gcfg *g, const char *key
 	if (v->type != VMCFG_LIST) {
 		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s: %s must be a list of strings, "
 			  "like %s = [ '...', '...' ]", where(g, key, at, sizeof(at)), key, key);
+		return -1;
+	}
+	/* vm.cfg is outside input too: its lists are bounded before the work. */
+	if (v->n > list_max(key)) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s: %s has %zu items; a guest has at most "
+			  "%zu", where(g, key, at, sizeof(at)), key, v->n, list_max(key));
 		return -1;
 	}
 	*items = xcalloc(v->n ? v->n : 1, sizeof(**items));
@@ -580,6 +591,11 @@ void m_xen_add_disk(struct rpc_call *call, xmlrpc_value *params)
 	}
 	if (gcfg_open(call, params, true, &g) != 0 || disk_list(call, &g, &items, &disks, &n) != 0)
 		goto out;
+	if (n >= VMCFG_MAX_DISKS) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s already has %zu disks; a guest has at most "
+			  "%d", g.path, n, VMCFG_MAX_DISKS);
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(disks[i].dev, d.dev) == 0) {
 			rpc_fault(call, FAULT_EXISTS, "device %s is already used by disk '%s' of %s; "
@@ -635,6 +651,11 @@ void m_xen_change_vm_cdrom(struct rpc_call *call, xmlrpc_value *params)
 	if (iso[0]) {
 		strcpy(d.kind, "file");
 		snprintf(d.path, sizeof(d.path), "%s", real_iso);
+	}
+	if (slot == n && n >= VMCFG_MAX_DISKS) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s has no cdrom drive and already %zu disks; "
+			  "a guest has at most %d", g.path, n, VMCFG_MAX_DISKS);
+		goto out;
 	}
 	if (slot == n) {
 		for (size_t i = 0; i < n; i++) {

@@ -21,9 +21,10 @@
 #define VMCFG_MAX_SIZE (1024 * 1024) /* bytes of vm.cfg we agree to read */
 #define VMCFG_MAX_KEYS 1024          /* real files have a few dozen */
 #define VMCFG_MAX_DEPTH 8            /* list nesting; QoS lists use 2 */
-/* Items of the vif list the agent works with: real guests have a handful,
- * and a hostile vm.cfg or caller must not make the list cost more than
- * this many items' work. */
+/* Items of the disk and vif lists the agent works with: real guests have
+ * a handful, and a hostile vm.cfg or caller must not make a list cost
+ * more than this many items' work. */
+#define VMCFG_MAX_DISKS 256
 #define VMCFG_MAX_VIFS 256
 
 enum vmcfg_type { VMCFG_STR, VMCFG_INT, VMCFG_FLOAT, VMCFG_BOOL, VMCFG_NONE, VMCFG_LIST };

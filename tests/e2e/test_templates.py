@@ -299,6 +299,25 @@ class Templates(agentfix.AgentCase):
         self.assert_not_created("ok2")
         self.assertEqual(self.leftovers(), [])
 
+    def test_long_lists_in_template(self):
+        """A template's vm.cfg with more than 256 disk or vif items is refused
+        before any per-item work (a stat per disk, a MAC per vif)."""
+        for key, item, n in (("disk", "',hdc:cdrom,r'", 257), ("vif", "''", 257),
+                             ("vif", "''", 150000)):
+            with self.subTest(key=key, n=n):
+                text = "name = 'x'\nmemory = 64\n%s = [%s]\n" % (key, ",".join([item] * n))
+
+                def fill(t):
+                    add_file(t, "vm.cfg", text.encode())
+                    add_file(t, "system.img", IMG)
+                self.make_tgz("long_seed.tgz", fill)
+                t = time.monotonic()
+                msg = self.fault(1000, self.rpc().create_vm_from_template, "long_seed", "longg")
+                self.assertLess(time.monotonic() - t, 30)
+                self.assertIn("has %d %s items; a guest has at most 256" % (n, key), msg)
+                self.assert_not_created("longg")
+                os.unlink(os.path.join(self.seed, "long_seed.tgz"))
+
     def test_missing_template(self):
         msg = self.fault(1001, self.rpc().create_vm_from_template, "no_such_seed", "nothere")
         self.assertIn("no_such_seed", msg)

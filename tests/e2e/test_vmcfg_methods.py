@@ -498,6 +498,30 @@ class Errors(VmcfgCase):
         self.fault(1001, "xen_get_vm_type", "n\u00e9m")
         self.fault(1001, "xen_add_disk", "nm", "file:%s/\u00e9t\u00e9.img,hdb,w" % d)
 
+    def test_long_lists_in_vm_cfg(self):
+        """vm.cfg is outside input: a disk or vif list longer than 256 items
+        is refused before any per-item work, however long it is."""
+        items = ", ".join("'file:/OVS/x%d.img,xvd%d,w'" % (i, i) for i in range(257))
+        self.guest("ld", text="name = 'ld'\nmemory = 64\ndisk = [%s]\n" % items)
+        msg = self.fault(1000, "xen_get_vdisks", "ld")
+        self.assertIn("disk has 257 items; a guest has at most 256", msg)
+        self.fault(1000, "xen_add_disk", "ld", "phy:/dev/x,hdb,w")
+        self.fault(1000, "xen_change_vm_cdrom", "ld", "")
+        # 200,000 empty vifs: nearly the whole 1 MiB
+        self.guest("lv", text="name = 'lv'\nmemory = 64\nvif = [%s]\n" % ",".join(["''"] * 200000))
+        t = time.monotonic()
+        msg = self.fault(1000, "xen_get_vifs", "lv")
+        self.assertIn("vif has 200000 items; a guest has at most 256", msg)
+        self.assertLess(time.monotonic() - t, 10)
+        # exactly 256 disks: listed, but no 257th added
+        items = ", ".join("'phy:/dev/x%d,xvd%d,w'" % (i, i) for i in range(256))
+        self.guest("l256", text="name = 'l256'\nmemory = 64\ndisk = [%s]\n" % items)
+        self.assertEqual(self.call("xen_get_vdisks", "l256").count("vdisk"), 256)
+        msg = self.fault(1000, "xen_add_disk", "l256", "phy:/dev/y,hdb,w")
+        self.assertIn("already has 256 disks", msg)
+        msg = self.fault(1000, "xen_change_vm_cdrom", "l256", "")
+        self.assertIn("no cdrom drive and already 256 disks", msg)
+
     def test_wrong_parameters(self):
         self.guest("wp")
         self.fault(-32602, "xen_set_vcpus", "wp")
