@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "utf8.h"
 #include "util.h"
 
 #define READ_CHUNK 16384        /* per read; <= QMP_FRAMER_SLACK */
@@ -29,40 +30,6 @@
 /* xmlrpc-c refuses strings with code points above U+FFFD (it keeps
  * UTF-16 without surrogates); the reader puts U+FFFD in their place. */
 #define XMLRPC_MAX_CP 0xfffd
-
-/* Length of the valid UTF-8 sequence at p (1-4), or 0; the code point in
- * *out. Overlong forms, surrogates and code points past U+10FFFF are
- * invalid (RFC 3629): QEMU's parser rejects them, and they must not reach
- * an XML-RPC response. */
-static size_t utf8_seq(const unsigned char *p, size_t n, uint32_t *out)
-{
-	uint32_t cp, min;
-	size_t len;
-
-	*out = p[0];
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2; cp = p[0] & 0x1f; min = 0x80;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		len = 3; cp = p[0] & 0x0f; min = 0x800;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4; cp = p[0] & 0x07; min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	*out = cp;
-	return len;
-}
 
 static void utf8_put(struct buf *b, uint32_t cp)
 {
@@ -247,7 +214,7 @@ static int jstring(struct jreader *j)
 			jfail(j, "control character 0x%02x in a string", c);
 			return -1;
 		}
-		len = utf8_seq((const unsigned char *)j->p, (size_t)(j->end - j->p), &cp);
+		len = utf8_decode((const unsigned char *)j->p, (size_t)(j->end - j->p), &cp);
 		if (!len) {
 			jfail(j, "invalid UTF-8 in a string");
 			return -1;
@@ -590,7 +557,7 @@ static int jw_string(struct jwriter *w, const char *s, size_t n)
 				buf_printf(w->out, "\\u%04x", c);
 			i++;
 		} else {
-			if (!(len = utf8_seq((const unsigned char *)s + i, n - i, &cp)))
+			if (!(len = utf8_decode((const unsigned char *)s + i, n - i, &cp)))
 				return jwfail(w, "a string is not valid UTF-8");
 			buf_append(w->out, s + i, len);
 			i += len;
