@@ -190,6 +190,10 @@ static void start_element(void *ctx, const xmlChar *localname, const xmlChar *pr
 		return;
 	}
 	el = child_el(p, parent, name, &type);
+	if (el == EL_PARAMS && parent && parent->el == EL_CALL && parent->children == 0) {
+		fail(p, "a <methodCall> needs a <methodName> before <params>");
+		return;
+	}
 	if (el < 0 || !child_fits(p, parent, el)) {
 		char shown[80];
 		quote_printable(shown, sizeof(shown), name, strlen(name));

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
 #include "util.h"
 
 /* Longest number text worth reading: a double's shortest exact form is
@@ -302,6 +303,19 @@ static bool decode_base64(const char *s, size_t n, unsigned char *out, size_t *o
 
 /* ---- values ------------------------------------------------------------------ */
 
+/* The first character past U+FFFF in valid UTF-8 text, if any. */
+static bool beyond_bmp(const char *s, size_t n, uint32_t *cp)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n; i++)
+		if (p[i] >= 0xf0) {
+			size_t k = utf8_decode(p + i, n - i, cp);
+			return k == 4;
+		}
+	return false;
+}
+
 static void bad(char *err, size_t errlen, const char *tag, const char *text, size_t n,
 		const char *what)
 {
@@ -354,10 +368,17 @@ xmlrpc_value *rpc_scalar_value(enum rpc_scalar t, const char *tag, const char *t
 		}
 		v = xmlrpc_double_new(&env, d);
 		break;
-	case RPC_STRING:
+	case RPC_STRING: {
+		uint32_t cp;
+		if (beyond_bmp(text, n, &cp)) {
+			snprintf(err, errlen, "<%s> holds U+%04X: characters beyond U+FFFF are not "
+				 "supported (xmlrpc-c 1.33 has no such strings)", tag, (unsigned)cp);
+			break;
+		}
 		/* _cr: keep a CR that arrived as &#13; instead of making it LF. */
 		v = xmlrpc_string_new_lp_cr(&env, n, text);
 		break;
+	}
 	case RPC_DATETIME:
 		if (!parse_datetime(s, len, &dt)) {
 			bad(err, errlen, tag, text, n,

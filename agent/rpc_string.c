@@ -9,13 +9,14 @@
 #include "utf8.h"
 #include "util.h"
 
-/* XML 1.0 Char, less CR's sibling controls: #x9 | #xA | #xD | [#x20-#xD7FF]
- * | [#xE000-#xFFFD] | [#x10000-#x10FFFF] (surrogates never decode). */
+/* XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] |
+ * [#x10000-#x10FFFF] (surrogates never decode), less the last range:
+ * xmlrpc-c 1.33 has no strings beyond U+FFFF (it refuses to build one). */
 static bool xml_char(uint32_t cp)
 {
 	if (cp < 0x20)
 		return cp == 0x9 || cp == 0xa || cp == 0xd;
-	return cp != 0xfffe && cp != 0xffff;
+	return cp != 0xfffe && cp != 0xffff && cp < 0x10000;
 }
 
 bool rpc_text_ok(const char *s, size_t n)

@@ -5,8 +5,9 @@
  * can carry goes out unchanged. Other text goes out escaped, in the style
  * of Python's backslashreplace: each byte that is not valid UTF-8 or that
  * belongs to a character XML cannot carry (C0 controls but TAB, LF, CR;
- * U+FFFE; U+FFFF) becomes \xNN, and, in such text only, each backslash
- * becomes \\, so the escaping can be undone. */
+ * U+FFFE; U+FFFF), or xmlrpc-c cannot (anything beyond U+FFFF), becomes
+ * \xNN, and, in such text only, each backslash becomes \\, so the
+ * escaping can be undone. */
 #ifndef OVS_RPC_STRING_H
 #define OVS_RPC_STRING_H
 

@@ -226,6 +226,8 @@ TEST(bad_scalars)
 	CHECK(refused("<base64>a===</base64>", "not valid base64"));
 	CHECK(refused("<base64>ab=c</base64>", "not valid base64"));
 	CHECK(refused("<nil>x</nil>", "must be empty"));
+	CHECK(refused("smile \xf0\x9f\x98\x80", "U+1F600: characters beyond U+FFFF"));
+	CHECK(refused("<string>&#x1F600;</string>", "beyond U+FFFF"));
 }
 
 TEST(datetime_forms)
@@ -268,7 +270,7 @@ TEST(structure_errors)
 	CHECK(refused("x<int>1</int>", "text before <int>"));
 	CHECK(refused("<int><b/></int>", "unexpected element"));
 	CHECK(raw_refused("<methodResponse/>", 17, "must be a <methodCall>"));
-	CHECK(raw_refused("<methodCall><params/></methodCall>", 34, "out of order"));
+	CHECK(raw_refused("<methodCall><params/></methodCall>", 34, "needs a <methodName> before"));
 	CHECK(raw_refused("<methodCall></methodCall>", 25, "needs a <methodName>"));
 	CHECK(raw_refused("<methodCall><methodName> </methodName></methodCall>", 51, "is empty"));
 	CHECK(raw_refused("", 0, "line 1"));
