@@ -290,7 +290,7 @@ static int set_enum(struct parse_ctx *ctx, struct agent_config *cfg,
 	else if (k->off == OFF(log_level))
 		cfg->log_level = value;
 	else if (k->off == OFF(qemu_accel))
-		cfg->qemu_accel = (enum qemu_accel)value;
+		cfg->qemu_accel = (enum hv_accel)value;
 	else
 		abort(); /* a row in keys[] without a case here */
 	return 0;

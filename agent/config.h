@@ -10,15 +10,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hypervisor/hv.h"
+
 struct acl;
 
 enum auth_mode { AUTH_PASSWORD, AUTH_PAM };
-enum hv_kind { HV_SIM, HV_QEMU, HV_XEN };
-
-/* How the qemu backend runs guests: KVM when /dev/kvm opens (auto), or
- * one of the two by name. tcg serves hosts where /dev/kvm opens but
- * guests hang under it (nested virtualisation). */
-enum qemu_accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
 
 struct agent_config {
 	char *path;             /* the file this was read from */
@@ -68,7 +64,7 @@ struct agent_config {
 
 	/* guests */
 	int guest_stop_timeout;    /* seconds a clean stop (ACPI) may take before power-off: 120 */
-	enum qemu_accel qemu_accel;/* qemu_accel=auto|kvm|tcg, default auto */
+	enum hv_accel qemu_accel; /* qemu_accel=auto|kvm|tcg, default auto */
 };
 
 /* Fill cfg with the documented defaults (allocations owned by cfg). */

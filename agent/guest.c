@@ -683,7 +683,7 @@ static int apply_event(struct record *rec, bool exists, void *arg, char *err, si
 void guest_on_event(struct hv *hv, const char *uuid, enum hv_event ev)
 {
 	static const char *const names[] = { "running", "paused", "crashed", "gone" };
-	struct server *srv = hv->srv;
+	struct server *srv = hv->owner;
 	struct find_uuid f = { uuid, NULL };
 	char err[512];
 

@@ -73,6 +73,7 @@ void server_begin_stop(struct server *srv)
 	if (srv->stopping)
 		return;
 	srv->stopping = true;
+	srv->hv_env.stopping = true;
 	log_info("stopping: no new connections; finishing %d in-flight connection(s)", srv->nconns);
 	listeners_close(srv);
 	conn_drain_all(srv);
@@ -102,6 +103,8 @@ static void warn_restart_keys(const struct agent_config *old, const struct agent
 		log_warn("hypervisor changed; it takes effect at the next restart");
 	if (old->ssl != neu->ssl)
 		log_warn("ssl changed; it takes effect at the next restart");
+	if (old->qemu_accel != neu->qemu_accel)
+		log_warn("qemu_accel changed; it takes effect at the next restart");
 }
 
 static void reload(struct server *srv)
@@ -137,6 +140,7 @@ static void reload(struct server *srv)
 			strerror(errno));
 	config_free(&srv->cfg);
 	srv->cfg = neu;
+	srv->hv_env.guest_stop_timeout = neu.guest_stop_timeout;
 	auth_flush(srv->auth);
 	log_info("configuration reloaded from %s", srv->cfg.path);
 }
@@ -226,9 +230,14 @@ static int start(struct server *srv, char *err, size_t errlen)
 		return -1;
 	if (!(srv->store = store_open(cfg->state_dir, true, err, errlen)))
 		return -1;
-	if (!(srv->hv = hv_open(srv, cfg->hypervisor, err, errlen)))
+	srv->hv_env = (struct hv_env){
+		.loop = srv->loop, .store = srv->store, .state_dir = xstrdup(cfg->state_dir),
+		.guest_stop_timeout = cfg->guest_stop_timeout, .accel = cfg->qemu_accel,
+	};
+	if (!(srv->hv = hv_open(&srv->hv_env, cfg->hypervisor, err, errlen)))
 		return -1;
 	srv->hv->on_event = guest_on_event;
+	srv->hv->owner = srv;
 	guest_reconcile(srv);
 	srv->auth = auth_new(srv);
 	srv->resolver = resolver_new(srv->loop);
@@ -251,6 +260,7 @@ static void cleanup(struct server *srv)
 	if (srv->cfg.pid_file && srv->started_ms)
 		unlink(srv->cfg.pid_file);
 	hv_close(srv->hv);
+	free(srv->hv_env.state_dir);
 	child_reap_all();
 	free(srv->guest_ops);
 	store_close(srv->store);

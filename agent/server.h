@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
+#include "hypervisor/hv.h"
 #include "loop.h"
 
 struct conn;
@@ -30,6 +31,7 @@ struct server {
 	struct auth *auth;
 	struct resolver *resolver;
 	struct hv *hv;
+	struct hv_env hv_env;       /* what the backend sees of the agent */
 	struct perf *perf;
 	struct store *store;
 	struct guest_ops *guest_ops; /* guest operations in flight (guest.c) */       /* state_dir/ LMDB */

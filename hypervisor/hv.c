@@ -9,14 +9,14 @@
 
 #include "util.h"
 
-struct hv *hv_open(struct server *srv, enum hv_kind kind, char *err, size_t errlen)
+struct hv *hv_open(const struct hv_env *env, enum hv_kind kind, char *err, size_t errlen)
 {
 	const struct hv_ops *ops = kind == HV_SIM ? &hv_sim_ops :
 				   kind == HV_QEMU ? &hv_qemu_ops : &hv_xen_ops;
 	struct hv *hv = xcalloc(1, sizeof(*hv));
 
 	hv->ops = ops;
-	hv->srv = srv;
+	hv->env = env;
 	if (ops->open(hv, err, errlen) != 0) {
 		free(hv);
 		return NULL;

@@ -7,14 +7,32 @@
 #ifndef OVS_HV_H
 #define OVS_HV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-
-struct server;
 struct hv;
+struct loop;
+struct store;
 struct vmcfg;
+
+enum hv_kind { HV_SIM, HV_QEMU, HV_XEN };
+
+/* How the qemu backend runs guests: KVM when /dev/kvm opens (auto), or
+ * one of the two by name. tcg serves hosts where /dev/kvm opens but
+ * guests hang under it (nested virtualisation). */
+enum hv_accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
+
+/* What a backend gets from the agent: never the agent itself. The agent
+ * owns it and keeps it current (guest_stop_timeout changes on SIGHUP). */
+struct hv_env {
+	struct loop *loop;
+	struct store *store;        /* the agent's state store */
+	char *state_dir;            /* where the backend keeps its files (owned) */
+	int guest_stop_timeout;     /* seconds a clean stop may take */
+	enum hv_accel accel;        /* qemu only */
+	bool stopping;              /* the agent is stopping: start nothing long */
+};
 
 /* What `xm info` / `xl info` report, in the same units (MB, MHz). */
 struct hv_info {
@@ -125,14 +143,16 @@ enum hv_event { HV_EV_RUNNING, HV_EV_PAUSED, HV_EV_CRASHED, HV_EV_GONE };
 
 struct hv {
 	const struct hv_ops *ops;
-	struct server *srv;
+	const struct hv_env *env;
 	void *priv;             /* the backend's own state */
 	/* Set by the agent; a backend calls it (when set) from the loop. */
 	void (*on_event)(struct hv *hv, const char *uuid, enum hv_event ev);
+	void *owner;            /* the agent's, for on_event */
 };
 
-/* Open the backend named by kind. Returns NULL with err on failure. */
-struct hv *hv_open(struct server *srv, enum hv_kind kind, char *err, size_t errlen);
+/* Open the backend named by kind; env must outlive it. Returns NULL with
+ * err on failure. */
+struct hv *hv_open(const struct hv_env *env, enum hv_kind kind, char *err, size_t errlen);
 void hv_close(struct hv *hv);
 
 /* Host facts every backend starts from: uname, /proc/cpuinfo,

@@ -41,9 +41,9 @@
 #include "db/store.h"
 #include "fault.h"
 #include "log.h"
+#include "loop.h"
 #include "qemu_argv.h"
 #include "qmp.h"
-#include "server.h"
 #include "util.h"
 #include "vmcfg.h"
 
@@ -172,7 +172,7 @@ static void save_guest(struct qguest *g)
 	record_set_int(&r, "vnc", g->vnc);
 	record_set(&r, "state", g->state == HV_PAUSED ? "paused" : "running");
 	text = record_format(&r);
-	if (store_put(g->hv->srv->store, QEMU_TABLE, g->uuid, text, err, sizeof(err)) != 0)
+	if (store_put(g->hv->env->store, QEMU_TABLE, g->uuid, text, err, sizeof(err)) != 0)
 		log_err("cannot record guest %s: %s", g->uuid, err);
 	free(text);
 	record_free(&r);
@@ -184,17 +184,17 @@ static void forget_guest(struct qguest *g)
 	struct qguest **pp = &q->guests;
 	char err[256];
 
-	store_del(g->hv->srv->store, QEMU_TABLE, g->uuid, err, sizeof(err));
+	store_del(g->hv->env->store, QEMU_TABLE, g->uuid, err, sizeof(err));
 	while (*pp && *pp != g)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = g->next;
 	if (g->pidfd_io.fd >= 0) {
 		int fd = g->pidfd_io.fd;
-		io_del(g->hv->srv->loop, &g->pidfd_io);
+		io_del(g->hv->env->loop, &g->pidfd_io);
 		close(fd);
 	}
-	timer_stop(g->hv->srv->loop, &g->exit_timer);
+	timer_stop(g->hv->env->loop, &g->exit_timer);
 	/* Answer what waits on the guest before its QMP goes (closing QMP
 	 * drops the callbacks those operations were waiting for). */
 	while (g->pending) {
@@ -204,7 +204,7 @@ static void forget_guest(struct qguest *g)
 	}
 	qmp_close(g->qmp);
 	g->qmp = NULL;
-	loop_defer(g->hv->srv->loop, free, g);
+	loop_defer(g->hv->env->loop, free, g);
 }
 
 static struct qguest *find_guest(struct hv *hv, const char *uuid)
@@ -283,9 +283,9 @@ static int watch_guest(struct qguest *g)
 	if (pfd < 0)
 		return -1;
 	fd_set_cloexec(pfd);
-	io_add(g->hv->srv->loop, &g->pidfd_io, pfd, EPOLLIN, on_exit_event, g);
+	io_add(g->hv->env->loop, &g->pidfd_io, pfd, EPOLLIN, on_exit_event, g);
 	sock = run_file(g->hv, g->uuid, "qmp");
-	g->qmp = qmp_connect(g->hv->srv->loop, sock, on_qmp_state, on_qmp_event, g, err, sizeof(err));
+	g->qmp = qmp_connect(g->hv->env->loop, sock, on_qmp_state, on_qmp_event, g, err, sizeof(err));
 	if (!g->qmp)
 		log_warn("guest %s: no QMP: %s", g->uuid, err);
 	free(sock);
@@ -375,19 +375,19 @@ static int qemu_open(struct hv *hv, char *err, size_t errlen)
 		free(q);
 		return -1;
 	}
-	if (hv->srv->cfg.qemu_accel != ACCEL_TCG) {
+	if (hv->env->accel != ACCEL_TCG) {
 		fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 		q->kvm = fd >= 0;
 		if (fd >= 0) {
 			close(fd);
-		} else if (hv->srv->cfg.qemu_accel == ACCEL_KVM) {
+		} else if (hv->env->accel == ACCEL_KVM) {
 			snprintf(err, errlen, "qemu_accel=kvm: /dev/kvm: %s (qemu_accel=tcg runs "
 				 "guests without it)", strerror(errno));
 			free(q);
 			return -1;
 		}
 	}
-	q->run_dir = xasprintf("%s/qemu", hv->srv->cfg.state_dir);
+	q->run_dir = xasprintf("%s/qemu", hv->env->state_dir);
 	if (mkdir(q->run_dir, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", q->run_dir, strerror(errno));
 		free(q->run_dir);
@@ -396,9 +396,9 @@ static int qemu_open(struct hv *hv, char *err, size_t errlen)
 	}
 	hv->priv = q;
 	log_info("QEMU backend: %s with %s", q->binary,
-		 q->kvm ? "KVM" : hv->srv->cfg.qemu_accel == ACCEL_TCG ? "TCG (qemu_accel=tcg)"
+		 q->kvm ? "KVM" : hv->env->accel == ACCEL_TCG ? "TCG (qemu_accel=tcg)"
 							       : "TCG (no usable /dev/kvm)");
-	if (store_each(hv->srv->store, QEMU_TABLE, reattach_one, hv, err, errlen) != 0)
+	if (store_each(hv->env->store, QEMU_TABLE, reattach_one, hv, err, errlen) != 0)
 		log_err("cannot read the running guests: %s", err);
 	return 0;
 }
@@ -413,10 +413,10 @@ static void qemu_close(struct hv *hv)
 		q->guests = g->next;
 		if (g->pidfd_io.fd >= 0) {
 			int fd = g->pidfd_io.fd;
-			io_del(hv->srv->loop, &g->pidfd_io);
+			io_del(hv->env->loop, &g->pidfd_io);
 			close(fd);
 		}
-		timer_stop(hv->srv->loop, &g->exit_timer);
+		timer_stop(hv->env->loop, &g->exit_timer);
 		qmp_close(g->qmp);
 		free(g);
 	}
@@ -492,7 +492,7 @@ static void qemu_info(struct hv *hv, hv_info_cb done, void *arg)
 	r->hv = hv;
 	r->done = done;
 	r->arg = arg;
-	if (!child_spawn(hv->srv->loop, &o, on_version, r, err, sizeof(err))) {
+	if (!child_spawn(hv->env->loop, &o, on_version, r, err, sizeof(err))) {
 		free(r);
 		done(arg, NULL, err);
 	}
@@ -689,7 +689,7 @@ static void launch(struct hv *hv, const struct hv_guest *gg, const char *restore
 	if (g->vnc >= 0 && g->vnc < VNC_DISPLAYS)
 		q->launching_vnc[g->vnc] = 1;
 	co.max_output = 16384;
-	if (!child_spawn(hv->srv->loop, &co, on_launched, s, err, sizeof(err))) {
+	if (!child_spawn(hv->env->loop, &co, on_launched, s, err, sizeof(err))) {
 		if (g->vnc >= 0 && g->vnc < VNC_DISPLAYS)
 			q->launching_vnc[g->vnc] = 0;
 		free(g);
@@ -736,7 +736,7 @@ static void mig_end(struct qmig *m, int fault, const char *msg)
 	struct qguest *g = m->g;
 
 	pend_del(g, &m->pend);
-	timer_stop(g->hv->srv->loop, &m->poll);
+	timer_stop(g->hv->env->loop, &m->poll);
 	if (m->start && fault) {
 		/* The half-restored QEMU must not linger, nor be taken for the
 		 * guest: forget it now, the guest stays suspended. */
@@ -751,7 +751,7 @@ static void mig_fail(struct qpend *p, const char *why)
 {
 	struct qmig *m = (struct qmig *)p;
 
-	timer_stop(m->g->hv->srv->loop, &m->poll);
+	timer_stop(m->g->hv->env->loop, &m->poll);
 	mig_report(m, FAULT_HYPERVISOR, why);
 }
 
@@ -788,7 +788,7 @@ static struct qmig *mig_new(struct qguest *g, hv_done_cb done, void *arg, bool s
 	m->arg = arg;
 	m->saving = saving;
 	timer_init(&m->poll, mig_poll, m);
-	m->deadline = loop_now(g->hv->srv->loop) + MIGRATE_TIMEOUT_MS;
+	m->deadline = loop_now(g->hv->env->loop) + MIGRATE_TIMEOUT_MS;
 	pend_add(g, &m->pend, mig_fail);
 	return m;
 }
@@ -812,10 +812,10 @@ static void on_migrate_status(void *arg, xmlrpc_value *ret, const char *err_clas
 		xmlrpc_read_string(&env, st, &status);
 	if (!status || strcmp(status, "active") == 0 || strcmp(status, "setup") == 0 ||
 	    strcmp(status, "device") == 0 || strcmp(status, "pre-switchover") == 0) {
-		if (loop_now(m->g->hv->srv->loop) > m->deadline)
+		if (loop_now(m->g->hv->env->loop) > m->deadline)
 			mig_end(m, FAULT_TIMEOUT, "the guest's state was not written in time");
 		else
-			timer_start(m->g->hv->srv->loop, &m->poll, MIGRATE_POLL_MS);
+			timer_start(m->g->hv->env->loop, &m->poll, MIGRATE_POLL_MS);
 	} else if (strcmp(status, "completed") == 0) {
 		if (m->saving) {
 			/* Saved: the guest is paused; end its QEMU and report once
@@ -833,7 +833,7 @@ static void on_migrate_status(void *arg, xmlrpc_value *ret, const char *err_clas
 			free(m->tmp);
 			m->tmp = NULL;
 			pend_del(g, &m->pend);
-			timer_stop(g->hv->srv->loop, &m->poll);
+			timer_stop(g->hv->env->loop, &m->poll);
 			mig_free(m);
 			qmp_execute(g->qmp, "quit", NULL, QMP_TIMEOUT_MS, on_saved_quit, NULL);
 			wait_exit(g, KILL_WAIT_MS, done, darg);
@@ -872,7 +872,7 @@ static void on_migrate_started(void *arg, xmlrpc_value *ret, const char *err_cla
 		mig_end(m, FAULT_HYPERVISOR, msg);
 		return;
 	}
-	timer_start(m->g->hv->srv->loop, &m->poll, MIGRATE_POLL_MS);
+	timer_start(m->g->hv->env->loop, &m->poll, MIGRATE_POLL_MS);
 }
 
 /* Hand QEMU the open state file, then start the migration to or from it. */
@@ -1012,7 +1012,7 @@ static void qemu_migrate_finish(struct hv *hv, const char *uuid, hv_done_cb done
 	}
 	m = mig_new(g, done, arg, false);
 	m->incoming_only = true;
-	timer_start(hv->srv->loop, &m->poll, 0);
+	timer_start(hv->env->loop, &m->poll, 0);
 }
 
 static void qemu_save(struct hv *hv, const char *uuid, const char *file, hv_done_cb done, void *arg)
@@ -1084,7 +1084,7 @@ static void wait_exit(struct qguest *g, int ms, hv_done_cb done, void *arg)
 	g->exit_done = done;
 	g->exit_arg = arg;
 	timer_init(&g->exit_timer, on_stop_timeout, g);
-	timer_start(g->hv->srv->loop, &g->exit_timer, ms);
+	timer_start(g->hv->env->loop, &g->exit_timer, ms);
 }
 
 static void op_fail(struct qpend *p, const char *why)
@@ -1157,7 +1157,7 @@ static void qemu_act(struct hv *hv, const char *uuid, enum hv_action a, hv_done_
 			kill(g->pid, SIGKILL);
 			g->forced = true;
 		}
-		wait_exit(g, (int64_t)hv->srv->cfg.guest_stop_timeout * 1000, done, arg);
+		wait_exit(g, (int64_t)hv->env->guest_stop_timeout * 1000, done, arg);
 		return;
 	case HV_DESTROY:
 		g->forced = true;

@@ -20,7 +20,7 @@
 #include "db/store.h"
 #include "fault.h"
 #include "log.h"
-#include "server.h"
+#include "loop.h"
 #include "util.h"
 
 #define SIM_TABLE "sim"
@@ -51,7 +51,7 @@ struct sim_op {
 	void *arg;
 };
 
-static struct store *db(struct hv *hv) { return hv->srv->store; }
+static struct store *db(struct hv *hv) { return hv->env->store; }
 
 static int sim_open(struct hv *hv, char *err, size_t errlen)
 {
@@ -375,7 +375,7 @@ static struct sim_op *op_new(struct hv *hv, const char *op, const char *uuid, hv
 	o->done = done;
 	o->arg = arg;
 	timer_init(&o->timer, op_fire, o);
-	timer_start(hv->srv->loop, &o->timer, ((struct sim *)hv->priv)->delay_ms);
+	timer_start(hv->env->loop, &o->timer, ((struct sim *)hv->priv)->delay_ms);
 	return o;
 }
 

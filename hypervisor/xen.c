@@ -55,7 +55,6 @@
 #include "fault.h"
 #include "log.h"
 #include "loop.h"
-#include "server.h"
 #include "util.h"
 #include "xen_parse.h"
 
@@ -264,7 +263,7 @@ static void on_list(const struct child_result *res, void *arg)
 	x->list_child = NULL;
 	if (x->closing) {
 		/* close() ran the loop only to see this child end. */
-		loop_stop(x->hv->srv->loop);
+		loop_stop(x->hv->env->loop);
 		return;
 	}
 	x->cur = NULL;
@@ -289,11 +288,11 @@ static void start_refresh(struct xen *x)
 				 .timeout_ms = LIST_TIMEOUT_MS, .max_output = XL_OUTPUT_MAX };
 	char err[256];
 
-	x->list_child = child_spawn(x->hv->srv->loop, &co, on_list, x, err, sizeof(err));
+	x->list_child = child_spawn(x->hv->env->loop, &co, on_list, x, err, sizeof(err));
 	if (!x->list_child) {
 		log_err("cannot run xl list: %s", err);
 		/* The waiters go on with the old snapshot, from the loop. */
-		loop_defer(x->hv->srv->loop, fail_waiters_later, x);
+		loop_defer(x->hv->env->loop, fail_waiters_later, x);
 	}
 }
 
@@ -333,9 +332,9 @@ static void on_poll(struct timer *t)
 {
 	struct xen *x = t->data;
 
-	if (!x->hv->srv->stopping)
+	if (!x->hv->env->stopping)
 		request_refresh(x, NULL);
-	timer_start(x->hv->srv->loop, &x->poll, x->poll_ms);
+	timer_start(x->hv->env->loop, &x->poll, x->poll_ms);
 }
 
 /* ---- operations ----------------------------------------------------------- */
@@ -395,18 +394,18 @@ static void run_xl(struct xop *o, const char *const *args, int timeout_ms)
 	format_cmd(argv, o->cmd, sizeof(o->cmd));
 	o->timeout_ms = timeout_ms;
 	log_debug("%s %s: %s", o->what, o->uuid, o->cmd);
-	o->ch = child_spawn(o->hv->srv->loop, &co, on_op_child, o, err, sizeof(err));
+	o->ch = child_spawn(o->hv->env->loop, &co, on_op_child, o, err, sizeof(err));
 	if (!o->ch) {
 		o->fault = FAULT_HYPERVISOR;
 		snprintf(o->msg, sizeof(o->msg), "cannot run %s: %s", o->cmd, err);
-		loop_defer(o->hv->srv->loop, finish_later, o);
+		loop_defer(o->hv->env->loop, finish_later, o);
 	}
 }
 
 static void run_main(struct xop *o)
 {
-	struct agent_config *cfg = &o->hv->srv->cfg;
-	int stop_ms = (cfg->guest_stop_timeout > 0 ? cfg->guest_stop_timeout : 120) * 1000;
+	int stop_ms = (o->hv->env->guest_stop_timeout > 0 ? o->hv->env->guest_stop_timeout : 120) *
+		      1000;
 	char dom[32], *vmcfg;
 
 	snprintf(dom, sizeof(dom), "%lld", o->domid);
@@ -706,7 +705,7 @@ static int xen_open(struct hv *hv, char *err, size_t errlen)
 	}
 	hv->priv = x;
 	timer_init(&x->poll, on_poll, x);
-	timer_start(hv->srv->loop, &x->poll, x->poll_ms);
+	timer_start(hv->env->loop, &x->poll, x->poll_ms);
 	log_info("xl is %s; %zu domain%s besides Domain-0", x->xl, x->n, x->n == 1 ? "" : "s");
 	return 0;
 }
@@ -715,7 +714,7 @@ static void on_close_wait(struct timer *t)
 {
 	struct xen *x = t->data;
 
-	loop_stop(x->hv->srv->loop);
+	loop_stop(x->hv->env->loop);
 }
 
 static void xen_close(struct hv *hv)
@@ -724,17 +723,17 @@ static void xen_close(struct hv *hv)
 
 	if (!x)
 		return;
-	timer_stop(hv->srv->loop, &x->poll);
+	timer_stop(hv->env->loop, &x->poll);
 	if (x->list_child) {
 		/* The loop has ended; a cancelled child would be reaped by a loop
 		 * that never runs again. xl list is quick: let it finish, within
 		 * a bound (blocking is fine now). */
 		x->closing = true;
 		timer_init(&x->close_wait, on_close_wait, x);
-		timer_start(hv->srv->loop, &x->close_wait, 3000);
+		timer_start(hv->env->loop, &x->close_wait, 3000);
 		while (x->list_child && timer_armed(&x->close_wait))
-			loop_run(hv->srv->loop);
-		timer_stop(hv->srv->loop, &x->close_wait);
+			loop_run(hv->env->loop);
+		timer_stop(hv->env->loop, &x->close_wait);
 	}
 	child_cancel(x->list_child);
 	while (x->ops) {
@@ -784,7 +783,7 @@ static void xen_info(struct hv *hv, hv_info_cb done, void *arg)
 
 	r->done = done;
 	r->arg = arg;
-	if (!child_spawn(hv->srv->loop, &o, on_xl_info, r, err, sizeof(err))) {
+	if (!child_spawn(hv->env->loop, &o, on_xl_info, r, err, sizeof(err))) {
 		free(r);
 		done(arg, NULL, err);
 	}
