@@ -30,7 +30,9 @@ size_t name_bad_byte(const char *s, size_t n, bool *control)
 			i++;
 			continue;
 		}
-		if (!(len = utf8_decode(p + i, n - i, &cp))) {
+		/* Beyond U+FFFF: valid, but xmlrpc-c 1.33 cannot carry it, so
+		 * such a name could never be shown or used over XML-RPC. */
+		if (!(len = utf8_decode(p + i, n - i, &cp)) || cp > 0xffff) {
 			if (control)
 				*control = false;
 			return i;
@@ -70,6 +72,7 @@ int name_check(const char *what, const char *s, char *err, size_t errlen)
 	size_t n = strlen(s), at;
 	char shown[SHOW_MAX + 4];
 	bool control = false;
+	uint32_t cp;
 
 	if ((at = name_bad_byte(s, n, &control)) == n)
 		return 0;
@@ -78,6 +81,9 @@ int name_check(const char *what, const char *s, char *err, size_t errlen)
 		snprintf(err, errlen, "%s '%s' has a control character at byte %zu (0x%02x); names "
 			 "may not hold control characters such as newlines or tabs", what, shown, at,
 			 (unsigned char)s[at]);
+	else if (utf8_decode((const unsigned char *)s + at, n - at, &cp))
+		snprintf(err, errlen, "%s '%s' has U+%04X at byte %zu; characters beyond U+FFFF "
+			 "cannot be carried over XML-RPC here", what, shown, (unsigned)cp, at);
 	else
 		snprintf(err, errlen, "%s '%s' is not valid UTF-8 at byte %zu (0x%02x); names must "
 			 "be UTF-8 text", what, shown, at, (unsigned char)s[at]);

@@ -13,7 +13,8 @@
 
 /* The offset of the first byte of s[0..n) that breaks the rule, or n
  * when none does; *control (may be NULL) says whether that byte is a
- * control character (else it starts no valid UTF-8 sequence). */
+ * control character (else it starts no valid UTF-8 sequence, or a
+ * character beyond U+FFFF, which xmlrpc-c 1.33 cannot carry). */
 size_t name_bad_byte(const char *s, size_t n, bool *control);
 
 /* 0 when the NUL-terminated s follows the rule. Otherwise -1 and err gets

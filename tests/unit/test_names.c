@@ -21,7 +21,7 @@ TEST(accepts_names)
 	CHECK_INT(check("/OVS/running_pool/g/disk 2.img"), 0);  /* spaces are fine */
 	CHECK_INT(check("caf\xc3\xa9.img"), 0);
 	CHECK_INT(check("\xe6\x97\xa5\xe6\x9c\xac.img"), 0);    /* 日本 */
-	CHECK_INT(check("\xf0\x9f\x98\x80"), 0);
+	CHECK_INT(check("\xef\xbf\xbd"), 0);                   /* U+FFFD */
 	CHECK_INT(check(""), 0);                                 /* emptiness is the caller's */
 	CHECK_INT(check("~!@#$%^&*()[]{}'\"\\|;:,<>?"), 0);
 }
@@ -38,6 +38,13 @@ TEST(refuses_the_issues_names)
 	CHECK(strstr(err, "has a control character at byte 3 (0x09)"));
 	CHECK_INT(check("del\x7f.img"), -1);
 	CHECK(strstr(err, "has a control character at byte 3 (0x7f)"));
+}
+
+/* Valid UTF-8, but xmlrpc-c 1.33 cannot carry it in a reply. */
+TEST(refuses_beyond_the_bmp)
+{
+	CHECK_INT(check("smile \xf0\x9f\x98\x80"), -1);
+	CHECK(strstr(err, "has U+1F600 at byte 6; characters beyond U+FFFF"));
 }
 
 TEST(refuses_every_control_character)
@@ -126,6 +133,7 @@ int main(void)
 {
 	RUN(accepts_names);
 	RUN(refuses_the_issues_names);
+	RUN(refuses_beyond_the_bmp);
 	RUN(refuses_every_control_character);
 	RUN(refuses_invalid_utf8);
 	RUN(first_bad_byte);
