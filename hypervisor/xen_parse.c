@@ -152,6 +152,10 @@ static int parse_row(const char *line, size_t len, struct xen_dom *d)
 	d->flags[t[u - 2].len] = '\0';
 	memcpy(buf, t[u - 1].p, t[u - 1].len);
 	buf[t[u - 1].len] = '\0';
+	/* xl prints "%8.1f": digits and a point only, so no sign, exponent,
+	 * hex, nan or inf reaches the guest's CPU time. */
+	if (strspn(buf, "0123456789.") != t[u - 1].len)
+		return -1;
 	d->cpu_seconds = strtod(buf, &end);
 	if (*end || end == buf)
 		return -1;

@@ -129,6 +129,13 @@ TEST(list_refuses_junk)
 		"Name ID Mem VCPUs State Time(s) UUID\nweb1 3 512 2 -bz--- 5.2 6f1b2c3d-0000-4000-8000-00000000000a - -\n",
 		"Name ID Mem VCPUs State Time(s) UUID\n3 512 2 -b---- 5.2 6f1b2c3d-0000-4000-8000-00000000000a - -\n",
 		"Name ID Mem VCPUs State Time(s) UUID\nweb1 3 512 2 -b---- x 6f1b2c3d-0000-4000-8000-00000000000a - -\n",
+		/* a CPU time xl never prints (found by fuzz_xl_list) */
+		"Name ID Mem VCPUs State Time(s) UUID\nweb1 3 512 2 -b---- -7.0 6f1b2c3d-0000-4000-8000-00000000000a - -\n",
+		"Name ID Mem VCPUs State Time(s) UUID\nweb1 3 512 2 -b---- nan 6f1b2c3d-0000-4000-8000-00000000000a - -\n",
+		"Name ID Mem VCPUs State Time(s) UUID\nweb1 3 512 2 -b---- inf 6f1b2c3d-0000-4000-8000-00000000000a - -\n",
+		"Name ID Mem VCPUs State Time(s) UUID\nweb1 3 512 2 -b---- 1e999 6f1b2c3d-0000-4000-8000-00000000000a - -\n",
+		"Name ID Mem VCPUs State Time(s) UUID\nweb1 3 512 2 -b---- 0x1p4 6f1b2c3d-0000-4000-8000-00000000000a - -\n",
+		"Name ID Mem VCPUs State Time(s) UUID\nweb1 3 512 2 -b---- . 6f1b2c3d-0000-4000-8000-00000000000a - -\n",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
