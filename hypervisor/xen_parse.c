@@ -116,29 +116,38 @@ static bool parse_long(const struct tok *t, long long *v)
 	return *end == '\0' && errno == 0 && *v >= 0;
 }
 
+/* The words a row is read by, from its right end: five columns, the UUID
+ * and what xl prints after it (two columns today). */
+#define ROW_WORDS 16
+
 /* One domain row: 1 with *d, 0 for a row to leave out, -1 malformed. */
 static int parse_row(const char *line, size_t len, struct xen_dom *d)
 {
-	struct tok t[64];
-	size_t nt = 0, i = 0;
+	struct tok t[ROW_WORDS];
+	size_t i = len;
 	long long id, mem, vcpus;
-	int u = -1, r;
+	int first = ROW_WORDS, u = -1, r;
 	char buf[32], *end;
 
-	while (i < len && nt < 64) {
-		while (i < len && isspace((unsigned char)line[i]))
-			i++;
-		if (i == len)
+	/* Read words from the right: the name before them may hold any
+	 * number of its own. */
+	while (first > 0) {
+		size_t e;
+
+		while (i && isspace((unsigned char)line[i - 1]))
+			i--;
+		if (!i)
 			break;
-		t[nt].p = line + i;
-		while (i < len && !isspace((unsigned char)line[i]))
-			i++;
-		t[nt].len = (size_t)(line + i - t[nt].p);
-		nt++;
+		e = i;
+		while (i && !isspace((unsigned char)line[i - 1]))
+			i--;
+		first--;
+		t[first].p = line + i;
+		t[first].len = e - i;
 	}
-	/* The UUID: the rightmost uuid-shaped word with a name and five
-	 * columns before it. */
-	for (int k = (int)nt - 1; k >= 6 && u < 0; k--)
+	/* The UUID: the rightmost uuid-shaped word with five columns before
+	 * it (the name is checked below). */
+	for (int k = ROW_WORDS - 1; k >= first + 5 && u < 0; k--)
 		if (is_uuid(t[k].p, t[k].len))
 			u = k;
 	if (u < 0)

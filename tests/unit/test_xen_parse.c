@@ -145,6 +145,34 @@ TEST(list_refuses_junk)
 	}
 }
 
+/* A name of many words: 127 one-letter words fit a 255-byte name; the
+ * row is read from the right, so none is too many (found by
+ * fuzz_xl_list: 59 and more failed the whole list). */
+TEST(list_name_of_many_words)
+{
+	struct xen_dom *d = NULL;
+	size_t n = 0;
+	char name[256], text[1024], err[256];
+
+	for (int words = 1; words <= 127; words++) {
+		for (int i = 0; i < words; i++)
+			memcpy(name + 2 * i, "w ", 2);
+		name[2 * words - 1] = '\0';
+		snprintf(text, sizeof(text), "Name ID Mem VCPUs State Time(s) UUID\n"
+			 "%-40s %5d %5d %5d     %s  %8.1f %s %8s %16s\n", name, 7, 512, 2, "-b----",
+			 1.0, "6f1b2c3d-0000-4000-8000-00000000000a", "-", "-");
+		CHECK_INT(xen_parse_list(text, &d, &n, err, sizeof(err)), 0);
+		CHECK_INT(n, 1);
+		if (n == 1) {
+			CHECK_STR(d[0].dom.name, name);
+			CHECK_INT(d[0].dom.id, 7);
+		}
+		free(d);
+		d = NULL;
+		n = 0;
+	}
+}
+
 TEST(state_letters)
 {
 	enum hv_state st;
@@ -171,6 +199,7 @@ int main(void)
 	RUN(list_rows);
 	RUN(list_only_dom0);
 	RUN(list_refuses_junk);
+	RUN(list_name_of_many_words);
 	RUN(state_letters);
 	return harness_done();
 }
