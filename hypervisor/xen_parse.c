@@ -223,12 +223,16 @@ int xen_parse_list(const char *text, struct xen_dom **out, size_t *n, char *err,
 			return -1;
 		} else if (r == 1) {
 			if (cnt == cap) {
+				struct xen_dom *more;
+
 				cap = cap ? cap * 2 : 16;
-				doms = realloc(doms, cap * sizeof(*doms));
-				if (!doms) {
+				more = realloc(doms, cap * sizeof(*doms));
+				if (!more) {
 					snprintf(err, errlen, "out of memory");
+					free(doms);
 					return -1;
 				}
+				doms = more;
 			}
 			doms[cnt++] = d;
 		}
