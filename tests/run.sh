@@ -53,23 +53,20 @@ done
 
 echo "== fuzz targets (${FUZZ_SECONDS}s each)"
 if tests/fuzz/build.sh >"$log_dir/fuzz-build.log" 2>&1; then
-	for f in build-fuzz/fuzz_*; do
-		name=$(basename "$f")
-		corpus=$(mktemp -d /tmp/ovs-corpus.XXXXXX)
-		[ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
-		fuzz_out="$log_dir/$name.log"
-		if timeout -k 10 $((FUZZ_SECONDS + 60)) "$f" -max_total_time="$FUZZ_SECONDS" \
-			-timeout=10 -rss_limit_mb=2048 "$corpus" >"$fuzz_out" 2>&1; then
-			echo "ok - fuzz:$name ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$fuzz_out" | awk '{print $2}') runs)"
-			pass=$((pass + 1))
-		else
-			echo "not ok - fuzz:$name"
-			tail -n 40 "$fuzz_out"
-			fail=$((fail + 1))
-			failed_names+=("fuzz:$name")
-		fi
-		rm -rf "$corpus"
-	done
+	FUZZ_SECONDS=$FUZZ_SECONDS tests/fuzz/run.sh 2>&1 | tee "$log_dir/fuzz.log"
+	rc=${PIPESTATUS[0]}
+	ok=$(grep -c '^ok ' "$log_dir/fuzz.log")
+	bad=$(grep -c '^not ok ' "$log_dir/fuzz.log")
+	while read -r name; do
+		failed_names+=("$name")
+	done < <(sed -n 's/^not ok - \(fuzz:[^ ]*\).*/\1/p' "$log_dir/fuzz.log")
+	if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+		echo "not ok - fuzz: tests/fuzz/run.sh exited with status $rc"
+		bad=1
+		failed_names+=("fuzz")
+	fi
+	pass=$((pass + ok))
+	fail=$((fail + bad))
 else
 	echo "not ok - fuzz: build failed"
 	tail -n 40 "$log_dir/fuzz-build.log"
