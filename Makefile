@@ -5,6 +5,8 @@
 #                   throwaway agent on 127.0.0.1:8899 with the sim hypervisor
 #   make check      install, build, run every test; ends with "N passed, N failed"
 #   make install    lay out the documented places under $(DESTDIR)
+#   make fuzz       build the libFuzzer targets and run each from its seed
+#                   corpus (make fuzz FUZZ_SECONDS=600 for a longer run)
 #   make SAN=1      AddressSanitizer + UndefinedBehaviorSanitizer build (build-san/)
 
 VERSION   := 2.2
@@ -105,8 +107,11 @@ check: deps
 	$(MAKE) SAN=1 all
 	tests/run.sh
 
+# FUZZ_SECONDS per target (default 15), FUZZ_TARGETS="fuzz_record fuzz_http"
+# to pick some, FUZZ_JOBS=N fuzzer processes at once (tests/fuzz/run.sh).
 fuzz:
 	tests/fuzz/build.sh
+	tests/fuzz/run.sh
 
 bench: deps
 	@dpkg-query -W $(DEB_BENCH) >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_BENCH) >/dev/null
