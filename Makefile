@@ -24,20 +24,23 @@ OPT       := -O2
 endif
 
 XMLRPC_LIBS := -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
+# Every layer's folder, while includes are still spelled by bare name.
+LAYER_INCS  := -Iagent/base -Iagent/server -Iagent/rpc -Iagent/guest -Ihypervisor \
+               -Ihypervisor/qemu -Ihypervisor/xen
 # libxml2 parses what arrives from the network (agent/rpc_parse.c).
 XML2_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
 CFLAGS    ?= $(OPT) -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
              -Wformat=2 -Wno-format-nonliteral -fstack-protector-strong \
-             -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -I. -Iagent \
+             -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -I. $(LAYER_INCS) \
              -DAGENT_VERSION='"$(VERSION)"' $(XML2_CFLAGS) $(SANFLAGS)
 LDFLAGS   += $(SANFLAGS) -Wl,-z,relro,-z,now
 LDLIBS    := -lssl -lcrypto -lcrypt -lpam -llmdb -lxml2 $(XMLRPC_LIBS)
 
 # Everything except the programs' main files goes into one static library;
 # each program links it and the linker keeps only what it uses.
-LIB_SRCS  := $(filter-out agent/main.c,$(wildcard agent/*.c)) \
-             $(wildcard hypervisor/*.c) $(wildcard db/*.c)
+LIB_SRCS  := $(filter-out agent/server/main.c,$(wildcard agent/*/*.c)) \
+             $(wildcard hypervisor/*.c hypervisor/*/*.c) $(wildcard db/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 PROGS     := ovs-agent do_rpc ovs-agent-passwd db_kfv db_del db_dump
 PROG_BINS := $(PROGS:%=$(BUILD)/bin/%)
@@ -54,7 +57,7 @@ $(BUILD)/obj/%.o: %.c
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # The build number changes with every commit; only version.o carries it.
-$(BUILD)/obj/agent/version.o: agent/version.c FORCE
+$(BUILD)/obj/agent/server/version.o: agent/server/version.c FORCE
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -DAGENT_BUILD='"$(BUILDNO)"' -c -o $@.tmp $< && \
 		if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
@@ -64,7 +67,7 @@ $(BUILD)/libagent.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/ovs-agent: $(BUILD)/obj/agent/main.o $(BUILD)/libagent.a
+$(BUILD)/bin/ovs-agent: $(BUILD)/obj/agent/server/main.o $(BUILD)/libagent.a
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

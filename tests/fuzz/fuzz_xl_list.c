@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hypervisor/xen_parse.h"
+#include "hypervisor/xen/xen_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "harness.h"
-#include "agent/dups.h"
+#include "agent/base/dups.h"
 
 /* The old way, as the oracle: every item against every earlier one. */
 static bool pairwise(const char *const *k, size_t n, size_t *first, size_t *second)

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "agent/names.h"
+#include "agent/guest/names.h"
 
 static char err[512];
 

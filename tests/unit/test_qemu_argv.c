@@ -3,7 +3,7 @@
  * refused rather than half translated. */
 #include "harness.h"
 #include "hypervisor/hv.h"
-#include "hypervisor/qemu_argv.h"
+#include "hypervisor/qemu/qemu_argv.h"
 #include "hypervisor/vmcfg.h"
 #include "util.h"
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "agent/utf8.h"
+#include "agent/base/utf8.h"
 
 /* Valid s (with its explicit length), or the offset of the first bad byte. */
 static long check(const char *s, size_t n)

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "hypervisor/xen_parse.h"
+#include "hypervisor/xen/xen_parse.h"
 
 static const char xl_info[] =
 	"host                   : ovs1.example.com\n"

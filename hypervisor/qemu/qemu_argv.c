@@ -4,7 +4,7 @@
  * to execve(), so whatever QEMU would misparse (a comma in an option
  * value) is escaped and whatever it cannot take is refused before a
  * process is ever started. */
-#include "hypervisor/qemu_argv.h"
+#include "hypervisor/qemu/qemu_argv.h"
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
 #include "buf.h"
