@@ -24,15 +24,12 @@ OPT       := -O2
 endif
 
 XMLRPC_LIBS := -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
-# Every layer's folder, while includes are still spelled by bare name.
-LAYER_INCS  := -Iagent/base -Iagent/server -Iagent/rpc -Iagent/guest -Ihypervisor \
-               -Ihypervisor/qemu -Ihypervisor/xen
 # libxml2 parses what arrives from the network (agent/rpc_parse.c).
 XML2_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
 CFLAGS    ?= $(OPT) -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
              -Wformat=2 -Wno-format-nonliteral -fstack-protector-strong \
-             -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -I. $(LAYER_INCS) \
+             -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -I. \
              -DAGENT_VERSION='"$(VERSION)"' $(XML2_CFLAGS) $(SANFLAGS)
 LDFLAGS   += $(SANFLAGS) -Wl,-z,relro,-z,now
 LDLIBS    := -lssl -lcrypto -lcrypt -lpam -llmdb -lxml2 $(XMLRPC_LIBS)

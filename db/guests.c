@@ -1,13 +1,13 @@
 /* guests.c - guest records in the "vm" table. */
-#include "guests.h"
+#include "db/guests.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "store.h"
-#include "util.h"
+#include "db/store.h"
+#include "agent/base/util.h"
 
 bool guest_status_valid(const char *s)
 {

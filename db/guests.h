@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "record.h"
+#include "db/record.h"
 
 struct store;
 

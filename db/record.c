@@ -1,12 +1,12 @@
 /* record.c - key=value records for the db. */
-#include "record.h"
+#include "db/record.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "util.h"
+#include "agent/base/buf.h"
+#include "agent/base/util.h"
 
 void record_init(struct record *r) { memset(r, 0, sizeof(*r)); }
 

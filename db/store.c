@@ -1,5 +1,5 @@
 /* store.c - LMDB behind a small string key/value API. */
-#include "store.h"
+#include "db/store.h"
 
 #include <errno.h>
 #include <lmdb.h>
@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "agent/base/util.h"
 
 #define MAP_SIZE (1ULL << 30)   /* address space only; the file grows as used */
 #define MAX_TABLES 32

@@ -1,5 +1,5 @@
 /* hv.c - backend selection and the host facts all backends share. */
-#include "hv.h"
+#include "hypervisor/hv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "agent/base/util.h"
 
 struct hv *hv_open(const struct hv_env *env, enum hv_kind kind, char *err, size_t errlen)
 {

@@ -6,7 +6,7 @@
  * run as they do with real backends), and failures can be injected per
  * operation through the "sim_faults" table (sim_inject_fault method). */
 #define LOG_CAT "sim"
-#include "hv.h"
+#include "hypervisor/hv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,10 +18,10 @@
 
 #include "db/record.h"
 #include "db/store.h"
-#include "fault.h"
-#include "log.h"
-#include "loop.h"
-#include "util.h"
+#include "agent/base/fault.h"
+#include "agent/base/log.h"
+#include "agent/base/loop.h"
+#include "agent/base/util.h"
 
 #define SIM_TABLE "sim"
 #define SIM_FAULTS "sim_faults"

@@ -5,9 +5,9 @@
  * entry is copied verbatim on output unless a setter marked it dirty, so
  * whatever the administrator wrote survives a rewrite. */
 #include "hypervisor/vmcfg.h"
-#include "buf.h"
-#include "file_replace.h"
-#include "util.h"
+#include "agent/base/buf.h"
+#include "agent/base/file_replace.h"
+#include "agent/base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,11 +7,11 @@
  * <ovs_root>/<repository>/running_pool/<name>. The files go first and the
  * db entry last, so a removal that fails half way can be run again. Exit 0
  * done, 1 error or refused, 2 usage. */
-#include "config.h"
+#include "agent/server/config.h"
 #include "db/guests.h"
 #include "db/record.h"
 #include "db/store.h"
-#include "util.h"
+#include "agent/base/util.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -9,11 +9,11 @@
  * compare it with the vm table).
  * Reads one consistent snapshot, so it is safe while the agent runs.
  * Exit 0 done, 1 error, 2 usage. */
-#include "config.h"
+#include "agent/server/config.h"
 #include "db/guests.h"
 #include "db/record.h"
 #include "db/store.h"
-#include "util.h"
+#include "agent/base/util.h"
 
 #include <getopt.h>
 #include <stdbool.h>

@@ -9,11 +9,11 @@
  * "<path> <field>(old)=><old> (new)=><new>". The agent may be running: LMDB
  * serialises this tool's writes with the agent's. Exit 0 done, 1 error or
  * not found, 2 usage. */
-#include "config.h"
+#include "agent/server/config.h"
 #include "db/guests.h"
 #include "db/record.h"
 #include "db/store.h"
-#include "util.h"
+#include "agent/base/util.h"
 
 #include <ctype.h>
 #include <getopt.h>

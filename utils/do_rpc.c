@@ -6,10 +6,10 @@
  * (the call as a Python list, then "=> result"), so scripts and habits built
  * on the original keep working. Exit 0 success, 1 XML-RPC fault, 2 usage,
  * 3 anything else (network, TLS, HTTP). */
-#include "buf.h"
-#include "http.h"
-#include "rpc_parse.h"
-#include "util.h"
+#include "agent/base/buf.h"
+#include "agent/server/http.h"
+#include "agent/rpc/rpc_parse.h"
+#include "agent/base/util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

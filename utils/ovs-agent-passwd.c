@@ -6,9 +6,9 @@
  * password comes from the first line of standard input when that is not a
  * terminal (for scripts and `service ovs-agent configure`), otherwise it is
  * asked for twice with echo off. Exit 0 done, 1 error, 2 usage. */
-#include "config.h"
-#include "passwd.h"
-#include "util.h"
+#include "agent/server/config.h"
+#include "agent/server/passwd.h"
+#include "agent/base/util.h"
 
 #include <errno.h>
 #include <getopt.h>

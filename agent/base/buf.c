@@ -1,6 +1,6 @@
 /* buf.c - bounded growable byte buffer. */
-#include "buf.h"
-#include "util.h"
+#include "agent/base/buf.h"
+#include "agent/base/util.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* child.c - spawn children with clean fds, signals and environment, and
  * watch them from the loop through pipes and a pidfd. */
 #define LOG_CAT "child"
-#include "child.h"
+#include "agent/base/child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,9 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "loop.h"
-#include "util.h"
+#include "agent/base/log.h"
+#include "agent/base/loop.h"
+#include "agent/base/util.h"
 
 #define KILL_GRACE_MS 2000
 

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "buf.h"
+#include "agent/base/buf.h"
 
 struct loop;
 struct child;

@@ -1,10 +1,10 @@
 /* dups.c - duplicates by sorting (see dups.h). */
-#include "dups.h"
+#include "agent/base/dups.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "agent/base/util.h"
 
 /* Indexes ordered by key, equal keys by index. */
 static int by_key(const void *a, const void *b, void *arg)

@@ -1,5 +1,5 @@
 /* file_replace.c - atomic, durable file replacement. */
-#include "file_replace.h"
+#include "agent/base/file_replace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "agent/base/util.h"
 
 int write_all(int fd, const void *p, size_t n)
 {

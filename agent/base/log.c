@@ -1,6 +1,6 @@
 /* log.c - leveled log lines to a file, stderr and optionally syslog. */
-#include "log.h"
-#include "util.h"
+#include "agent/base/log.h"
+#include "agent/base/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* loop.c - epoll event loop with a timer heap and a wake-up queue. */
-#include "loop.h"
-#include "log.h"
-#include "util.h"
+#include "agent/base/loop.h"
+#include "agent/base/log.h"
+#include "agent/base/util.h"
 
 #include <errno.h>
 #include <stdlib.h>

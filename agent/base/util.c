@@ -1,5 +1,5 @@
 /* util.c - checked allocation and small helpers. */
-#include "util.h"
+#include "agent/base/util.h"
 
 #include <fcntl.h>
 #include <stdarg.h>

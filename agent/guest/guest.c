@@ -1,7 +1,7 @@
 /* guest.c - guest operations: path rules, one operation at a time, intent
  * before action, reconciliation at start-up. */
 #define LOG_CAT "guest"
-#include "guest.h"
+#include "agent/guest/guest.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,14 +15,14 @@
 #include <openssl/rand.h>
 
 #include "db/guests.h"
-#include "fault.h"
+#include "agent/base/fault.h"
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
-#include "log.h"
-#include "names.h"
-#include "server.h"
-#include "utf8.h"
-#include "util.h"
+#include "agent/base/log.h"
+#include "agent/guest/names.h"
+#include "agent/server/server.h"
+#include "agent/base/utf8.h"
+#include "agent/base/util.h"
 
 #define STATE_FILE "vm.state"   /* a suspended guest's memory, in its directory */
 

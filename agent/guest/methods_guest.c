@@ -2,21 +2,21 @@
  * list and status. The rules (paths, busy guests, intent and result in
  * the db) are guest.c's; these handlers only translate. */
 #define LOG_CAT "rpc"
-#include "methods.h"
+#include "agent/rpc/methods.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db/guests.h"
-#include "fault.h"
-#include "guest.h"
+#include "agent/base/fault.h"
+#include "agent/guest/guest.h"
 #include "hypervisor/hv.h"
-#include "log.h"
-#include "rpc_params.h"
-#include "rpc_string.h"
-#include "server.h"
-#include "util.h"
+#include "agent/base/log.h"
+#include "agent/rpc/rpc_params.h"
+#include "agent/rpc/rpc_string.h"
+#include "agent/server/server.h"
+#include "agent/base/util.h"
 
 static void reply_plain(void *arg, int fault, const char *msg, const struct record *rec)
 {

@@ -11,7 +11,7 @@
  * failed start leaves the guest registered DOWN for the manager to fix
  * and start (or delete_vm). */
 #define LOG_CAT "install"
-#include "methods.h"
+#include "agent/rpc/methods.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,15 +24,15 @@
 #include <unistd.h>
 
 #include "db/guests.h"
-#include "fault.h"
-#include "guest.h"
+#include "agent/base/fault.h"
+#include "agent/guest/guest.h"
 #include "hypervisor/vmcfg.h"
-#include "log.h"
-#include "names.h"
-#include "repo_util.h"
-#include "rpc_params.h"
-#include "server.h"
-#include "util.h"
+#include "agent/base/log.h"
+#include "agent/guest/names.h"
+#include "agent/guest/repo_util.h"
+#include "agent/rpc/rpc_params.h"
+#include "agent/server/server.h"
+#include "agent/base/util.h"
 
 #define MEM_MIN_MB   16
 #define MEM_MAX_MB   1048576       /* 1 TiB */

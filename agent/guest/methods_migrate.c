@@ -16,7 +16,7 @@
  * destination with the manager's own credentials (pool agents share
  * them), forwarded from the xen_migrate_vm request and wiped after. */
 #define LOG_CAT "migrate"
-#include "methods.h"
+#include "agent/rpc/methods.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -25,15 +25,15 @@
 #include <openssl/crypto.h>
 
 #include "db/guests.h"
-#include "fault.h"
-#include "guest.h"
+#include "agent/base/fault.h"
+#include "agent/guest/guest.h"
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
-#include "log.h"
-#include "peer.h"
-#include "rpc_params.h"
-#include "server.h"
-#include "util.h"
+#include "agent/base/log.h"
+#include "agent/rpc/peer.h"
+#include "agent/rpc/rpc_params.h"
+#include "agent/server/server.h"
+#include "agent/base/util.h"
 
 #define PEER_TIMEOUT_MS (10 * 60 * 1000)     /* a call to the other agent */
 /* Prepared but never finished: longer than the source may take to send

@@ -19,8 +19,8 @@
  * phy: disks, bootloader, device_model(_override), vif script= and
  * passthrough keys are refused (1006) before anything reaches its name. */
 #define LOG_CAT "template"
-#include "methods.h"
-#include "rpc_params.h"
+#include "agent/rpc/methods.h"
+#include "agent/rpc/rpc_params.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -39,16 +39,16 @@
 #include <openssl/rand.h>
 
 #include "db/guests.h"
-#include "child.h"
-#include "fault.h"
-#include "guest.h"
+#include "agent/base/child.h"
+#include "agent/base/fault.h"
+#include "agent/guest/guest.h"
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
-#include "log.h"
-#include "names.h"
-#include "repo_util.h"
-#include "server.h"
-#include "util.h"
+#include "agent/base/log.h"
+#include "agent/guest/names.h"
+#include "agent/guest/repo_util.h"
+#include "agent/server/server.h"
+#include "agent/base/util.h"
 
 #define SLOW_TIMEOUT_MS  (60 * 60 * 1000)  /* tar, cp, rm of a guest: 1 h */
 #define CHECK_TIMEOUT_MS (10 * 60 * 1000)  /* the unpacked-tree check */

@@ -12,7 +12,7 @@
  * setter writes into vm.cfg (disk images, ISOs) must lie inside the
  * repository root, phy: devices under /dev/. */
 #define LOG_CAT "rpc"
-#include "methods.h"
+#include "agent/rpc/methods.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,17 +25,17 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "agent/base/buf.h"
 #include "db/guests.h"
-#include "dups.h"
-#include "fault.h"
-#include "guest.h"
+#include "agent/base/dups.h"
+#include "agent/base/fault.h"
+#include "agent/guest/guest.h"
 #include "hypervisor/vmcfg.h"
-#include "log.h"
-#include "names.h"
-#include "rpc_params.h"
-#include "server.h"
-#include "util.h"
+#include "agent/base/log.h"
+#include "agent/guest/names.h"
+#include "agent/rpc/rpc_params.h"
+#include "agent/server/server.h"
+#include "agent/base/util.h"
 
 #define MEMORY_MIN_MB 16
 #define MEMORY_MAX_MB (16LL * 1024 * 1024) /* guest.c's bound when starting */

@@ -1,11 +1,11 @@
 /* names.c - the rule for names from outside (see names.h). */
-#include "names.h"
+#include "agent/guest/names.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "utf8.h"
+#include "agent/base/utf8.h"
 
 #define SHOW_MAX 64
 

@@ -1,13 +1,13 @@
 /* repo_util.c - see repo_util.h. */
-#include "repo_util.h"
+#include "agent/guest/repo_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/rand.h>
 
-#include "server.h"
-#include "util.h"
+#include "agent/server/server.h"
+#include "agent/base/util.h"
 
 bool repo_name_ok(const char *s, size_t max, const char *extra)
 {

@@ -1,12 +1,12 @@
 /* index_page.c - GET /: the method list as HTML. */
-#include "index_page.h"
+#include "agent/rpc/index_page.h"
 
 #include <string.h>
 
-#include "config.h"
-#include "rpc.h"
-#include "server.h"
-#include "version.h"
+#include "agent/server/config.h"
+#include "agent/rpc/rpc.h"
+#include "agent/server/server.h"
+#include "agent/server/version.h"
 
 void html_escape(struct buf *out, const char *s)
 {

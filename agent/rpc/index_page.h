@@ -3,7 +3,7 @@
 #ifndef OVS_INDEX_PAGE_H
 #define OVS_INDEX_PAGE_H
 
-#include "buf.h"
+#include "agent/base/buf.h"
 
 struct server;
 

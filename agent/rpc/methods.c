@@ -1,7 +1,7 @@
 /* methods.c - the XML-RPC method table: one row per method, with its
  * signature and the help text shown by system.methodHelp and GET /.
  * (OpenSSH's mon_dispatch_proto20[] is the model.) */
-#include "methods.h"
+#include "agent/rpc/methods.h"
 
 #include <stddef.h>
 

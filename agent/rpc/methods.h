@@ -3,7 +3,7 @@
 #ifndef OVS_METHODS_H
 #define OVS_METHODS_H
 
-#include "rpc.h"
+#include "agent/rpc/rpc.h"
 
 /* methods_system.c */
 void m_list_methods(struct rpc_call *call, xmlrpc_value *params);

@@ -1,18 +1,18 @@
 /* methods_host.c - host methods: echo, versions, host and perf facts. */
 #define LOG_CAT "rpc"
-#include "methods.h"
+#include "agent/rpc/methods.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "fault.h"
+#include "agent/base/buf.h"
+#include "agent/base/fault.h"
 #include "hypervisor/hv.h"
-#include "perf.h"
-#include "pool_state.h"
-#include "server.h"
-#include "version.h"
+#include "agent/rpc/perf.h"
+#include "agent/rpc/pool_state.h"
+#include "agent/server/server.h"
+#include "agent/server/version.h"
 
 void m_echo(struct rpc_call *call, xmlrpc_value *params)
 {

@@ -1,15 +1,15 @@
 /* methods_system.c - system.listMethods, methodHelp, methodSignature and
  * system.multicall. */
 #define LOG_CAT "rpc"
-#include "methods.h"
+#include "agent/rpc/methods.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fault.h"
-#include "rpc_string.h"
-#include "util.h"
+#include "agent/base/fault.h"
+#include "agent/rpc/rpc_string.h"
+#include "agent/base/util.h"
 
 #define MULTICALL_MAX 1000
 

@@ -6,7 +6,7 @@
  * called when there is nothing to do: the loop applies interest changes
  * lazily, so a watcher may get an event it no longer asked for. */
 #define LOG_CAT "peer"
-#include "peer.h"
+#include "agent/rpc/peer.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,12 +23,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "buf.h"
-#include "log.h"
-#include "loop.h"
-#include "http.h"
-#include "rpc_parse.h"
-#include "util.h"
+#include "agent/base/buf.h"
+#include "agent/base/log.h"
+#include "agent/base/loop.h"
+#include "agent/server/http.h"
+#include "agent/rpc/rpc_parse.h"
+#include "agent/base/util.h"
 
 #ifndef AGENT_VERSION
 #define AGENT_VERSION "2.2"

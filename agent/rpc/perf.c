@@ -1,11 +1,11 @@
 /* perf.c - CPU idle ratio from /proc/stat deltas, free memory from meminfo. */
-#include "perf.h"
+#include "agent/rpc/perf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "agent/base/util.h"
 
 struct perf {
 	uint64_t idle, total;   /* last reading */

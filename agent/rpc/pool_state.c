@@ -1,11 +1,11 @@
 /* pool_state.c - the pool facts in the store. */
-#include "pool_state.h"
+#include "agent/rpc/pool_state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "db/store.h"
-#include "server.h"
+#include "agent/server/server.h"
 
 int pool_state_master_ip(struct server *srv, char *ip, size_t iplen, char *err, size_t errlen)
 {

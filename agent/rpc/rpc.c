@@ -1,6 +1,6 @@
 /* rpc.c - XML-RPC dispatch: parse, check the signature, run, serialise. */
 #define LOG_CAT "rpc"
-#include "rpc.h"
+#include "agent/rpc/rpc.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,14 +9,14 @@
 
 #include <openssl/crypto.h>
 
-#include "buf.h"
-#include "fault.h"
-#include "log.h"
-#include "rpc_parse.h"
-#include "rpc_string.h"
-#include "server.h"
-#include "utf8.h"
-#include "util.h"
+#include "agent/base/buf.h"
+#include "agent/base/fault.h"
+#include "agent/base/log.h"
+#include "agent/rpc/rpc_parse.h"
+#include "agent/rpc/rpc_string.h"
+#include "agent/server/server.h"
+#include "agent/base/utf8.h"
+#include "agent/base/util.h"
 
 /* A fault's text is cut to this many bytes before it is escaped. */
 #define FAULT_TEXT_MAX 1024

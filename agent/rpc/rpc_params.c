@@ -1,12 +1,12 @@
 /* rpc_params.c - reading a call's parameters in handlers (rpc_params.h). */
-#include "rpc_params.h"
+#include "agent/rpc/rpc_params.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-#include "guest.h"
-#include "rpc.h"
-#include "util.h"
+#include "agent/guest/guest.h"
+#include "agent/rpc/rpc.h"
+#include "agent/base/util.h"
 
 int param_count(xmlrpc_value *params)
 {

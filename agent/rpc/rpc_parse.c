@@ -4,7 +4,7 @@
  * they keep a stack of open elements (bounded by RPC_PARSE_MAX_DEPTH) and
  * build the values bottom-up as elements close, so nothing is recursive
  * and a bad document is refused as soon as it goes wrong. */
-#include "rpc_parse.h"
+#include "agent/rpc/rpc_parse.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,10 +15,10 @@
 #include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>
 
-#include "buf.h"
-#include "rpc_scalar.h"
-#include "utf8.h"
-#include "util.h"
+#include "agent/base/buf.h"
+#include "agent/rpc/rpc_scalar.h"
+#include "agent/base/utf8.h"
+#include "agent/base/util.h"
 
 enum el {
 	EL_CALL, EL_RESPONSE, EL_METHODNAME, EL_PARAMS, EL_PARAM, EL_FAULT,

@@ -1,5 +1,5 @@
 /* rpc_scalar.c - see rpc_scalar.h. */
-#include "rpc_scalar.h"
+#include "agent/rpc/rpc_scalar.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "utf8.h"
-#include "util.h"
+#include "agent/base/utf8.h"
+#include "agent/base/util.h"
 
 /* Longest number text worth reading: a double's shortest exact form is
  * under 30 characters; longer ones are refused before strtod sees them. */

@@ -1,13 +1,13 @@
 /* rpc_string.c - see rpc_string.h. */
-#include "rpc_string.h"
+#include "agent/rpc/rpc_string.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "utf8.h"
-#include "util.h"
+#include "agent/base/buf.h"
+#include "agent/base/utf8.h"
+#include "agent/base/util.h"
 
 /* XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] |
  * [#x10000-#x10FFFF] (surrogates never decode), less the last range:

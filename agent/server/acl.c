@@ -11,8 +11,8 @@
  * compared with the IPv4 items on its 32-bit address and with the IPv6
  * items on its ::ffff:a.b.c.d form, so "::/0" and "::ffff:10.0.0.0/104"
  * mean what they say; a native IPv6 client only meets the IPv6 items. */
-#include "acl.h"
-#include "util.h"
+#include "agent/server/acl.h"
+#include "agent/base/util.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

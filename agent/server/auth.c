@@ -1,7 +1,7 @@
 /* auth.c - basic auth: credential cache, child-process verification
  * (password file or PAM), and the per-address failure slow-down. */
 #define LOG_CAT "auth"
-#include "auth.h"
+#include "agent/server/auth.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -15,11 +15,11 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "child.h"
-#include "log.h"
-#include "passwd.h"
-#include "server.h"
-#include "util.h"
+#include "agent/base/child.h"
+#include "agent/base/log.h"
+#include "agent/server/passwd.h"
+#include "agent/server/server.h"
+#include "agent/base/util.h"
 
 #define CACHE_SLOTS 1024        /* direct-mapped; a collision just evicts */
 #define FAIL_SLOTS 1024         /* addresses with recent failures */

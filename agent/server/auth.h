@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include "http.h"
+#include "agent/server/http.h"
 
 struct server;
 struct auth;

@@ -10,10 +10,10 @@
  * wrong and what would be right". Anything we do not understand is an
  * error rather than a silent default, because a mistyped "deny" that is
  * ignored is a security hole. */
-#include "config.h"
-#include "acl.h"
-#include "buf.h"
-#include "util.h"
+#include "agent/server/config.h"
+#include "agent/server/acl.h"
+#include "agent/base/buf.h"
+#include "agent/base/util.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -7,7 +7,7 @@
  * The epoll interest is computed from the state (and from what OpenSSL last
  * asked for) by set_interest() after every transition. */
 #define LOG_CAT "http"
-#include "conn.h"
+#include "agent/server/conn.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,17 +18,17 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "acl.h"
-#include "auth.h"
-#include "buf.h"
-#include "http.h"
-#include "index_page.h"
-#include "log.h"
-#include "resolve.h"
-#include "rpc.h"
-#include "server.h"
-#include "tls.h"
-#include "util.h"
+#include "agent/server/acl.h"
+#include "agent/server/auth.h"
+#include "agent/base/buf.h"
+#include "agent/server/http.h"
+#include "agent/rpc/index_page.h"
+#include "agent/base/log.h"
+#include "agent/server/resolve.h"
+#include "agent/rpc/rpc.h"
+#include "agent/server/server.h"
+#include "agent/server/tls.h"
+#include "agent/base/util.h"
 
 #define READ_CHUNK 65536       /* one read's worth, in a buffer all connections share */
 #define LINGER_MS 2000

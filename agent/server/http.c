@@ -1,11 +1,11 @@
 /* http.c - HTTP/1.1 request head parser and response writer. */
-#include "http.h"
+#include "agent/server/http.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-#include "util.h"
+#include "agent/base/util.h"
 
 /* RFC 9110 tchar: the bytes allowed in a method or header name. */
 static bool is_tchar(unsigned char c)

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
+#include "agent/base/buf.h"
 
 struct http_view {
 	const char *p;   /* NULL when absent */

@@ -1,6 +1,6 @@
 /* listener.c - listening sockets and the accept loop with its limits. */
 #define LOG_CAT "listen"
-#include "listener.h"
+#include "agent/server/listener.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,10 +14,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "conn.h"
-#include "log.h"
-#include "server.h"
-#include "util.h"
+#include "agent/server/conn.h"
+#include "agent/base/log.h"
+#include "agent/server/server.h"
+#include "agent/base/util.h"
 
 #define BACKLOG 4096
 #define REJECT_MAX 64        /* connections turned away with 503 at once */

@@ -4,10 +4,10 @@
  * that point into the read buffer, and for passwd_set written back whole to
  * a temporary file that is renamed over the original, so a reader (the
  * daemon) sees either the old or the new file, never a half-written one. */
-#include "passwd.h"
-#include "file_replace.h"
-#include "buf.h"
-#include "util.h"
+#include "agent/server/passwd.h"
+#include "agent/base/file_replace.h"
+#include "agent/base/buf.h"
+#include "agent/base/util.h"
 
 #include <crypt.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* resolve.c - forward-confirmed reverse DNS in a child, with a cache. */
 #define LOG_CAT "resolve"
-#include "resolve.h"
+#include "agent/server/resolve.h"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -10,10 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "child.h"
-#include "log.h"
-#include "loop.h"
-#include "util.h"
+#include "agent/base/child.h"
+#include "agent/base/log.h"
+#include "agent/base/loop.h"
+#include "agent/base/util.h"
 
 #define CACHE_SLOTS 256
 #define CACHE_TTL_MS 60000

@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include <openssl/ssl.h>
 
-#include "config.h"
+#include "agent/server/config.h"
 #include "hypervisor/hv.h"
-#include "loop.h"
+#include "agent/base/loop.h"
 
 struct conn;
 struct listener;

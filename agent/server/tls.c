@@ -1,5 +1,5 @@
 /* tls.c - OpenSSL server context and non-blocking handshake/read/write. */
-#include "tls.h"
+#include "agent/server/tls.h"
 
 #include <errno.h>
 #include <stdio.h>

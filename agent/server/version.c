@@ -1,5 +1,5 @@
 /* version.c - see version.h. */
-#include "version.h"
+#include "agent/server/version.h"
 
 #ifndef AGENT_BUILD
 #define AGENT_BUILD "0"

@@ -17,7 +17,7 @@
  * waits for incoming state (-incoming defer) and feeds it the file the
  * same way. Live migration between agents is not built yet. */
 #define LOG_CAT "qemu"
-#include "hv.h"
+#include "hypervisor/hv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,16 +36,16 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 
-#include "child.h"
+#include "agent/base/child.h"
 #include "db/record.h"
 #include "db/store.h"
-#include "fault.h"
-#include "log.h"
-#include "loop.h"
-#include "qemu_argv.h"
-#include "qmp.h"
-#include "util.h"
-#include "vmcfg.h"
+#include "agent/base/fault.h"
+#include "agent/base/log.h"
+#include "agent/base/loop.h"
+#include "hypervisor/qemu/qemu_argv.h"
+#include "hypervisor/qemu/qmp.h"
+#include "agent/base/util.h"
+#include "hypervisor/vmcfg.h"
 
 #define QEMU_TABLE "qemu"
 #define LAUNCH_TIMEOUT_MS 60000  /* QEMU's start until it daemonizes */

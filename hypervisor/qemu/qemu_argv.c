@@ -7,8 +7,8 @@
 #include "hypervisor/qemu/qemu_argv.h"
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
-#include "buf.h"
-#include "util.h"
+#include "agent/base/buf.h"
+#include "agent/base/util.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>

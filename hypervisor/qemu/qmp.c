@@ -1,7 +1,7 @@
 /* qmp.c - QMP client: stream framing, JSON <-> xmlrpc_value, commands
  * matched to replies by id, events, timeouts, fd passing. */
 #define LOG_CAT "qmp"
-#include "qmp.h"
+#include "hypervisor/qemu/qmp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,10 +16,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "loop.h"
-#include "utf8.h"
-#include "util.h"
+#include "agent/base/log.h"
+#include "agent/base/loop.h"
+#include "agent/base/utf8.h"
+#include "agent/base/util.h"
 
 #define READ_CHUNK 16384        /* per read; <= QMP_FRAMER_SLACK */
 #define IDLE_BUF_KEEP 65536     /* drop a bigger input buffer once it is empty */

@@ -52,7 +52,7 @@
 #include <stdint.h>
 #include <xmlrpc-c/base.h>
 
-#include "buf.h"
+#include "agent/base/buf.h"
 
 struct loop;
 struct qmp;

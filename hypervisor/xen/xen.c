@@ -41,7 +41,7 @@
  * environment are passed on too: that is how tests/e2e/fake-xl finds its
  * state. */
 #define LOG_CAT "xen"
-#include "hv.h"
+#include "hypervisor/hv.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -51,12 +51,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "child.h"
-#include "fault.h"
-#include "log.h"
-#include "loop.h"
-#include "util.h"
-#include "xen_parse.h"
+#include "agent/base/child.h"
+#include "agent/base/fault.h"
+#include "agent/base/log.h"
+#include "agent/base/loop.h"
+#include "agent/base/util.h"
+#include "hypervisor/xen/xen_parse.h"
 
 extern char **environ;
 

@@ -1,5 +1,5 @@
 /* xen_parse.c - `xl info` text to struct hv_info; `xl list -v` to domains. */
-#include "xen_parse.h"
+#include "hypervisor/xen/xen_parse.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "hv.h"
+#include "hypervisor/hv.h"
 
 /* Overwrite the fields of info that the text names; unknown keys are
  * ignored, malformed lines skipped. */

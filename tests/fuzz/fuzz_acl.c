@@ -5,7 +5,7 @@
  * both allow and deny list. The verdict laws are asserted: a known name
  * never yields ACL_NEED_NAME, and a list without name patterns never
  * needs one. */
-#include "acl.h"
+#include "agent/server/acl.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http.h"
+#include "agent/server/http.h"
 
 static void inside(const uint8_t *data, size_t size, struct http_view v)
 {

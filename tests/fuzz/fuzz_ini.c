@@ -4,7 +4,7 @@
  * exactly as the parser's contract allows, so ASan catches any read past
  * the end. Whatever the outcome the config must free cleanly; on error it
  * must already be zeroed. */
-#include "config.h"
+#include "agent/server/config.h"
 
 #include <stdint.h>
 #include <stdlib.h>

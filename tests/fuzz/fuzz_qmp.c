@@ -21,10 +21,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "loop.h"
-#include "qmp.h"
-#include "util.h"
+#include "agent/base/log.h"
+#include "agent/base/loop.h"
+#include "hypervisor/qemu/qmp.h"
+#include "agent/base/util.h"
 
 #define FRAMER_MAX 4096
 #define CLIENT_MAX 65536  /* fits a socketpair's buffer: written in one go */

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rpc_parse.h"
-#include "rpc_string.h"
+#include "agent/rpc/rpc_parse.h"
+#include "agent/rpc/rpc_string.h"
 
 static xmlrpc_mem_block *serialise(const struct rpc_message *m)
 {

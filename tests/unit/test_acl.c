@@ -1,6 +1,6 @@
 /* test_acl.c - allow/deny rule parsing and the three-valued verdict. */
 #include "harness.h"
-#include "acl.h"
+#include "agent/server/acl.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

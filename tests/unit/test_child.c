@@ -11,10 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "child.h"
+#include "agent/base/child.h"
 #include "harness.h"
-#include "loop.h"
-#include "util.h"
+#include "agent/base/loop.h"
+#include "agent/base/util.h"
 
 extern char **environ;
 static char self[4096];

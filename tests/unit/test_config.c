@@ -1,7 +1,7 @@
 /* test_config.c - agent.ini parsing: defaults, every key, every error. */
 #include "harness.h"
-#include "config.h"
-#include "acl.h"
+#include "agent/server/config.h"
+#include "agent/server/acl.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "http.h"
+#include "agent/server/http.h"
 
 static int parse(const char *s, struct http_request *r)
 {

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "loop.h"
-#include "util.h"
+#include "agent/base/loop.h"
+#include "agent/base/util.h"
 
 static struct loop *L;
 static char order[64];

@@ -1,7 +1,7 @@
 /* test_passwd.c - the password file: hashing, verify, atomic rewrite. */
 #include "harness.h"
-#include "passwd.h"
-#include "util.h"
+#include "agent/server/passwd.h"
+#include "agent/base/util.h"
 
 #include <dirent.h>
 #include <errno.h>

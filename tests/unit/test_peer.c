@@ -27,11 +27,11 @@
 #include <openssl/x509.h>
 #include <xmlrpc-c/base.h>
 
-#include "buf.h"
+#include "agent/base/buf.h"
 #include "harness.h"
-#include "loop.h"
-#include "peer.h"
-#include "util.h"
+#include "agent/base/loop.h"
+#include "agent/rpc/peer.h"
+#include "agent/base/util.h"
 
 #define AUTH "Basic dXNlcjpwYXNz"
 

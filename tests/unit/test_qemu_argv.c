@@ -5,7 +5,7 @@
 #include "hypervisor/hv.h"
 #include "hypervisor/qemu/qemu_argv.h"
 #include "hypervisor/vmcfg.h"
-#include "util.h"
+#include "agent/base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -17,10 +17,10 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "log.h"
-#include "loop.h"
-#include "qmp.h"
-#include "util.h"
+#include "agent/base/log.h"
+#include "agent/base/loop.h"
+#include "hypervisor/qemu/qmp.h"
+#include "agent/base/util.h"
 
 #define GREETING "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, " \
 	"\"major\": 8}, \"package\": \"Debian 1:8.2\"}, \"capabilities\": [\"oob\"]}}\r\n"

@@ -5,7 +5,7 @@
 #include "db/guests.h"
 #include "db/record.h"
 #include "db/store.h"
-#include "util.h"
+#include "agent/base/util.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "harness.h"
-#include "buf.h"
-#include "rpc_parse.h"
+#include "agent/base/buf.h"
+#include "agent/rpc/rpc_parse.h"
 
 static char err[600];
 

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "harness.h"
-#include "rpc_parse.h"
-#include "rpc_string.h"
+#include "agent/rpc/rpc_parse.h"
+#include "agent/rpc/rpc_string.h"
 
 static void wire_is(const char *in, size_t n, const char *want)
 {
