@@ -40,6 +40,8 @@ run() {
 	fail=$((fail + bad))
 }
 
+echo "== layers (tests/check_layers.sh)"
+run "layers" 60 tests/check_layers.sh
 echo "== unit tests"
 for t in build/tests/test_*; do
 	run "unit/$(basename "$t")" 300 "$t"

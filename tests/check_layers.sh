@@ -1,0 +1,56 @@
+#!/bin/bash
+# tests/check_layers.sh - includes point one way only.
+#
+#   agent/base      includes nothing outside itself
+#   db              agent/base, db
+#   hypervisor      agent/base, db, hypervisor (never the agent: backends get
+#                   a struct hv_env, and no backend names struct server)
+#   agent/server, agent/rpc, agent/guest   any of the above and each other
+#
+# Every include of the project's own headers is spelled from the root
+# ("agent/base/buf.h"). Prints one TAP line per rule; exit status 1 when
+# any include points the wrong way.
+cd "$(dirname "$0")/.." || exit 2
+bad=0
+
+# check NAME ALLOWED_REGEX FILES...: every quoted include must match.
+check() {
+	local name=$1 allowed=$2 f line inc found=0
+	shift 2
+	for f in "$@"; do
+		while IFS= read -r line; do
+			inc=${line#*\"}
+			inc=${inc%%\"*}
+			if ! [[ $inc =~ $allowed ]]; then
+				echo "# $f: #include \"$inc\" breaks the rule for $name"
+				found=1
+			fi
+		done < <(grep -E '^[[:space:]]*#[[:space:]]*include[[:space:]]+"' "$f")
+	done
+	if [ $found -eq 0 ]; then
+		echo "ok - layers: $name"
+	else
+		echo "not ok - layers: $name"
+		bad=1
+	fi
+}
+
+shopt -s nullglob globstar
+check "agent/base includes only agent/base" '^agent/base/[a-z0-9_]+\.h$' agent/base/*.[ch]
+check "db includes agent/base and db" '^(agent/base|db)/[a-z0-9_]+\.h$' db/*.[ch]
+check "hypervisor includes agent/base, db and hypervisor" \
+	'^(agent/base|db|hypervisor(/qemu|/xen)?)/[a-z0-9_]+\.h$' hypervisor/**/*.[ch]
+check "agent/server, rpc, guest include the layers below and each other" \
+	'^(agent/(base|server|rpc|guest)|db|hypervisor(/qemu|/xen)?)/[a-z0-9_]+\.h$' \
+	agent/server/*.[ch] agent/rpc/*.[ch] agent/guest/*.[ch]
+check "utils include by path from the root" \
+	'^(agent/(base|server|rpc|guest)|db|hypervisor(/qemu|/xen)?)/[a-z0-9_]+\.h$' utils/*.c
+
+if grep -n 'struct server\b' hypervisor/**/*.[ch] >/dev/null; then
+	grep -n 'struct server\b' hypervisor/**/*.[ch] | sed 's/^/# /'
+	echo "not ok - layers: no backend names struct server"
+	bad=1
+else
+	echo "ok - layers: no backend names struct server"
+fi
+exit $bad
