@@ -3,7 +3,9 @@
 #   make            build every program into build/bin/
 #   make demo       install missing Debian packages (as root), build, run a
 #                   throwaway agent on 127.0.0.1:8899 with the sim hypervisor
-#   make check      install, build, run every test; ends with "N passed, N failed"
+#   make check      install, build, run every test; ends with
+#                   "N passed, N failed, N skipped" (make test: the same)
+#   make unit       only the C unit tests
 #   make install    lay out the documented places under $(DESTDIR)
 #   make fuzz       build the libFuzzer targets and run each from its seed
 #                   corpus (make fuzz FUZZ_SECONDS=600 for a longer run)
@@ -106,6 +108,11 @@ check: deps
 	$(MAKE) all
 	$(MAKE) SAN=1 all
 	tests/run.sh
+
+# make test: the same as make check. make unit: only the C unit tests.
+test: check
+unit: all
+	@fail=0; for t in $(UNIT_BINS); do $$t || fail=1; done; exit $$fail
 
 # FUZZ_SECONDS per target (default 15), FUZZ_TARGETS="fuzz_record fuzz_http"
 # to pick some, FUZZ_JOBS=N fuzzer processes at once (tests/fuzz/run.sh).
