@@ -4,26 +4,32 @@
 #   2. each libFuzzer target for FUZZ_SECONDS (default 15) from its seed corpus
 #   3. end-to-end tests (tests/e2e/test_*.py) against real agents, first on
 #      the normal build, then the core ones again on the sanitizer build
-# Every test prints "ok - NAME" or "not ok - NAME"; a test program that dies
-# without saying so counts as one failure. The last line is
-# "N passed, N failed".
+# Every test prints "ok - NAME", "ok - NAME # SKIP why" or "not ok - NAME";
+# a test program that dies without saying so counts as one failure. At the
+# end, any process the suite started that is still running (a QEMU guest, an
+# agent, a child) is a failure. The last line is
+# "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.."
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 PY=${PYTHON:-python3}
 pass=0
 fail=0
+skip=0
 failed_names=()
 log_dir=$(mktemp -d /tmp/ovs-tests.XXXXXX)
+export OVS_LEFTOVER_LOG="$log_dir/leftovers"
+: >"$OVS_LEFTOVER_LOG"
 
 # run LABEL TIMEOUT CMD... : count the TAP lines of one test program.
 run() {
-	local label=$1 limit=$2 out rc ok bad
+	local label=$1 limit=$2 out rc ok bad skipped
 	shift 2
 	out="$log_dir/$(echo "$label" | tr '/ ' '__').log"
 	timeout -k 10 "$limit" "$@" >"$out" 2>&1
 	rc=$?
-	ok=$(grep -c '^ok ' "$out")
+	ok=$(grep '^ok ' "$out" | grep -vc ' # SKIP')
+	skipped=$(grep '^ok ' "$out" | grep -c ' # SKIP')
 	bad=$(grep -c '^not ok ' "$out")
 	grep -E '^(ok|not ok) ' "$out" | sed "s|^|[$label] |"
 	if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
@@ -37,6 +43,7 @@ run() {
 		failed_names+=("$label")
 	fi
 	pass=$((pass + ok))
+	skip=$((skip + skipped))
 	fail=$((fail + bad))
 }
 
@@ -97,11 +104,41 @@ for t in tests/e2e/test_rpc.py tests/e2e/test_limits.py tests/e2e/test_signals.p
 	[ -e "$t" ] && run "e2e-san/$(basename "$t" .py)" 900 env OVS_BUILD=build-san "$PY" "$t"
 done
 
+echo "== nothing left running"
+# agentfix ends each agent's leftover QEMUs by pid and writes them here.
+if [ -s "$OVS_LEFTOVER_LOG" ]; then
+	sed 's/^/# /' "$OVS_LEFTOVER_LOG"
+	echo "not ok - leftovers: a test left a guest running (its teardown ended it)"
+	fail=$((fail + 1))
+	failed_names+=("leftovers")
+else
+	echo "ok - leftovers: every test destroyed its guests"
+	pass=$((pass + 1))
+fi
+# Whatever still runs from a test's temp dir: agents, QEMUs, children. Only
+# looked for here, never killed by pattern; the tests end their own by pid.
+# (Matched inside bash, so no process of this scan carries the pattern.)
+left=$(for c in /proc/[0-9]*/cmdline; do
+	cmd=$(tr '\0' ' ' <"$c" 2>/dev/null)
+	case $cmd in
+	*/tmp/ovs-e2e-* | */tmp/ovs-fuzz*) echo "${c//[^0-9]/}: ${cmd:0:150}" ;;
+	esac
+done)
+if [ -n "$left" ]; then
+	echo "$left" | sed 's/^/# still running: /'
+	echo "not ok - processes: the suite left processes running"
+	fail=$((fail + 1))
+	failed_names+=("processes")
+else
+	echo "ok - processes: nothing the suite started is still running"
+	pass=$((pass + 1))
+fi
+
 if [ ${#failed_names[@]} -gt 0 ]; then
 	echo "failed: ${failed_names[*]}"
 	echo "logs in $log_dir"
 else
 	rm -rf "$log_dir"
 fi
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
