@@ -16,6 +16,7 @@
 #include <libxml/SAX2.h>
 
 #include "agent/base/buf.h"
+#include "agent/rpc/rpc_prescan.h"
 #include "agent/rpc/rpc_scalar.h"
 #include "agent/base/utf8.h"
 #include "agent/base/util.h"
@@ -490,6 +491,8 @@ static int parse(const char *body, size_t len, bool want_call, struct rpc_messag
 		snprintf(err, errlen, "line 1: the message is too large");
 		return -1;
 	}
+	if (rpc_prescan(body, len, err, errlen) != 0)
+		return -1;
 	memset(&sax, 0, sizeof(sax));
 	sax.initialized = XML_SAX2_MAGIC;
 	sax.startElementNs = start_element;

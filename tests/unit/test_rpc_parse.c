@@ -396,6 +396,45 @@ TEST(responses)
 	CHECK_INT(rpc_parse_call(ok, strlen(ok), &m, err, sizeof(err)), -1);
 }
 
+/* libxml2 2.9 checks attributes pairwise: many are refused before it. */
+TEST(attributes_bounded_first)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	buf_puts(&b, "<methodCall><methodName>m</methodName><params><param><value><string");
+	for (int i = 0; i < 400000; i++)
+		buf_printf(&b, " a%d=\"\"", i);
+	buf_puts(&b, "/></value></param></params></methodCall>");
+	CHECK(raw_refused(b.data, b.len, "line 1: an element has more than 32 attributes"));
+	buf_free(&b);
+	/* '=' and '>' inside attribute values are not markup */
+	{
+		xmlrpc_value *v = NULL;
+		CHECK_INT(call1("<string a='=>=>=>=>=>=>=>=>=>=>=>=>=>=>=>=>=>=>=>=>=>=>=>=>=>=>="
+				">=>=>=>=>=>=>=>'>x</string>", &v), 0);
+		if (v)
+			xmlrpc_DECREF(v);
+	}
+	buf_init(&b, 0);
+	buf_puts(&b, "<array><data>");
+	for (int i = 0; i < 300; i++)
+		buf_puts(&b, "<value xmlns:p='u'/>");
+	buf_puts(&b, "</data></array>");
+	CHECK(refused(b.data, "more than 256 attributes"));
+	buf_free(&b);
+}
+
+TEST(encodings_refused)
+{
+	const char *utf7 = "<?xml version='1.0' encoding='UTF-7'?><methodCall><methodName>x"
+			   "</methodName></methodCall>";
+	const char ucs4[] = { 0, 0, 0, '<', 0, 0, 0, '?' };
+
+	CHECK(raw_refused(utf7, strlen(utf7), "encoding 'UTF-7' is not accepted"));
+	CHECK(raw_refused(ucs4, sizeof(ucs4), "UCS-4 or EBCDIC"));
+}
+
 int main(void)
 {
 	RUN(call_with_every_type);
@@ -410,5 +449,7 @@ int main(void)
 	RUN(deep_nesting);
 	RUN(struct_and_value_bounds);
 	RUN(responses);
+	RUN(attributes_bounded_first);
+	RUN(encodings_refused);
 	return harness_done();
 }
