@@ -107,6 +107,8 @@ static const struct config_key keys[] = {
 	{ "shutdown_timeout", KT_INT, OFF(shutdown_timeout), 0, 3600, NULL },
 	{ "guest_stop_timeout", KT_INT, OFF(guest_stop_timeout), 1, 86400, NULL },
 	{ "qemu_accel", KT_ENUM, OFF(qemu_accel), 0, 0, accel_words },
+	/* 1 MiB .. 1 PiB: bounds every create_vm_from_template (template_unpack.c) */
+	{ "template_max_bytes", KT_SIZE, OFF(template_max_bytes), 1048576, 1125899906842624LL, NULL },
 };
 
 #define NKEYS ARRAY_SIZE(keys)
@@ -186,6 +188,7 @@ void config_defaults(struct agent_config *cfg)
 	cfg->shutdown_timeout = 30;
 	cfg->guest_stop_timeout = 120;
 	cfg->qemu_accel = ACCEL_AUTO;
+	cfg->template_max_bytes = (size_t)64 << 30;
 }
 
 void config_free(struct agent_config *cfg)

@@ -65,6 +65,7 @@ struct agent_config {
 	/* guests */
 	int guest_stop_timeout;    /* seconds a clean stop (ACPI) may take before power-off: 120 */
 	enum hv_accel qemu_accel; /* qemu_accel=auto|kvm|tcg, default auto */
+	size_t template_max_bytes; /* most a template may unpack to: 64 GiB */
 };
 
 /* Fill cfg with the documented defaults (allocations owned by cfg). */

@@ -102,6 +102,7 @@ TEST(defaults)
 	CHECK_INT(cfg.max_unauth_connections, 256);
 	CHECK_INT(cfg.shutdown_timeout, 30);
 	CHECK_INT(cfg.guest_stop_timeout, 120);
+	CHECK(cfg.template_max_bytes == (size_t)64 << 30);
 	config_free(&cfg);
 	CHECK(is_zeroed(&cfg));
 	config_free(&cfg); /* twice is harmless */
@@ -336,6 +337,27 @@ TEST(numbers)
 	CHECK_STR(parse_err("port=65535\nauth_fail_delay_max=0\n"), "");
 }
 
+TEST(template_max_bytes)
+{
+	struct agent_config cfg;
+
+	CHECK_INT(parse("template_max_bytes=1048576\n", &cfg), 0);
+	CHECK(cfg.template_max_bytes == 1048576);
+	config_free(&cfg);
+	CHECK_INT(parse("template_max_bytes = 1125899906842624\n", &cfg), 0);
+	CHECK(cfg.template_max_bytes == (size_t)1 << 50);
+	config_free(&cfg);
+	CHECK_STR(parse_err("template_max_bytes=1048575\n"),
+	    "agent.ini:1: template_max_bytes must be a number from 1048576 to "
+	    "1125899906842624, not '1048575'");
+	CHECK_STR(parse_err("\ntemplate_max_bytes=1125899906842625\n"),
+	    "agent.ini:2: template_max_bytes must be a number from 1048576 to "
+	    "1125899906842624, not '1125899906842625'");
+	CHECK(parse_err("template_max_bytes=64G\n")[0] != '\0');
+	CHECK(parse_err("template_max_bytes=\n")[0] != '\0');
+	CHECK(parse_err("template_max_bytes=99999999999999999999999\n")[0] != '\0');
+}
+
 TEST(unauth_vs_max)
 {
 	struct agent_config cfg;
@@ -416,7 +438,7 @@ TEST(key_errors)
 	    "agent.ini:1: unknown key 'Port' (did you mean 'port'?)");
 	CHECK(strncmp(parse_err("frobnicate=1\n"),
 	    "agent.ini:1: unknown key 'frobnicate' (known keys: listen, port, ssl,", 68) == 0);
-	CHECK(strstr(err, "guest_stop_timeout, qemu_accel)") != NULL);
+	CHECK(strstr(err, "guest_stop_timeout, qemu_accel, template_max_bytes)") != NULL);
 	CHECK_STR(parse_err("port=1\nssl=enable\nport=2\n"),
 	    "agent.ini:3: duplicate key 'port' (already set on line 1)");
 	CHECK_STR(parse_err("port 8899\n"),
@@ -538,6 +560,7 @@ int main(void)
 	RUN(syntax);
 	RUN(listen);
 	RUN(numbers);
+	RUN(template_max_bytes);
 	RUN(unauth_vs_max);
 	RUN(enums_bad);
 	RUN(paths);
