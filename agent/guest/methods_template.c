@@ -13,7 +13,9 @@
  * --no-same-permissions (no set-id bits) and refuses '..' members and
  * strips leading '/' (GNU tar's defaults), and before the new guest gets
  * its name a check refuses device nodes, fifos, sockets and symlinks
- * that lead out of the guest directory. Its vm.cfg is untrusted too: once
+ * that lead out of the guest directory. Nor may it unpack to more than
+ * template_max_bytes (template_unpack.c; the tree check sums the files
+ * too). Its vm.cfg is untrusted too: once
  * re-pointed, disk images, kernel and ramdisk must lie inside the new
  * guest's directory (an ISO cdrom may lie in <ovs_root>/iso_pool), and
  * phy: disks, bootloader, device_model(_override), vif script= and
@@ -47,6 +49,7 @@
 #include "agent/base/log.h"
 #include "agent/guest/names.h"
 #include "agent/guest/repo_util.h"
+#include "agent/guest/template_unpack.h"
 #include "agent/server/server.h"
 #include "agent/base/util.h"
 
@@ -168,6 +171,7 @@ struct job {
 	char *tmpl;             /* template name without .tgz */
 	char *tmpl_file;        /* seed_pool path (file or directory) */
 	bool tmpl_is_dir;
+	unsigned long long max_bytes; /* template_max_bytes when it started */
 	char *tmpdir;           /* running_pool/.<name>.tmp-XXXXXX */
 	char *guestdir;         /* tmpdir or tmpdir/<top> */
 	char *top;              /* single top-level directory of the archive, or NULL */
@@ -282,6 +286,7 @@ static void create_fail(struct job *j, int fault, const char *fmt, ...)
 
 static const char *check_base;   /* child only: realpath of the guest directory */
 static size_t check_prefix;      /* child only: length of the walked path's prefix */
+static unsigned long long check_total, check_max; /* child only: file sizes, their bound */
 
 static int check_one(const char *fpath, const struct stat *st, int type, struct FTW *ftw)
 {
@@ -301,6 +306,13 @@ static int check_one(const char *fpath, const struct stat *st, int type, struct 
 		       "directories and symlinks within the guest directory\n", rel,
 		       S_ISBLK(st->st_mode) ? "block device" : S_ISCHR(st->st_mode) ? "character device" :
 		       S_ISFIFO(st->st_mode) ? "fifo" : "socket");
+		return 1;
+	}
+	/* Apparent sizes (a sparse file counts whole; a hard link once per name). */
+	if (S_ISREG(st->st_mode) && (check_total += (unsigned long long)st->st_size) > check_max) {
+		dprintf(1, "1005 the unpacked template's files add up to more than template_max_bytes "
+		       "(%llu bytes) (agent.ini's template_max_bytes allows larger templates)\n",
+		       check_max);
 		return 1;
 	}
 	if (S_ISLNK(st->st_mode)) {
@@ -370,6 +382,8 @@ static int check_tree(void *arg)
 	}
 	check_base = real;
 	check_prefix = strlen(guest);
+	check_total = 0;
+	check_max = j->max_bytes;
 	r = nftw(guest, check_one, 32, FTW_PHYS | FTW_MOUNT);
 	if (r != 0) {
 		if (r < 0)
@@ -957,9 +971,14 @@ static void on_unpacked(const struct child_result *res, void *arg)
 {
 	struct job *j = arg;
 	struct child_opts o = { .fn = check_tree, .fn_arg = j, .timeout_ms = CHECK_TIMEOUT_MS };
-	char how[128], tail[512], err[256];
+	char how[128], tail[512], err[512];
+	int fault = template_unpack_verdict(res, j->max_bytes, err, sizeof(err));
 
-	if (!child_ok(res)) {
+	if (fault > 0) {
+		create_fail(j, fault, "%s", err);
+		return;
+	}
+	if (fault < 0) {
 		child_describe(res, SLOW_TIMEOUT_MS, how, sizeof(how));
 		err_tail(res, tail, sizeof(tail));
 		create_fail(j, FAULT_IO, "%s template %s failed: %s %s: %s",
@@ -1041,9 +1060,9 @@ void m_create_vm_from_template(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
 	char *tmpl = param_str(params, 0), *name = param_str(params, 1), *root = repo_root(srv);
-	char *pool = xasprintf("%s/running_pool", root), err[1024], *src = NULL;
+	char *pool = xasprintf("%s/running_pool", root), err[1024];
 	struct job *j = xcalloc(1, sizeof(*j));
-	struct child_opts o = { .envp = child_env, .timeout_ms = SLOW_TIMEOUT_MS };
+	struct template_unpack_req req = { .envp = child_env, .timeout_ms = SLOW_TIMEOUT_MS };
 	struct record rec;
 	struct stat st;
 	int fault, r;
@@ -1101,20 +1120,12 @@ void m_create_vm_from_template(struct rpc_call *call, xmlrpc_value *params)
 			rmdir(j->tmpdir);
 		goto fail;
 	}
-	if (j->tmpl_is_dir) {
-		src = xasprintf("%s/.", j->tmpl_file);
-		const char *argv[] = { "/bin/cp", "-a", "--reflink=auto", "--", src, j->tmpdir, NULL };
-		o.argv = argv;
-		r = child_spawn(srv->loop, &o, on_unpacked, j, err, sizeof(err)) != NULL;
-	} else {
-		const char *argv[] = { "/bin/tar", "-xzf", j->tmpl_file, "-C", j->tmpdir,
-				       "--no-same-owner", "--no-same-permissions", "--no-overwrite-dir",
-				       NULL };
-		o.argv = argv;
-		r = child_spawn(srv->loop, &o, on_unpacked, j, err, sizeof(err)) != NULL;
-	}
-	free(src);
-	if (!r) {
+	j->max_bytes = srv->cfg.template_max_bytes;
+	req.src = j->tmpl_file;
+	req.is_dir = j->tmpl_is_dir;
+	req.dest = j->tmpdir;
+	req.max_bytes = j->max_bytes;
+	if (!template_unpack(srv->loop, &req, on_unpacked, j, err, sizeof(err))) {
 		rmdir(j->tmpdir);
 		rpc_fault(call, FAULT_IO, "cannot start %s: %s", j->tmpl_is_dir ? "cp" : "tar", err);
 		goto fail;

@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import stat
+import subprocess
 import sys
 import tarfile
 import threading
@@ -736,6 +737,90 @@ class Templates(agentfix.AgentCase):
         self.fault(1000, p.delete_vm, "..")
         self.assertTrue(os.path.isdir(self.seed))
         self.assertTrue(os.path.isdir(self.outside))
+
+
+class TemplateSizeLimit(agentfix.AgentCase):
+    """template_max_bytes (here 1 MiB) bounds what a template unpacks to:
+    the tar stream, any one file (sparse or not), all files together (a hard
+    link counted once per name), and a directory template's files."""
+    LIMIT = 1 << 20
+    agent_kw = {"host": HOST, "extra": {"template_max_bytes": str(1 << 20)}}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.seed = os.path.join(cls.agent.keys["ovs_root"], "seed_pool")
+        cls.pool = os.path.join(cls.agent.keys["ovs_root"], "running_pool")
+        os.makedirs(cls.seed)
+        os.makedirs(cls.pool)
+
+    def tgz(self, tname, fill):
+        with tarfile.open(os.path.join(self.seed, tname + ".tgz"), "w:gz") as t:
+            add_file(t, "vm.cfg", cfg_text(tname).encode())
+            fill(t)
+
+    def refused(self, tname, needle):
+        gname = tname + "g"
+        msg = self.fault(1005, self.agent.proxy().create_vm_from_template, tname, gname)
+        self.assertIn("template_max_bytes (%d bytes)" % self.LIMIT, msg)
+        self.assertIn(needle, msg)
+        self.assertFalse(os.path.lexists(os.path.join(self.pool, gname)))
+        self.assertEqual([e for e in os.listdir(self.pool) if e.startswith(".")], [])
+        return msg
+
+    def test_under_the_limit_is_fine(self):
+        self.tgz("small", lambda t: add_file(t, "system.img", b"\1" * (900 << 10)))
+        out = self.agent.proxy().create_vm_from_template("small", "smallg")
+        self.assertTrue(out.startswith("success:"), out)
+
+    def test_stream_over_the_limit_is_stopped(self):
+        # 8 MiB of zeros: a small archive, but more than 1 MiB unpacked
+        self.tgz("bigz", lambda t: add_file(t, "system.img", bytes(8 << 20)))
+        self.assertLess(os.path.getsize(os.path.join(self.seed, "bigz.tgz")), 64 << 10)
+        self.refused("bigz", "unpacking was stopped")
+
+    def sparse_tgz(self, tname, sizes):
+        """tname.tgz in GNU tar's sparse format: vm.cfg and a file of each
+        size (4 bytes of data, the rest a hole)."""
+        src = os.path.join(self.agent.dir, tname + "_src")
+        os.makedirs(src)
+        names = ["vm.cfg"] + ["d%d.img" % i for i in range(len(sizes))]
+        with open(os.path.join(src, "vm.cfg"), "w") as f:
+            f.write(cfg_text(tname))
+        for name, size in zip(names[1:], sizes):
+            with open(os.path.join(src, name), "wb") as f:
+                f.write(b"data")
+                f.truncate(size)
+        path = os.path.join(self.seed, tname + ".tgz")
+        subprocess.run(["tar", "-C", src, "--sparse", "-czf", path] + names, check=True,
+                       timeout=60)
+        self.assertLess(os.path.getsize(path), 64 << 10)
+
+    def test_sparse_file_over_the_limit(self):
+        self.sparse_tgz("sparse", [100 << 30])     # 100 GiB from a few hundred bytes
+        self.refused("sparse", "holds a file larger than")
+
+    def test_sparse_files_adding_up(self):
+        # each under the limit, together over it
+        self.sparse_tgz("sparse3", [900 << 10] * 3)
+        self.refused("sparse3", "add up to more than")
+
+    def test_hard_links_count_per_name(self):
+        def fill(t):
+            add_file(t, "system.img", b"\1" * (400 << 10))
+            for i in range(3):
+                add_special(t, "link%d.img" % i, tarfile.LNKTYPE, link="system.img", mode=0o644)
+        self.tgz("hard", fill)
+        self.refused("hard", "add up to more than")
+
+    def test_directory_template_over_the_limit(self):
+        src = os.path.join(self.seed, "bigdir")
+        os.makedirs(src)
+        with open(os.path.join(src, "vm.cfg"), "w") as f:
+            f.write(cfg_text("bigdir"))
+        with open(os.path.join(src, "system.img"), "wb") as f:
+            f.truncate(2 << 20)
+        self.refused("bigdir", "holds %d bytes" % ((2 << 20) + len(cfg_text("bigdir"))))
 
 
 if __name__ == "__main__":
