@@ -49,6 +49,7 @@
 #include "agent/base/log.h"
 #include "agent/guest/names.h"
 #include "agent/guest/repo_util.h"
+#include "agent/guest/template_tmp.h"
 #include "agent/guest/template_unpack.h"
 #include "agent/server/server.h"
 #include "agent/base/util.h"
@@ -212,18 +213,6 @@ static void job_free(struct job *j)
 	free(j);
 }
 
-/* Fire-and-forget removal of a leftover (logged). */
-static void on_bg_rm(const struct child_result *res, void *arg)
-{
-	char *dir = arg, tail[512];
-
-	if (!child_ok(res)) {
-		err_tail(res, tail, sizeof(tail));
-		log_warn("could not remove %s: %s", dir, tail);
-	}
-	free(dir);
-}
-
 static struct child *spawn_rm(struct server *srv, const char *dir, child_done_cb done, void *arg,
 			      char *err, size_t errlen)
 {
@@ -231,16 +220,6 @@ static struct child *spawn_rm(struct server *srv, const char *dir, child_done_cb
 	struct child_opts o = { .argv = argv, .envp = child_env, .timeout_ms = SLOW_TIMEOUT_MS };
 
 	return child_spawn(srv->loop, &o, done, arg, err, errlen);
-}
-
-static void rm_in_background(struct server *srv, const char *dir)
-{
-	char err[256], *copy = xstrdup(dir);
-
-	if (!spawn_rm(srv, dir, on_bg_rm, copy, err, sizeof(err))) {
-		log_warn("could not remove %s: %s", dir, err);
-		free(copy);
-	}
 }
 
 /* ---- create_vm_from_template --------------------------------------------- */
@@ -253,6 +232,8 @@ static void create_cleaned(const struct child_result *res, void *arg)
 	if (!child_ok(res)) {
 		err_tail(res, tail, sizeof(tail));
 		log_warn("could not remove the temporary directory %s: %s", j->tmpdir, tail);
+	} else {
+		template_tmp_forget(j->srv, j->tmpdir);
 	}
 	rpc_fault(j->call, j->fault, "%s", j->msg);
 	job_free(j);
@@ -924,8 +905,10 @@ static void create_finish(struct job *j)
 		return;
 	}
 	record_free(&rec);
-	if (j->guestdir != j->tmpdir && strcmp(j->guestdir, j->tmpdir) != 0 && rmdir(j->tmpdir) != 0)
-		rm_in_background(srv, j->tmpdir); /* other top-level entries of the archive */
+	if (strcmp(j->guestdir, j->tmpdir) == 0 || rmdir(j->tmpdir) == 0)
+		template_tmp_forget(srv, j->tmpdir);
+	else
+		template_tmp_remove(srv, j->tmpdir); /* other top-level entries of the archive */
 	log_info("created guest %s (%s) from template %s", j->target, uuid, j->tmpl_file);
 	rpc_return_printf(j->call, "success:vm_path=%s;uuid=%s", j->target, uuid);
 	job_free(j);
@@ -1112,12 +1095,8 @@ void m_create_vm_from_template(struct rpc_call *call, xmlrpc_value *params)
 		rpc_fault(call, FAULT_IO, "cannot create %s: %s", pool, strerror(errno));
 		goto fail;
 	}
-	j->tmpdir = xasprintf("%s/.%s.tmp-XXXXXX", pool, name);
-	if (!mkdtemp(j->tmpdir) || chmod(j->tmpdir, 0755) != 0) {
-		rpc_fault(call, FAULT_IO, "cannot create a temporary directory in %s: %s", pool,
-			  strerror(errno));
-		if (!strstr(j->tmpdir, "XXXXXX"))
-			rmdir(j->tmpdir);
+	if (template_tmp_make(srv, pool, name, &j->tmpdir, err, sizeof(err)) != 0) {
+		rpc_fault(call, FAULT_IO, "%s", err);
 		goto fail;
 	}
 	j->max_bytes = srv->cfg.template_max_bytes;
@@ -1126,7 +1105,8 @@ void m_create_vm_from_template(struct rpc_call *call, xmlrpc_value *params)
 	req.dest = j->tmpdir;
 	req.max_bytes = j->max_bytes;
 	if (!template_unpack(srv->loop, &req, on_unpacked, j, err, sizeof(err))) {
-		rmdir(j->tmpdir);
+		if (rmdir(j->tmpdir) == 0)
+			template_tmp_forget(srv, j->tmpdir);
 		rpc_fault(call, FAULT_IO, "cannot start %s: %s", j->tmpl_is_dir ? "cp" : "tar", err);
 		goto fail;
 	}

@@ -27,6 +27,7 @@
 #include "agent/server/conn.h"
 #include "db/store.h"
 #include "agent/guest/guest.h"
+#include "agent/guest/template_tmp.h"
 #include "hypervisor/hv.h"
 #include "agent/server/listener.h"
 #include "agent/base/log.h"
@@ -239,6 +240,7 @@ static int start(struct server *srv, char *err, size_t errlen)
 	srv->hv->on_event = guest_on_event;
 	srv->hv->owner = srv;
 	guest_reconcile(srv);
+	template_tmp_cleanup(srv);
 	srv->auth = auth_new(srv);
 	srv->resolver = resolver_new(srv->loop);
 	srv->perf = perf_new();

@@ -5,9 +5,12 @@ create_vm_from_template, xen_create_disk, delete_vm.
 Run: python3 tests/e2e/test_templates.py [test_name...]
 """
 
+import http.client
 import io
 import os
 import re
+import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -15,6 +18,7 @@ import sys
 import tarfile
 import threading
 import time
+import unittest
 import uuid as uuidlib
 import xmlrpc.client
 
@@ -821,6 +825,135 @@ class TemplateSizeLimit(agentfix.AgentCase):
         with open(os.path.join(src, "system.img"), "wb") as f:
             f.truncate(2 << 20)
         self.refused("bigdir", "holds %d bytes" % ((2 << 20) + len(cfg_text("bigdir"))))
+
+
+def proc_children(pid):
+    """Pids whose parent is pid, from /proc."""
+    kids = []
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % e) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(e))
+    return kids
+
+
+def proc_comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def proc_gone(pid):
+    """Exited (a zombie waiting for init counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+class TemplateCrash(agentfix.FaultAssertions, unittest.TestCase):
+    """An agent killed (-9) while it unpacks templates leaves its temporary
+    directories; the next start removes them - only those it wrote down, only
+    real directories directly in running_pool - and logs each. The unpacking
+    processes die with the agent."""
+
+    def test_leftovers_removed_at_next_start(self):
+        a = agentfix.Agent(host=HOST)
+        pids = []
+        try:
+            a.start()
+            root = a.keys["ovs_root"]
+            seed, pool = os.path.join(root, "seed_pool"), os.path.join(root, "running_pool")
+            outside = os.path.join(a.dir, "outside")
+            for d in (seed, pool, outside):
+                os.makedirs(d)
+            size = 300 << 20     # big enough for tar to take a while
+            with tarfile.open(os.path.join(seed, "slow.tgz"), "w:gz", compresslevel=1) as t:
+                add_file(t, "vm.cfg", cfg_text("slow").encode())
+                ti = tarfile.TarInfo("system.img")
+                ti.size = size
+                t.addfile(ti, Zeros(size))
+            # another server's unpack in flight in the shared running_pool
+            other = os.path.join(pool, ".other.tmp-AbC123")
+            os.makedirs(other)
+
+            def create(name):
+                try:
+                    a.proxy().create_vm_from_template("slow", name)
+                except (OSError, xmlrpc.client.Error, http.client.HTTPException):
+                    pass   # the agent dies under it
+            threads = [threading.Thread(target=create, args=(n,)) for n in ("crash1", "crash2")]
+            for th in threads:
+                th.start()
+            # freeze both unpacks (helper, gzip, tar share a process group)
+            deadline = time.time() + 30
+            helpers = set()
+            while len(helpers) < 2:
+                self.assertLess(time.time(), deadline, "the unpacks never started")
+                for h in proc_children(a.proc.pid):
+                    if h not in helpers and "tar" in [proc_comm(k) for k in proc_children(h)]:
+                        os.killpg(h, signal.SIGSTOP)
+                        helpers.add(h)
+                        pids += [h] + proc_children(h)
+                time.sleep(0.005)
+            tmps = sorted(e for e in os.listdir(pool) if e.startswith(".crash"))
+            self.assertEqual([t.split(".tmp-")[0] for t in tmps], [".crash1", ".crash2"], tmps)
+            a.proc.kill()
+            a.proc.wait(10)
+            for th in threads:
+                th.join(30)
+            deadline = time.time() + 10
+            while not all(proc_gone(p) for p in pids):
+                self.assertLess(time.time(), deadline, "unpacking processes outlived the agent")
+                time.sleep(0.05)
+            self.assertTrue(all(os.path.isdir(os.path.join(pool, t)) for t in tmps))
+            # one leftover swapped for a symlink to a directory outside
+            with open(os.path.join(outside, "keep"), "w") as f:
+                f.write("keep")
+            shutil.rmtree(os.path.join(pool, tmps[1]))
+            os.symlink(outside, os.path.join(pool, tmps[1]))
+
+            a.start()
+            deadline = time.time() + 60
+            while os.path.lexists(os.path.join(pool, tmps[0])) or "left alone" not in a.log():
+                self.assertLess(time.time(), deadline, "the leftover was not removed:\n" + a.log())
+                time.sleep(0.05)
+            log = a.log()
+            self.assertIn("removed %s/%s, left by a create_vm_from_template that did not finish"
+                          % (pool, tmps[0]), log)
+            self.assertIn("%s/%s is not a directory (a symlink, not followed): left alone"
+                          % (pool, tmps[1]), log)
+            self.assertTrue(os.path.islink(os.path.join(pool, tmps[1])))
+            with open(os.path.join(outside, "keep")) as f:
+                self.assertEqual(f.read(), "keep")
+            self.assertTrue(os.path.isdir(other))        # never written down: not ours
+            self.assertFalse(os.path.lexists(os.path.join(pool, "crash1")))
+            self.fault(1001, a.proxy().get_vm_status, "crash1")
+            # forgotten once handled: the next start finds nothing to do
+            self.assertEqual(a.stop(), 0)
+            a.start()
+            with tarfile.open(os.path.join(seed, "quick.tgz"), "w:gz") as t:
+                add_file(t, "vm.cfg", cfg_text("quick").encode())
+                add_file(t, "system.img", IMG)
+            out = a.proxy().create_vm_from_template("quick", "crash1")
+            self.assertTrue(out.startswith("success:"), out)
+            self.assertEqual(a.log().count("left by a create_vm_from_template"), 1)
+            self.assertEqual(a.log().count("left alone"), 1)
+            self.assertEqual(a.stop(), 0)
+        finally:
+            for p in pids:
+                if not proc_gone(p):
+                    os.kill(p, signal.SIGKILL)
+            a.cleanup()
 
 
 if __name__ == "__main__":
