@@ -19,7 +19,8 @@
  * re-pointed, disk images, kernel and ramdisk must lie inside the new
  * guest's directory (an ISO cdrom may lie in <ovs_root>/iso_pool), and
  * phy: disks, bootloader, device_model(_override), vif script= and
- * passthrough keys are refused (1006) before anything reaches its name. */
+ * passthrough keys are refused (1006) before anything reaches its name -
+ * except the stock HVM device_model and kernel (hvmloader), exactly. */
 #define LOG_CAT "template"
 #include "agent/rpc/methods.h"
 #include "agent/rpc/rpc_params.h"
@@ -602,6 +603,30 @@ static const struct {
 	{ "vtpm", "hands the guest a host TPM", false },
 };
 
+/* Stock Oracle VM 2.x HVM templates name Xen's own device model and
+ * firmware (guide C.3; xmexample.hvm's arch_libdir makes qemu-dm's lib64
+ * on 64-bit hosts). Exactly these values, and only in an HVM guest, are
+ * kept: xl ignores both (it starts its own device model and firmware) and
+ * the qemu backend brings its own firmware. */
+static const char *const stock_device_models[] = {
+	"/usr/lib/xen/bin/qemu-dm", "/usr/lib64/xen/bin/qemu-dm", NULL };
+static const char stock_hvmloader[] = "/usr/lib/xen/boot/hvmloader";
+
+/* True when key (device_model or kernel) holds its stock HVM value. */
+static bool stock_hvm_value(const struct vmcfg *cfg, const char *key)
+{
+	const char *builder = vmcfg_get_str(cfg, "builder"), *val = vmcfg_get_str(cfg, key);
+
+	if (!builder || strcmp(builder, "hvm") != 0 || !val)
+		return false;
+	if (strcmp(key, "kernel") == 0)
+		return strcmp(val, stock_hvmloader) == 0;
+	for (int i = 0; strcmp(key, "device_model") == 0 && stock_device_models[i]; i++)
+		if (strcmp(val, stock_device_models[i]) == 0)
+			return true;
+	return false;
+}
+
 static bool value_empty(const struct vmcfg_value *v)
 {
 	return !v || v->type == VMCFG_NONE || (v->type == VMCFG_STR && !v->str[0]) ||
@@ -644,9 +669,13 @@ static int refuse_host_keys(const struct vmcfg *cfg, char *err, size_t errlen)
 	}
 	for (size_t i = 0; i < sizeof(host_keys) / sizeof(host_keys[0]); i++) {
 		v = vmcfg_get(cfg, host_keys[i].key);
-		if (v && (host_keys[i].always || !value_empty(v))) {
-			snprintf(err, errlen, "the template sets %s, which %s: a template may not",
-				 host_keys[i].key, host_keys[i].why);
+		if (v && (host_keys[i].always || !value_empty(v)) &&
+		    !stock_hvm_value(cfg, host_keys[i].key)) {
+			snprintf(err, errlen, "the template sets %s, which %s: a template may not%s",
+				 host_keys[i].key, host_keys[i].why,
+				 strcmp(host_keys[i].key, "device_model") == 0 ?
+				 " (an HVM guest, builder = 'hvm', may name Xen's stock "
+				 "/usr/lib/xen/bin/qemu-dm or /usr/lib64/xen/bin/qemu-dm)" : "");
 			return FAULT_PERMISSION;
 		}
 	}
@@ -781,7 +810,8 @@ static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
 	for (int k = 0; path_keys[k]; k++) {
 		const char *s;
 		v = vmcfg_get(cfg, path_keys[k]);
-		if (!v || v->type == VMCFG_NONE || (v->type == VMCFG_STR && !v->str[0]))
+		if (!v || v->type == VMCFG_NONE || (v->type == VMCFG_STR && !v->str[0]) ||
+		    stock_hvm_value(cfg, path_keys[k]))
 			continue;
 		if (v->type != VMCFG_STR) {
 			snprintf(err, errlen, "the template's vm.cfg: %s must be a string", path_keys[k]);

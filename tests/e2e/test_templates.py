@@ -566,6 +566,73 @@ class Templates(agentfix.AgentCase):
                     msg = self.refused("hcfg6", text, [key])
                     self.assertNotIn("%s_override" % key, msg)
 
+    STOCK_HVM = """# Oracle VM 2.x HVM template
+acpi = 1
+apic = 1
+builder = 'hvm'
+device_model = '%(dm)s'
+disk = [ 'file:/OVS/seed_pool/%(t)s/System.img,hda,w' ]
+kernel = '%(k)s'
+memory = '1024'
+name = '%(t)s'
+on_reboot = 'restart'
+pae = 1
+serial = 'pty'
+uuid = '%(uuid)s'
+vcpus = 1
+vif = [ 'type=ioemu, mac=%(mac)s, bridge=xenbr0' ]
+vnc = 1
+vncunused = 1
+"""
+
+    def stock_hvm(self, t, dm="/usr/lib/xen/bin/qemu-dm", k="/usr/lib/xen/boot/hvmloader"):
+        return self.STOCK_HVM % {"t": t, "dm": dm, "k": k, "uuid": OLD_UUID, "mac": OLD_MAC}
+
+    def test_stock_hvm_template_is_accepted(self):
+        """device_model and kernel at Xen's stock qemu-dm and hvmloader, in an
+        HVM template, are kept exactly."""
+        for t, dm in (("hvm_stock", "/usr/lib/xen/bin/qemu-dm"),
+                      ("hvm_stock64", "/usr/lib64/xen/bin/qemu-dm")):
+            with self.subTest(device_model=dm):
+                with tarfile.open(os.path.join(self.seed, t + ".tgz"), "w:gz") as tar:
+                    add_special(tar, t, tarfile.DIRTYPE, mode=0o755)
+                    add_file(tar, t + "/vm.cfg", self.stock_hvm(t, dm).encode())
+                    add_file(tar, t + "/System.img", IMG)
+                out = self.rpc().create_vm_from_template(t, t + "g")
+                self.assertTrue(out.startswith("success:"), out)
+                cfg = self.read_cfg(t + "g")
+                self.assertIn("\ndevice_model = '%s'\n" % dm, cfg)
+                self.assertIn("\nkernel = '/usr/lib/xen/boot/hvmloader'\n", cfg)
+                self.assertIn("file:%s/System.img,hda,w" % os.path.join(self.pool, t + "g"), cfg)
+                self.assertEqual(self.rpc().start_vm(t + "g"), "success:ip=%s" % HOST)
+                self.assertEqual(self.rpc().destroy_vm(t + "g"), "success")
+
+    def test_near_stock_hvm_values_are_refused(self):
+        dm, k = "/usr/lib/xen/bin/qemu-dm", "/usr/lib/xen/boot/hvmloader"
+        for key, text in (
+                ("device_model", self.stock_hvm("hvm_near", dm="/usr/lib/xen/bin/qemu-dm ")),
+                ("device_model", self.stock_hvm("hvm_near", dm="/usr/lib/xen/bin/../bin/qemu-dm")),
+                ("device_model", self.stock_hvm("hvm_near", dm="//usr/lib/xen/bin/qemu-dm")),
+                ("device_model", self.stock_hvm("hvm_near", dm="/usr/local/lib/xen/bin/qemu-dm")),
+                ("device_model", self.stock_hvm("hvm_near", dm="/usr/lib/xen/bin/qemu-dm2")),
+                ("device_model", self.stock_hvm("hvm_near", dm="/tmp/evil-qemu")),
+                ("device_model", self.stock_hvm("hvm_near").replace("'%s'" % dm, "['%s']" % dm)),
+                ("kernel", self.stock_hvm("hvm_near", k="/usr/lib/xen/boot/hvmloder")),  # the guide's typo
+                ("kernel", self.stock_hvm("hvm_near", k="/usr/lib/xen/boot//hvmloader")),
+                ("kernel", self.stock_hvm("hvm_near", k="/usr/lib64/xen/boot/hvmloader")),
+                ("kernel", self.stock_hvm("hvm_near", k="/usr/lib/xen/boot/hvmloader/")),
+                ("kernel", self.stock_hvm("hvm_near", k="/etc/shadow")),
+                # stock values outside an HVM guest
+                ("device_model", self.stock_hvm("hvm_near").replace("builder = 'hvm'", "builder = 'linux'")),
+                ("device_model", self.stock_hvm("hvm_near").replace("builder = 'hvm'\n", "")),
+                ("kernel", self.stock_hvm("hvm_near").replace(
+                    "builder = 'hvm'\ndevice_model = '%s'\n" % dm, "")),
+                ("kernel", self.stock_hvm("hvm_near").replace(
+                    "builder = 'hvm'", "builder = 'HVM'").replace("device_model = '%s'\n" % dm, "")),
+        ):
+            with self.subTest(text=text):
+                self.refused("hvm_near", text, [key], files=(("System.img", IMG),))
+
     def test_cfg_vif_script_is_refused(self):
         for vif in (
                 "'type=ioemu, mac=%s, bridge=xenbr0, script=/tmp/evil'" % OLD_MAC,
