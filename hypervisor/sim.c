@@ -22,6 +22,7 @@
 #include "agent/base/log.h"
 #include "agent/base/loop.h"
 #include "agent/base/util.h"
+#include "hypervisor/qemu/qemu_argv.h"
 
 #define SIM_TABLE "sim"
 #define SIM_FAULTS "sim_faults"
@@ -235,7 +236,8 @@ static int do_create(struct sim_op *o, char *msg, size_t msglen)
 		snprintf(err, sizeof(err), "%lld", next + 1);
 		store_put(db(o->hv), "meta", "sim_next_id", err, err, sizeof(err));
 	}
-	o->dom.vnc_port = vnc;
+	if (o->dom.vnc_port >= 0)
+		o->dom.vnc_port = vnc;
 	o->dom.state = HV_RUNNING;
 	if (put_dom(o->hv, &o->dom, o->path, msg, msglen) != 0)
 		return FAULT_IO;
@@ -385,6 +387,9 @@ static void fill_dom(struct sim_op *o, const struct hv_guest *g)
 	snprintf(o->dom.name, sizeof(o->dom.name), "%s", g->name);
 	o->dom.memory = g->memory;
 	o->dom.vcpus = g->vcpus;
+	/* A VNC console only when vm.cfg asks for one, by QEMU's reading of
+	 * vnc/vfb (vnc=0 means none); do_create picks the port. */
+	o->dom.vnc_port = !g->cfg || qemu_wants_vnc(g->cfg) ? 0 : -1;
 	o->path = xstrdup(g->path);
 }
 

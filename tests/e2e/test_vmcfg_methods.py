@@ -164,6 +164,25 @@ class Getters(VmcfgCase):
         self.rpc().stop_vm("n1")
         self.fault(1004, "xen_get_vnc_port", "n1")
 
+    def test_vnc_port_with_vnc_0(self):
+        """vnc=0 means no VNC console, even beside a vfb that asks for one."""
+        for name, extra in (("nv1", "vnc = 0\n"),
+                            ("nv2", "vnc = '0'\nvfb = ['type=vnc,vncunused=1']\n"),
+                            ("nv3", "vnc = 0\nvncunused = 0\nvncdisplay = 3\n")):
+            with self.subTest(vm_cfg=extra):
+                self.guest(name, text="name = '%(name)s'\nmemory = 64\nbuilder = 'hvm'\n" + extra)
+                self.rpc().register_vm(name)
+                self.rpc().start_vm(name)
+                msg = self.fault(1001, "xen_get_vnc_port", name)
+                self.assertIn("no VNC console", msg)
+                self.rpc().stop_vm(name)
+        # vnc = 1 beside them still gets its own
+        self.guest("nv4", text="name = '%(name)s'\nmemory = 64\nbuilder = 'hvm'\nvnc = 1\n")
+        self.rpc().register_vm("nv4")
+        self.rpc().start_vm("nv4")
+        self.assertTrue(self.call("xen_get_vnc_port", "nv4").startswith("success:vnc_port="))
+        self.rpc().stop_vm("nv4")
+
 
 class Setters(VmcfgCase):
     def test_set_vcpus(self):

@@ -183,6 +183,20 @@ static const struct tcase cases[] = {
 	  HEAD("v", "64", "1") " -vnc [::1]:3,password=on -boot order=c" },
 	{ "an explicit vnc=0 wins over a vfb", "name='v'\nmemory=64\nvnc=0\n"
 	  "vfb = ['type=vnc']\n", 0, HEAD("v", "64", "1") " -display none -boot order=c" },
+	/* vnc=0: no display at all, and none need be allocated for it */
+	{ "vnc=0 beside every other VNC key",
+	  "name='v'\nmemory=64\nvnc=0\nvncunused=0\nvncdisplay=2\nvnclisten='0.0.0.0'\n"
+	  "vncpasswd='pw'\nvncviewer=1\nvncconsole=1\n", NO_DISPLAY,
+	  HEAD("v", "64", "1") " -display none -boot order=c" },
+	{ "vnc='0', as the guide quotes numbers, over a vfb with a display",
+	  "name='v'\nmemory=64\nvnc='0'\nvfb=['type=vnc,vncunused=0,vncdisplay=1']\n", NO_DISPLAY,
+	  HEAD("v", "64", "1") " -display none -boot order=c" },
+	{ "vnc=False over vfb vnc=1", "name='v'\nmemory=64\nvnc=False\nvfb=['vnc=1']\n", NO_DISPLAY,
+	  HEAD("v", "64", "1") " -display none -boot order=c" },
+	{ "a stock HVM template with vnc=0",
+	  "name='h'\nmemory=64\nbuilder='hvm'\ndevice_model='/usr/lib/xen/bin/qemu-dm'\n"
+	  "kernel='/usr/lib/xen/boot/hvmloader'\nvnc=0\nvncunused=1\n", NO_DISPLAY,
+	  HEAD("h", "64", "1") " -display none -boot order=c" },
 	{ "vif with vifname, model and no MAC",
 	  "name='n'\nmemory=64\nvif=[ 'type=ioemu, bridge=xenbr0, model=virtio, vifname=tap-n0',\n"
 	  "  'mac=00:16:3E:00:00:01, model=rtl8139, rate=10Mb/s@50ms' ]\n", NET,
@@ -468,6 +482,16 @@ TEST(vnc_helpers)
 	CHECK(!w);
 	CHECK_INT(fixed_display("vnc=True\nvncunused=False\nvncdisplay=70000\n", &w), -1);
 	CHECK(w);
+	/* vnc=0 wins over everything that would give a display */
+	w = true;
+	CHECK_INT(fixed_display("vnc=0\nvncunused=0\nvncdisplay=4\n", &w), -1);
+	CHECK(!w);
+	w = true;
+	CHECK_INT(fixed_display("vnc='0'\nvfb=['type=vnc,vncunused=0,vncdisplay=4']\n", &w), -1);
+	CHECK(!w);
+	w = true;
+	CHECK_INT(fixed_display("vnc=False\nvfb=['type=vnc']\n", &w), -1);
+	CHECK(!w);
 }
 
 TEST(join)
