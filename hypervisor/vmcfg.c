@@ -1291,6 +1291,11 @@ static bool valid_mac(const char *s)
 	return true;
 }
 
+bool vmcfg_mac_ok(const char *s)
+{
+	return valid_mac(s);
+}
+
 static const char *skip_uint(const char *s)
 {
 	const char *start = s;

@@ -123,5 +123,7 @@ int vmcfg_parse_vif(const char *item, struct vmcfg_vif *v, char *err, size_t err
 /* Canonical "mac=..., bridge=..., type=..., model=..., rate=..., vifname=..."
  * with absent settings left out. 0, or -1 when invalid or out is too small. */
 int vmcfg_format_vif(const struct vmcfg_vif *v, char *out, size_t outlen);
+/* Six hex pairs separated by ':', like 00:16:3e:73:a3:27 (any case). */
+bool vmcfg_mac_ok(const char *s);
 
 #endif

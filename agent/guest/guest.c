@@ -18,6 +18,7 @@
 #include "agent/base/fault.h"
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
+#include "hypervisor/vmcfg_qos.h"
 #include "agent/base/log.h"
 #include "agent/guest/names.h"
 #include "agent/server/server.h"
@@ -149,9 +150,9 @@ static bool uuid_text_ok(const char *s)
 int guest_load_cfg(const char *path, struct vmcfg **cfg, struct hv_guest *g, char *name,
 		   size_t namelen, char *uuid, char *err, size_t errlen)
 {
-	char *file = xasprintf("%s/vm.cfg", path);
+	char *file = xasprintf("%s/vm.cfg", path), msg[600];
 	long long mem = 0, vcpus = 1;
-	const char *s;
+	const char *s, *key;
 	int rc = FAULT_INVALID_ARGUMENT;
 
 	if (vmcfg_load(file, cfg, err, errlen) != 0) {
@@ -193,6 +194,11 @@ int guest_load_cfg(const char *path, struct vmcfg **cfg, struct hv_guest *g, cha
 	if (vmcfg_has(*cfg, "vcpus") && (vmcfg_get_int(*cfg, "vcpus", &vcpus) != 0 ||
 					 vcpus < 1 || vcpus > 512)) {
 		snprintf(err, errlen, "%s: vcpus must be a number from 1 to 512", file);
+		goto out;
+	}
+	/* QoS a backend could not apply as written is refused, not ignored. */
+	if (vmcfg_check_qos(*cfg, &key, msg, sizeof(msg)) != 0) {
+		snprintf(err, errlen, "%s:%u: %s", file, vmcfg_line(*cfg, key), msg);
 		goto out;
 	}
 	g->path = path;

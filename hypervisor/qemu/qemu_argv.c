@@ -7,6 +7,7 @@
 #include "hypervisor/qemu/qemu_argv.h"
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
+#include "hypervisor/vmcfg_qos.h"
 #include "agent/base/buf.h"
 #include "agent/base/util.h"
 
@@ -754,6 +755,18 @@ static int emit_network(struct ctx *c)
 
 /* ---- machine and lifecycle ------------------------------------------- */
 
+/* QoS the backend applies (not on the command line): a value it could
+ * not apply is refused here, not ignored there. */
+static int check_qos(struct ctx *c)
+{
+	const char *key = NULL;
+	char msg[600];
+
+	if (vmcfg_check_qos(c->cfg, &key, msg, sizeof(msg)) == 0)
+		return 0;
+	return cfg_fail(c, key, "%s", msg);
+}
+
 /* Keys that give the guest host hardware: dropping them would start a
  * guest without a device it was configured to own. */
 static int refuse_passthrough(struct ctx *c)
@@ -934,7 +947,7 @@ static int build(struct ctx *c)
 	bool hvm;
 
 	if (check_opts(c) < 0 || check_guest(c) < 0 || guest_type(c, &hvm) < 0 ||
-	    refuse_passthrough(c) < 0)
+	    refuse_passthrough(c) < 0 || check_qos(c) < 0)
 		return -1;
 	if (emit_head(c) < 0 || emit_display(c) < 0 || emit_lifecycle(c) < 0 ||
 	    emit_extras(c) < 0 || emit_disks(c) < 0 || emit_boot_order(c) < 0 ||

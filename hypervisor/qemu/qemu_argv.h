@@ -95,12 +95,13 @@
  * unknown disk kind or device, partitions (xvda1: QEMU gives whole
  * disks), two items for one drive, a cdrom off IDE, hde and beyond,
  * builder other than 'hvm'/'linux', on_reboot or on_poweroff values QEMU
- * cannot honour, an unknown usbdevice or vif model, and the passthrough
- * keys pci, vtpm, iomem, ioports, irq and vscsi when non-empty.
+ * cannot honour, an unknown usbdevice or vif model, the passthrough
+ * keys pci, vtpm, iomem, ioports, irq and vscsi when non-empty, and
+ * disk_other_config / vif_other_config items vmcfg_qos.h refuses (an
+ * ionice prio outside 0-7, an unknown QoS algorithm, ...; they are applied
+ * by the backend to the QEMU process and the tap, not on the command line).
  * Ignored as Xen-only or cosmetic: device_model, vncviewer, vncconsole,
- * sdl, apic, pae, keymap, timer_mode, serial (see above), and
- * disk_other_config / vif_other_config (applied by the backend to the
- * QEMU process and the tap, not on the command line). Keys nobody knows
+ * sdl, apic, pae, keymap, timer_mode, serial (see above). Keys nobody knows
  * are ignored, as xm ignores unknown Python variables. */
 #ifndef OVS_QEMU_ARGV_H
 #define OVS_QEMU_ARGV_H

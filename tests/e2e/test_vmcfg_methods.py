@@ -183,6 +183,27 @@ class Getters(VmcfgCase):
         self.assertTrue(self.call("xen_get_vnc_port", "nv4").startswith("success:vnc_port="))
         self.rpc().stop_vm("nv4")
 
+    def test_qos_refused_at_start(self):
+        """An ionice prio outside 0-7 or an unknown vif QoS algorithm: the
+        start is refused with vm.cfg's file and line, the guest stays DOWN."""
+        for name, text, needle in (
+                ("q1", "name = '%(name)s'\nmemory = 64\ndisk_other_config = "
+                 "[['hda', 'ionice', 'sched=best-effort,prio=8']]\n",
+                 "vm.cfg:3: disk_other_config item 1: hda: ionice prio '8' is outside 0-7"),
+                ("q2", "name = '%(name)s'\nmemory = 64\n\nvif_other_config = "
+                 "[['00:16:3e:31:d5:4b', 'sfq', 'rate=8mbit']]\n",
+                 "vm.cfg:4: vif_other_config item 1: 00:16:3e:31:d5:4b: unknown QoS "
+                 "algorithm 'sfq'")):
+            with self.subTest(guest=name):
+                d = self.guest(name, text=text)
+                msg = self.fault(1000, "start_vm", name)
+                self.assertIn(os.path.join(d, needle), msg)
+        ok = self.guest("q3", text="name = '%(name)s'\nmemory = 64\ndisk_other_config = "
+                        "[['hda', 'ionice', 'sched=best-effort,prio=7']]\nvif_other_config = "
+                        "[['00:16:3e:31:d5:4b', 'tbef', 'rate=8mbit,latency=50ms']]\n")
+        self.assertEqual(self.call("start_vm", ok), "success:ip=%s" % HOST)
+        self.assertEqual(self.call("destroy_vm", ok), "success")
+
 
 class Setters(VmcfgCase):
     def test_set_vcpus(self):

@@ -197,6 +197,14 @@ static const struct tcase cases[] = {
 	  "name='h'\nmemory=64\nbuilder='hvm'\ndevice_model='/usr/lib/xen/bin/qemu-dm'\n"
 	  "kernel='/usr/lib/xen/boot/hvmloader'\nvnc=0\nvncunused=1\n", NO_DISPLAY,
 	  HEAD("h", "64", "1") " -display none -boot order=c" },
+	/* QoS (guide C.2): the guide's own values pass; the backend applies them */
+	{ "the guide's disk and vif QoS",
+	  "name='q'\nmemory=64\n"
+	  "disk_other_config = [['hda', 'ionice', 'sched=best-effort,prio=5'], "
+	  "['hdb', 'ionice', 'sched=best-effort,prio=6']]\n"
+	  "vif_other_config = [['00:16:3e:31:d5:4b', 'tbef', 'rate=8mbit,latency=50ms'], "
+	  "['00:16:3e:52:c4:03', 'tbef', 'rate=10mbit']]\n", 0,
+	  HEAD("q", "64", "1") " -display none -boot order=c" },
 	{ "vif with vifname, model and no MAC",
 	  "name='n'\nmemory=64\nvif=[ 'type=ioemu, bridge=xenbr0, model=virtio, vifname=tap-n0',\n"
 	  "  'mac=00:16:3E:00:00:01, model=rtl8139, rate=10Mb/s@50ms' ]\n", NET,
@@ -252,6 +260,14 @@ static const struct tcase cases[] = {
 	{ "vnclisten that would smuggle options",
 	  "name='e'\nmemory=64\nvnc=1\nvnclisten='0.0.0.0,password=off'\n", 0,
 	  "!vnclisten '0.0.0.0,password=off' is not an address" },
+	{ "ionice prio outside 0-7",
+	  "name='e'\nmemory=64\ndisk=[ 'file:/x.img,hda,w' ]\n"
+	  "disk_other_config = [['hda', 'ionice', 'sched=best-effort,prio=8']]\n", 0,
+	  "!" GDIR "/vm.cfg:4: disk_other_config item 1: hda: ionice prio '8' is outside 0-7" },
+	{ "unknown vif QoS algorithm",
+	  "name='e'\nmemory=64\n\nvif_other_config = [\n ['00:16:3e:31:d5:4b', 'red', 'rate=8mbit']]\n",
+	  0, "!" GDIR "/vm.cfg:4: vif_other_config item 1: 00:16:3e:31:d5:4b: unknown QoS "
+	  "algorithm 'red' (a vif's is 'tbef', or tc's name 'tbf')" },
 	{ "vnc not a number", "name='e'\nmemory=64\nvnc='yes'\n", 0, "!vnc must be a number" },
 	{ "vnc without an allocated display", "name='e'\nmemory=64\nvnc=1\n", NO_DISPLAY,
 	  "!qemu: the guest wants VNC but vnc_display is -1" },

@@ -2,9 +2,12 @@
  * items, atomic save. The texts are the guide's own examples. */
 #include "harness.h"
 #include "hypervisor/vmcfg.h"
+#include "hypervisor/vmcfg_qos.h"
+#include "agent/base/buf.h"
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -247,6 +250,154 @@ TEST(qos_nested_lists)
 		"['00:16:3e:52:c4:03', 'tbef', 'rate=10mbit']]\n"
 		"vif = ['mac=00:16:3e:31:d5:4b,bridge=xenbr0,rate=10Mb/s@50ms']\n"));
 	vmcfg_free(c);
+}
+
+/* The QoS check of text: "" when it passes, else "KEY:LINE: message". */
+static const char *qos_err(const char *text)
+{
+	static char out[1200];
+	struct vmcfg *c = parse(text);
+	const char *key = NULL;
+	char msg[600];
+
+	if (!c)
+		return "(does not parse)";
+	if (vmcfg_check_qos(c, &key, msg, sizeof(msg)) == 0)
+		out[0] = '\0';
+	else
+		snprintf(out, sizeof(out), "vm.cfg:%u: %s", vmcfg_line(c, key), msg);
+	vmcfg_free(c);
+	return out;
+}
+
+TEST(qos_items)
+{
+	struct vmcfg *c = parse(qos_example);
+	const struct vmcfg_value *v;
+	struct vmcfg_disk_qos dq;
+	struct vmcfg_vif_qos vq;
+
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK_STR(qos_err(qos_example), "");
+	v = vmcfg_get(c, "disk_other_config");
+	CHECK_INT(vmcfg_parse_disk_qos(&v->items[1], &dq, err, sizeof(err)), 0);
+	CHECK_STR(dq.dev, "hdb");
+	CHECK_INT(dq.ioclass, IOCLASS_BEST_EFFORT);
+	CHECK_INT(dq.prio, 6);
+	v = vmcfg_get(c, "vif_other_config");
+	CHECK_INT(vmcfg_parse_vif_qos(&v->items[0], &vq, err, sizeof(err)), 0);
+	CHECK_STR(vq.mac, "00:16:3e:31:d5:4b");
+	CHECK_STR(vq.rate, "8mbit");
+	CHECK_STR(vq.latency, "50ms");
+	CHECK_INT(vmcfg_parse_vif_qos(&v->items[1], &vq, err, sizeof(err)), 0);
+	CHECK_STR(vq.rate, "10mbit");
+	CHECK_STR(vq.latency, "");
+	vmcfg_free(c);
+
+	/* What ionice(1) and tc(8) also take; absent, None and [] are no QoS. */
+	CHECK_STR(qos_err("name = 'g'\n"), "");
+	CHECK_STR(qos_err("disk_other_config = None\nvif_other_config = []\n"), "");
+	CHECK_STR(qos_err("disk_other_config = [['xvda', 'ionice', ' sched = idle '],\n"
+			  "  ['hdc', 'ionice', 'prio=0'], ['hdd', 'ionice', 'sched=realtime,prio=7'],\n"
+			  "  ['sda', 'ionice', 'sched=2'], ['hde', 'ionice', '']]\n"), "");
+	CHECK_STR(qos_err("vif_other_config = [['00:16:3E:31:D5:4B', 'tbf', 'rate=1.5Mbit, "
+			  "latency=2s'], ['00:16:3e:00:00:01', 'tbef', 'latency=500us,rate=250kbps']]\n"),
+		  "");
+}
+
+TEST(qos_refusals)
+{
+	/* ionice priorities outside 0-7, with the line of the key */
+	CHECK_STR(qos_err("name = 'g'\ndisk_other_config = [['hda', 'ionice', 'sched=best-effort,"
+			  "prio=8']]\n"),
+		  "vm.cfg:2: disk_other_config item 1: hda: ionice prio '8' is outside 0-7");
+	CHECK_STR(qos_err("disk_other_config = [['hda', 'ionice', 'prio=5'],\n"
+			  "  ['hdb', 'ionice', 'prio=-1']]\n"),
+		  "vm.cfg:1: disk_other_config item 2: hdb: ionice prio '-1' is outside 0-7");
+	CHECK_STR(qos_err("disk_other_config = [['hda', 'ionice', 'prio=10']]\n"),
+		  "vm.cfg:1: disk_other_config item 1: hda: ionice prio '10' is outside 0-7");
+	CHECK_STR(qos_err("disk_other_config = [['hda', 'ionice', 'prio=']]\n"),
+		  "vm.cfg:1: disk_other_config item 1: hda: ionice prio '' is outside 0-7");
+	CHECK_STR(qos_err("disk_other_config = [['hda', 'ionice', 'prio=5.0']]\n"),
+		  "vm.cfg:1: disk_other_config item 1: hda: ionice prio '5.0' is outside 0-7");
+	CHECK_STR(qos_err("disk_other_config = [['hda', 'ionice', 'prio=007']]\n"),
+		  "vm.cfg:1: disk_other_config item 1: hda: ionice prio '007' is outside 0-7");
+	/* unknown QoS algorithms */
+	CHECK_STR(qos_err("\n\nvif_other_config = [['00:16:3e:31:d5:4b', 'htb', 'rate=8mbit']]\n"),
+		  "vm.cfg:3: vif_other_config item 1: 00:16:3e:31:d5:4b: unknown QoS algorithm 'htb' "
+		  "(a vif's is 'tbef', or tc's name 'tbf')");
+	CHECK_STR(qos_err("vif_other_config = [['00:16:3e:31:d5:4b', 'TBEF', 'rate=8mbit']]\n"),
+		  "vm.cfg:1: vif_other_config item 1: 00:16:3e:31:d5:4b: unknown QoS algorithm 'TBEF' "
+		  "(a vif's is 'tbef', or tc's name 'tbf')");
+	CHECK_STR(qos_err("vif_other_config = [['00:16:3e:31:d5:4b', '', 'rate=8mbit']]\n"),
+		  "vm.cfg:1: vif_other_config item 1: 00:16:3e:31:d5:4b: unknown QoS algorithm '' "
+		  "(a vif's is 'tbef', or tc's name 'tbf')");
+	CHECK_STR(qos_err("disk_other_config = [['hda', 'cfq', 'prio=5']]\n"),
+		  "vm.cfg:1: disk_other_config item 1: hda: unknown QoS algorithm 'cfq' "
+		  "(a disk's is 'ionice')");
+	/* the rest of an item's shape */
+	CHECK_STR(qos_err("disk_other_config = [['hda', 'ionice', 'sched=fast']]\n"),
+		  "vm.cfg:1: disk_other_config item 1: hda: sched 'fast' is not an ionice class "
+		  "(none, realtime, best-effort or idle)");
+	CHECK_STR(qos_err("disk_other_config = [['hda', 'ionice', 'nice=5']]\n"),
+		  "vm.cfg:1: disk_other_config item 1: hda: unknown ionice setting 'nice' (sched, prio)");
+	CHECK_STR(qos_err("disk_other_config = [['hda', 'ionice', 'prio=1,prio=2']]\n"),
+		  "vm.cfg:1: disk_other_config item 1: hda: prio given twice");
+	CHECK_STR(qos_err("disk_other_config = [['hda', 'ionice', 'prio']]\n"),
+		  "vm.cfg:1: disk_other_config item 1: hda: 'prio' is not key=value");
+	CHECK_STR(qos_err("disk_other_config = [['hdc:cdrom', 'ionice', 'prio=1']]\n"),
+		  "vm.cfg:1: disk_other_config item 1: 'hdc:cdrom' is not a disk's front end "
+		  "(like hda or xvda)");
+	CHECK_STR(qos_err("disk_other_config = ['hda', 'ionice', 'prio=1']\n"),
+		  "vm.cfg:1: disk_other_config item 1: must be ['DEVICE', 'ionice', 'SETTINGS'], "
+		  "like ['hda', 'ionice', 'sched=best-effort,prio=5']");
+	CHECK_STR(qos_err("disk_other_config = [['hda', 'ionice', 5]]\n"),
+		  "vm.cfg:1: disk_other_config item 1: must be ['DEVICE', 'ionice', 'SETTINGS'], "
+		  "like ['hda', 'ionice', 'sched=best-effort,prio=5']");
+	CHECK_STR(qos_err("disk_other_config = 'hda'\n"),
+		  "vm.cfg:1: disk_other_config must be a list of [device, algorithm, settings] items");
+	CHECK_STR(qos_err("vif_other_config = [['00:16:3e:31:d5', 'tbef', 'rate=8mbit']]\n"),
+		  "vm.cfg:1: vif_other_config item 1: '00:16:3e:31:d5' is not a MAC address "
+		  "(six hex pairs like 00:16:3e:31:d5:4b)");
+	CHECK_STR(qos_err("vif_other_config = [['00:16:3e:31:d5:4b', 'tbef', 'latency=50ms']]\n"),
+		  "vm.cfg:1: vif_other_config item 1: 00:16:3e:31:d5:4b: tbef needs a rate, "
+		  "like rate=8mbit");
+	CHECK_STR(qos_err("vif_other_config = [['00:16:3e:31:d5:4b', 'tbef', 'rate=8']]\n"),
+		  "vm.cfg:1: vif_other_config item 1: 00:16:3e:31:d5:4b: rate '8' is not a rate "
+		  "like 8mbit, 10mbit or 250kbps");
+	CHECK_STR(qos_err("vif_other_config = [['00:16:3e:31:d5:4b', 'tbef', 'rate=0mbit']]\n"),
+		  "vm.cfg:1: vif_other_config item 1: 00:16:3e:31:d5:4b: rate '0mbit' is not a rate "
+		  "like 8mbit, 10mbit or 250kbps");
+	CHECK_STR(qos_err("vif_other_config = [['00:16:3e:31:d5:4b', 'tbef', "
+			  "'rate=10Mb/s@50ms']]\n"),
+		  "vm.cfg:1: vif_other_config item 1: 00:16:3e:31:d5:4b: rate '10Mb/s@50ms' is not a "
+		  "rate like 8mbit, 10mbit or 250kbps");
+	CHECK_STR(qos_err("vif_other_config = [['00:16:3e:31:d5:4b', 'tbef', "
+			  "'rate=8mbit,latency=50']]\n"),
+		  "vm.cfg:1: vif_other_config item 1: 00:16:3e:31:d5:4b: latency '50' is not a time "
+		  "like 50ms");
+	CHECK_STR(qos_err("vif_other_config = [['00:16:3e:31:d5:4b', 'tbef', "
+			  "'rate=8mbit,burst=10k']]\n"),
+		  "vm.cfg:1: vif_other_config item 1: 00:16:3e:31:d5:4b: unknown tbef setting "
+		  "'burst' (rate, latency)");
+}
+
+TEST(qos_item_count_bounded)
+{
+	struct buf b;
+	char *text;
+
+	buf_init(&b, 0);
+	buf_printf(&b, "disk_other_config = [");
+	for (int i = 0; i < 257; i++)
+		buf_printf(&b, "%s['hda', 'ionice', 'prio=1']", i ? ", " : "");
+	buf_printf(&b, "]\n");
+	text = buf_steal(&b, NULL);
+	CHECK_STR(qos_err(text), "vm.cfg:1: disk_other_config has 257 items; a guest has at most 256");
+	free(text);
+	buf_free(&b);
 }
 
 TEST(value_types)
@@ -886,6 +1037,9 @@ int main(void)
 	RUN(guide_quoted_memory_and_trailing_commas);
 	RUN(guide_appendix_examples);
 	RUN(qos_nested_lists);
+	RUN(qos_items);
+	RUN(qos_refusals);
+	RUN(qos_item_count_bounded);
 	RUN(value_types);
 	RUN(get_int_variants);
 	RUN(round_trip_odd_layouts);
