@@ -42,6 +42,7 @@
 #define DEFAULT_PATH "/RPC2"
 #define DEFAULT_TIMEOUT 60
 #define RESPONSE_MAX ((size_t)64 * 1024 * 1024)
+#define RESPONSE_HEAD_MAX ((size_t)64 * 1024)
 #define NEST_MAX 64 /* xmlrpc-c's own nesting limit for responses */
 
 enum { EXIT_OK = 0, EXIT_FAULT = 1, EXIT_USAGE = 2, EXIT_ERROR = 3 };
@@ -81,7 +82,7 @@ struct response {
 	int status;
 	char reason[128];
 	size_t head_len;         /* bytes up to and including the blank line */
-	long long content_length;/* -1 when absent */
+	int64_t content_length;  /* -1 when absent */
 	bool chunked;
 	const char *body;
 	size_t body_len;
@@ -1312,63 +1313,6 @@ static void build_request(struct buf *req, const struct url *u, const char *body
 	buf_append(req, body, len);
 }
 
-static int parse_content_length(const char *v, size_t n, long long *out)
-{
-	long long x = 0;
-
-	if (n == 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (v[i] < '0' || v[i] > '9' || x > (long long)RESPONSE_MAX)
-			return -1;
-		x = x * 10 + (v[i] - '0');
-	}
-	*out = x;
-	return 0;
-}
-
-static int parse_status_line(const char *s, size_t n, struct response *r)
-{
-	size_t rlen = n > 13 ? n - 13 : 0;
-
-	if (n < 12 || strncmp(s, "HTTP/1.", 7) != 0 || s[8] != ' ' ||
-	    s[9] < '1' || s[9] > '5' || s[10] < '0' || s[10] > '9' ||
-	    s[11] < '0' || s[11] > '9' || (n > 12 && s[12] != ' '))
-		return -1;
-	r->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
-	if (rlen >= sizeof(r->reason))
-		rlen = sizeof(r->reason) - 1;
-	if (rlen)
-		memcpy(r->reason, s + 13, rlen);
-	r->reason[rlen] = '\0';
-	return 0;
-}
-
-/* Status line and the two headers that frame the body. */
-static int parse_head(const char *data, size_t head_len, struct response *r)
-{
-	const char *p = data, *end = data + head_len;
-	bool first = true;
-
-	r->content_length = -1;
-	while (p < end) {
-		const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
-		size_t len = (size_t)((eol ? eol : end) - p), vlen;
-		const char *v;
-
-		if (first && parse_status_line(p, len, r) < 0)
-			return -1;
-		if (!first && (v = http_header_value(p, len, "Content-Length", &vlen)) &&
-		    parse_content_length(v, vlen, &r->content_length) < 0)
-			return -1;
-		if (!first && (v = http_header_value(p, len, "Transfer-Encoding", &vlen)))
-			r->chunked = memmem(v, vlen, "chunked", 7) != NULL;
-		first = false;
-		p = eol ? eol + 2 : end;
-	}
-	return 0;
-}
-
 /* Undo chunked transfer coding in place; -1 when malformed. */
 static int dechunk(char *p, size_t len, size_t *out_len)
 {
@@ -1429,18 +1373,21 @@ static void report_no_reply(const struct conn *c, bool failed)
 			strerror(c->sys_errno));
 }
 
-/* Once the head is in: 1 when the whole body is too, 0 to read on, -1 bad. */
+/* Once the head is in: 1 when the whole body is too, 0 to read on, -1 bad,
+ * -2 a head longer than RESPONSE_HEAD_MAX. */
 static int response_state(struct buf *raw, struct response *r)
 {
-	const char *end;
-
 	if (!r->head_len) {
-		end = raw->len ? memmem(raw->data, raw->len, "\r\n\r\n", 4) : NULL;
-		if (!end)
-			return 0;
-		r->head_len = (size_t)(end - raw->data) + 4;
-		if (parse_head(raw->data, r->head_len, r) < 0)
-			return -1;
+		struct http_response h;
+		int n = http_parse_response_head(raw->data, raw->len, RESPONSE_HEAD_MAX, &h);
+
+		if (n <= 0)
+			return n == HTTP_RESPONSE_TOO_LONG ? -2 : n;
+		r->head_len = (size_t)n;
+		r->status = h.status;
+		quote_printable(r->reason, sizeof(r->reason), h.reason.p, h.reason.n);
+		r->content_length = h.content_length;
+		r->chunked = h.chunked;
 	}
 	return !r->chunked && r->content_length >= 0 &&
 	       raw->len - r->head_len >= (size_t)r->content_length;
@@ -1478,6 +1425,11 @@ static int read_response(struct conn *c, struct buf *raw, struct response *r)
 			say_speaks_https();
 			return -1;
 		}
+	}
+	if (st == -2) {
+		fprintf(stderr, PROG ": %s sent an HTTP head longer than %zu KiB\n",
+			c->u->hostport, RESPONSE_HEAD_MAX / 1024);
+		return -1;
 	}
 	if (st < 0 || (!r->head_len && raw->len > 0)) {
 		fprintf(stderr, PROG ": %s sent a malformed HTTP reply\n", c->u->hostport);

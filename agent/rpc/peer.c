@@ -64,7 +64,7 @@ struct peer_call {
 
 	struct buf in;             /* the reply as received */
 	size_t head_len;           /* 0 until the final head is parsed */
-	long long content_length;  /* -1 when absent: the body ends at EOF */
+	int64_t content_length;    /* -1 when absent: the body ends at EOF */
 	int status;
 	char reason[80];
 
@@ -269,96 +269,35 @@ static enum step sock_read(struct peer_call *c, char *p, size_t n, size_t *done)
 
 /* ---- the reply -------------------------------------------------------------- */
 
-/* Digits only; anything past the body bound saturates just above it. */
-static int parse_length(const char *v, size_t n, long long *out)
-{
-	long long x = 0;
-
-	if (n == 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return -1;
-		if (x <= (long long)REPLY_BODY_MAX)
-			x = x * 10 + (v[i] - '0');
-	}
-	*out = x;
-	return 0;
-}
-
-/* "HTTP/1.x SSS reason" */
-static int parse_status_line(struct peer_call *c, const char *s, size_t n)
-{
-	if (n < 12 || strncmp(s, "HTTP/1.", 7) != 0 || s[8] != ' ' ||
-	    s[9] < '1' || s[9] > '5' || s[10] < '0' || s[10] > '9' ||
-	    s[11] < '0' || s[11] > '9' || (n > 12 && s[12] != ' '))
-		return -1;
-	c->status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
-	c->reason[0] = '\0';
-	if (n > 13)
-		quote_printable(c->reason, sizeof(c->reason), s + 13, n - 13);
-	return 0;
-}
-
-/* The head in c->in[0..hl): status and the framing headers. Returns 0,
- * -1 malformed, -2 Transfer-Encoding (agents always send a length). */
-static int parse_head(struct peer_call *c, size_t hl)
-{
-	const char *p = c->in.data, *end = c->in.data + hl - 2; /* keep the last CRLF */
-	bool first = true;
-
-	c->content_length = -1;
-	while (p < end) {
-		const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
-		size_t len = (size_t)((eol ? eol : end) - p), vlen;
-		const char *v;
-		long long cl;
-
-		if (first) {
-			if (parse_status_line(c, p, len) < 0)
-				return -1;
-		} else if (!memchr(p, ':', len)) {
-			return -1;
-		} else if ((v = http_header_value(p, len, "Content-Length", &vlen))) {
-			if (parse_length(v, vlen, &cl) < 0 ||
-			    (c->content_length >= 0 && c->content_length != cl))
-				return -1;
-			c->content_length = cl;
-		} else if (http_header_value(p, len, "Transfer-Encoding", &vlen)) {
-			return -2;
-		}
-		first = false;
-		p = eol ? eol + 2 : end;
-	}
-	return first ? -1 : 0;
-}
-
-/* Find and check the final head (interim 1xx heads are dropped). Returns
- * 0 to read on, -1 when the call failed. */
+/* Find and check the final head (http.c skips interim 1xx heads).
+ * Returns 0 to read on, -1 when the call failed. */
 static int reply_head(struct peer_call *c)
 {
-	while (!c->head_len) {
-		const char *end = c->in.len ? memmem(c->in.data, c->in.len, "\r\n\r\n", 4) : NULL;
-		size_t hl = end ? (size_t)(end - c->in.data) + 4 : 0;
-		int r;
+	if (!c->head_len) {
+		struct http_response res;
+		int r = http_parse_response_head(c->in.data, c->in.len, REPLY_HEAD_MAX, &res);
 
-		if ((!end && c->in.len > REPLY_HEAD_MAX) || hl > REPLY_HEAD_MAX) {
+		if (r == 0)
+			return 0;
+		if (r == HTTP_RESPONSE_TOO_LONG) {
 			fail(c, "%s sent an HTTP head longer than %zu KiB", c->hostport,
 			     REPLY_HEAD_MAX / 1024);
 			return -1;
 		}
-		if (!end)
-			return 0;
-		r = parse_head(c, hl);
 		if (r < 0) {
-			fail(c, r == -2 ? "%s sent a Transfer-Encoding reply, which is not supported"
-				       : "%s sent a malformed HTTP reply", c->hostport);
+			fail(c, "%s sent a malformed HTTP reply", c->hostport);
 			return -1;
 		}
-		if (c->status >= 100 && c->status < 200 && c->status != 101)
-			buf_consume(&c->in, hl);
-		else
-			c->head_len = hl;
+		if (res.transfer_encoding.p) {
+			/* agents always send a length */
+			fail(c, "%s sent a Transfer-Encoding reply, which is not supported",
+			     c->hostport);
+			return -1;
+		}
+		c->head_len = (size_t)r;
+		c->status = res.status;
+		c->content_length = res.content_length;
+		quote_printable(c->reason, sizeof(c->reason), res.reason.p, res.reason.n);
 	}
 	if (c->status != 200) {
 		/* The head says it all; no need to wait for the body. */

@@ -1,6 +1,7 @@
-/* http.c - HTTP/1.1 request head parser and response writer. */
+/* http.c - HTTP/1.1 head parsers and response writer (see http.h). */
 #include "agent/server/http.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -26,7 +27,7 @@ bool http_view_ieq(struct http_view v, const char *s)
  * or -1 when no LF is in the buffer yet. */
 static long find_lf(const char *p, size_t n, size_t i)
 {
-	const char *lf = memchr(p + i, '\n', n - i);
+	const char *lf = i < n ? memchr(p + i, '\n', n - i) : NULL;
 
 	return lf ? lf - p : -1;
 }
@@ -130,21 +131,28 @@ static int parse_content_length(struct http_view v, int64_t *out)
 	return 0;
 }
 
-static int parse_header(const char *p, size_t n, struct http_request *req,
-			bool *conn_close, bool *conn_keep)
+/* "name: value" (the line without its LF) into views; -1 when malformed. */
+static int split_header(const char *p, size_t n, struct http_view *name, struct http_view *value)
 {
 	const char *colon = memchr(p, ':', n);
-	struct http_view name, value;
 
 	if (!colon || colon == p)
-		return -400;
+		return -1;
 	/* No obs-fold and no space before the colon (RFC 9112 5.1). */
 	for (const char *q = p; q < colon; q++)
 		if (!is_tchar((unsigned char)*q))
-			return -400;
-	name = (struct http_view){ p, (size_t)(colon - p) };
-	value = trim(colon + 1, n - (size_t)(colon + 1 - p));
-	if (!valid_value(value))
+			return -1;
+	*name = (struct http_view){ p, (size_t)(colon - p) };
+	*value = trim(colon + 1, n - (size_t)(colon + 1 - p));
+	return valid_value(*value) ? 0 : -1;
+}
+
+static int parse_header(const char *p, size_t n, struct http_request *req,
+			bool *conn_close, bool *conn_keep)
+{
+	struct http_view name, value;
+
+	if (split_header(p, n, &name, &value) < 0)
 		return -400;
 	if (http_view_ieq(name, "Content-Length"))
 		return parse_content_length(value, &req->content_length);
@@ -202,16 +210,110 @@ int http_parse_head(const char *p, size_t n, size_t max_head, struct http_reques
 	return (int)req->head_len;
 }
 
-const char *http_header_value(const char *line, size_t len, const char *name, size_t *vlen)
-{
-	size_t n = strlen(name);
-	struct http_view v;
+/* ---- responses, for the agent's clients ---- */
 
-	if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
-		return NULL;
-	v = trim(line + n + 1, len - n - 1);
-	*vlen = v.n;
-	return v.p;
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* "HTTP/1.x SSS reason" (the reason and the space before it may be
+ * missing). */
+static int parse_status_line(const char *p, size_t n, struct http_response *res)
+{
+	if (n && p[n - 1] == '\r')
+		n--;
+	if (n < 12 || memcmp(p, "HTTP/1.", 7) != 0 || !is_digit(p[7]) || p[8] != ' ' ||
+	    p[9] < '1' || p[9] > '5' || !is_digit(p[10]) || !is_digit(p[11]) ||
+	    (n > 12 && p[12] != ' '))
+		return -1;
+	res->minor = p[7] == '0' ? 0 : 1;
+	res->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	res->reason = n > 13 ? trim(p + 13, n - 13) : (struct http_view){ p + n, 0 };
+	return valid_value(res->reason) ? 0 : -1;
+}
+
+/* The last element of a comma separated list, trimmed. */
+static struct http_view list_last(struct http_view v)
+{
+	const char *comma = v.n ? memrchr(v.p, ',', v.n) : NULL;
+
+	return comma ? trim(comma + 1, v.n - (size_t)(comma + 1 - v.p)) : v;
+}
+
+static int parse_response_header(const char *p, size_t n, struct http_response *res,
+				 bool *conn_close, bool *conn_keep)
+{
+	struct http_view name, value;
+
+	if (split_header(p, n, &name, &value) < 0)
+		return -1;
+	if (http_view_ieq(name, "Content-Length")) {
+		if (parse_content_length(value, &res->content_length) < 0)
+			return -1;
+	} else if (http_view_ieq(name, "Transfer-Encoding")) {
+		/* Several lines make one list: the last line ends it. */
+		res->transfer_encoding = value;
+		res->chunked = http_view_ieq(list_last(value), "chunked");
+	} else if (http_view_ieq(name, "Connection")) {
+		*conn_close |= list_has(value, "close");
+		*conn_keep |= list_has(value, "keep-alive");
+	} else if (http_view_ieq(name, "Content-Type")) {
+		res->content_type = value;
+	}
+	return 0;
+}
+
+/* One head starting at p[i], within p[0..limit): the index just past its
+ * blank line, 0 when it does not end within limit, -1 when malformed. */
+static long parse_one_response(const char *p, size_t limit, size_t i, struct http_response *res)
+{
+	bool conn_close = false, conn_keep = false;
+	long lf;
+
+	memset(res, 0, sizeof(*res));
+	res->content_length = -1;
+	if ((lf = find_lf(p, limit, i)) < 0)
+		return 0;
+	if (parse_status_line(p + i, (size_t)lf - i, res) < 0)
+		return -1;
+	i = (size_t)lf + 1;
+	for (;;) {
+		if ((lf = find_lf(p, limit, i)) < 0)
+			return 0;
+		if ((size_t)lf == i || ((size_t)lf == i + 1 && p[i] == '\r'))
+			break;
+		if (p[i] == ' ' || p[i] == '\t')
+			return -1; /* obs-fold */
+		if (parse_response_header(p + i, (size_t)lf - i, res, &conn_close, &conn_keep) < 0)
+			return -1;
+		i = (size_t)lf + 1;
+	}
+	res->keep_alive = res->minor == 1 ? !conn_close : (conn_keep && !conn_close);
+	return lf + 1;
+}
+
+int http_parse_response_head(const char *p, size_t n, size_t max_head, struct http_response *res)
+{
+	size_t limit, start = 0;
+
+	if (max_head > INT_MAX)
+		max_head = INT_MAX;
+	limit = n < max_head ? n : max_head;
+	for (;;) {
+		long end = parse_one_response(p, limit, start, res);
+
+		if (end < 0)
+			return HTTP_RESPONSE_BAD;
+		if (end == 0)
+			return n >= max_head ? HTTP_RESPONSE_TOO_LONG : 0;
+		/* An interim 1xx head: the final one follows (RFC 9110 15.2). */
+		if (res->status >= 200 || res->status == 101) {
+			res->head_len = (size_t)end;
+			return (int)end;
+		}
+		start = (size_t)end;
+	}
 }
 
 const char *http_reason(int status)

@@ -1,10 +1,12 @@
-/* http.h - HTTP/1.1 request head parser and response writer.
+/* http.h - HTTP/1.1 head parsers (requests for the server, responses for
+ * the agent's clients) and the response writer.
  *
- * The parser is a pure function over bytes: it never allocates and returns
- * (pointer, length) views into the caller's buffer (HAProxy's ist). It
- * accepts exactly what an XML-RPC server needs (HTTP/1.0 and 1.1,
- * Content-Length bodies) and refuses the rest with the status a client
- * should see. */
+ * The parsers are pure functions over bytes: they never allocate and
+ * return (pointer, length) views into the caller's buffer (HAProxy's ist).
+ * The request parser accepts exactly what an XML-RPC server needs (HTTP/1.0
+ * and 1.1, Content-Length bodies) and refuses the rest with the status a
+ * client should see; the response parser reads what an XML-RPC client
+ * needs (status, framing, Connection, Content-Type). */
 #ifndef OVS_HTTP_H
 #define OVS_HTTP_H
 
@@ -44,10 +46,30 @@ int http_parse_head(const char *p, size_t n, size_t max_head, struct http_reques
 /* True when the view equals s, ignoring ASCII case. */
 bool http_view_ieq(struct http_view v, const char *s);
 
-/* For clients reading a response: when line[0..len) is the header "name:"
- * (any case), return its value with surrounding blanks trimmed and its
- * length in *vlen; else NULL. */
-const char *http_header_value(const char *line, size_t len, const char *name, size_t *vlen);
+struct http_response {
+	int status;                     /* 100-599 */
+	int minor;                      /* 0 or 1: HTTP/1.minor */
+	struct http_view reason;        /* reason phrase, may be empty; no controls */
+	size_t head_len;                /* interim heads + final head + blank line */
+	int64_t content_length;         /* -1 when absent */
+	struct http_view transfer_encoding; /* p NULL when absent */
+	bool chunked;                   /* the last transfer coding is chunked */
+	bool keep_alive;                /* from version and Connection */
+	struct http_view content_type;
+};
+
+enum { HTTP_RESPONSE_BAD = -1, HTTP_RESPONSE_TOO_LONG = -2 };
+
+/* Parse the response head at the start of p[0..n), for a client. Interim
+ * 1xx heads (100 Continue, 103, ...; not 101) before the final head are
+ * skipped: head_len counts them and the fields describe the final head,
+ * whose body starts at p + head_len. Returns head_len (> 0) when complete
+ * and valid, 0 when more bytes are needed, HTTP_RESPONSE_TOO_LONG when
+ * the heads do not end within max_head bytes, HTTP_RESPONSE_BAD when they
+ * can never be valid (status line, header syntax, a control byte in a
+ * value, a bad or conflicting Content-Length). Which transfer codings to
+ * accept is the caller's choice. */
+int http_parse_response_head(const char *p, size_t n, size_t max_head, struct http_response *res);
 
 /* Reason phrase for a status code ("OK", "Forbidden", ...). */
 const char *http_reason(int status);
