@@ -243,21 +243,10 @@ void m_install_vm_hvm(struct rpc_call *call, xmlrpc_value *params)
 			  "letters, digits, '.', '_' or '-' (not '.' or '..')", name, GUEST_NAME_MAX);
 		goto out;
 	}
-	if (param_int(params, 1, &mem) != 0 || mem < MEM_MIN_MB || mem > MEM_MAX_MB) {
-		rpc_fault(call, FAULT_INVALID_ARGUMENT, "memory_MB must be a whole number of MB from %d "
-			  "to %d", MEM_MIN_MB, MEM_MAX_MB);
+	if (param_int_arg(call, params, 1, "memory_MB", MEM_MIN_MB, MEM_MAX_MB, " MB", &mem) != 0 ||
+	    param_int_arg(call, params, 2, "vcpus", 1, VCPUS_MAX, "", &vcpus) != 0 ||
+	    param_int_arg(call, params, 3, "disk_MB", 1, DISK_MAX_MB, " MB", &mb) != 0)
 		goto out;
-	}
-	if (param_int(params, 2, &vcpus) != 0 || vcpus < 1 || vcpus > VCPUS_MAX) {
-		rpc_fault(call, FAULT_INVALID_ARGUMENT, "vcpus must be a whole number from 1 to %d",
-			  VCPUS_MAX);
-		goto out;
-	}
-	if (param_int(params, 3, &mb) != 0 || mb < 1 || mb > DISK_MAX_MB) {
-		rpc_fault(call, FAULT_INVALID_ARGUMENT, "disk_MB must be a whole number of MB from 1 to "
-			  "%lld", DISK_MAX_MB);
-		goto out;
-	}
 	if ((fault = check_iso(root, iso_arg, &iso, err, sizeof(err))) != 0) {
 		rpc_fault(call, fault, "%s", err);
 		goto out;

@@ -159,6 +159,17 @@ static void on_prepared(void *arg, xmlrpc_value *result, int fault, const char *
 	xmlrpc_env_clean(&env);
 }
 
+/* The port after "host:" by the one whole-number rule; -1 when refused. */
+static int port_number(const char *s, int *port)
+{
+	long long v;
+
+	if (whole_number(s, strlen(s), &v) < 0 || v < 1 || v > 65535)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
 /* "10.1.1.2", "10.1.1.2:8899", "[fe80::1]:8899" or "fe80::1". */
 static int parse_host(const char *arg, int dflt_port, char *host, size_t hostlen, int *port)
 {
@@ -171,13 +182,14 @@ static int parse_host(const char *arg, int dflt_port, char *host, size_t hostlen
 		if (!end || (size_t)(end - arg - 1) >= hostlen)
 			return -1;
 		snprintf(host, hostlen, "%.*s", (int)(end - arg - 1), arg + 1);
-		if (end[1] == ':')
-			*port = atoi(end + 2);
-		else if (end[1])
+		if (end[1] == ':' && port_number(end + 2, port) < 0)
+			return -1;
+		else if (end[1] && end[1] != ':')
 			return -1;
 	} else if ((colon = strchr(arg, ':')) && !strchr(colon + 1, ':')) {
 		snprintf(host, hostlen, "%.*s", (int)(colon - arg), arg);
-		*port = atoi(colon + 1);
+		if (port_number(colon + 1, port) < 0)
+			return -1;
 	} else {
 		snprintf(host, hostlen, "%s", arg);
 	}

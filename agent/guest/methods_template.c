@@ -60,41 +60,6 @@
 
 static const char *const child_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
 
-/* Param i as a whole number: an int, or a string of decimal digits.
- * 0, or -1 when it is neither. */
-static int param_num(xmlrpc_value *params, int i, long long *out)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v = NULL;
-	int rc = -1;
-
-	xmlrpc_env_init(&env);
-	xmlrpc_array_read_item(&env, params, i, &v);
-	if (!env.fault_occurred) {
-		if (xmlrpc_value_type(v) == XMLRPC_TYPE_INT) {
-			int n = 0;
-			xmlrpc_read_int(&env, v, &n);
-			if (!env.fault_occurred) {
-				*out = n;
-				rc = 0;
-			}
-		} else if (xmlrpc_value_type(v) == XMLRPC_TYPE_STRING) {
-			const char *s = NULL;
-			xmlrpc_read_string(&env, v, &s);
-			if (!env.fault_occurred && s && *s && strspn(s, "0123456789") == strlen(s) &&
-			    strlen(s) <= 18) {
-				*out = strtoll(s, NULL, 10);
-				rc = 0;
-			}
-			free((char *)s);
-		}
-	}
-	if (v)
-		xmlrpc_DECREF(v);
-	xmlrpc_env_clean(&env);
-	return rc;
-}
-
 static bool has_suffix(const char *s, const char *suf)
 {
 	size_t n = strlen(s), m = strlen(suf);
@@ -1279,11 +1244,8 @@ void m_xen_create_disk(struct rpc_call *call, xmlrpc_value *params)
 		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s", err);
 		goto out;
 	}
-	if (param_num(params, 1, &mb) != 0 || mb < 1 || mb > DISK_MAX_MB) {
-		rpc_fault(call, FAULT_INVALID_ARGUMENT, "size_MB must be a whole number of MB from 1 to "
-			  "%lld", DISK_MAX_MB);
+	if (param_int_arg(call, params, 1, "size_MB", 1, DISK_MAX_MB, " MB", &mb) != 0)
 		goto out;
-	}
 	if (path[0] != '/' || strncmp(path, root, rl) != 0 || path[rl] != '/') {
 		rpc_fault(call, FAULT_PERMISSION, "%.300s is outside the repository root %s; disks are "
 			  "created below it", path, root);

@@ -511,30 +511,12 @@ out:
 
 /* ---- setters ----------------------------------------------------------- */
 
-/* Param 1 as an integer in [lo, hi], or -1 after answering. */
-static int int_arg(struct rpc_call *call, xmlrpc_value *params, const char *what,
-		   long long lo, long long hi, const char *unit, long long *out)
-{
-	if (param_int(params, 1, out) != 0 || *out < lo || *out > hi) {
-		char *s = param_str(params, 1);
-		char shown[80];
-		quote_printable(shown, sizeof(shown), s, strlen(s));
-		if (param_int(params, 1, out) == 0)
-			snprintf(shown, sizeof(shown), "%lld", *out);
-		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s must be a whole number from %lld to "
-			  "%lld%s; got %s", what, lo, hi, unit, shown[0] ? shown : "''");
-		free(s);
-		return -1;
-	}
-	return 0;
-}
-
 void m_xen_set_vcpus(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct gcfg g;
 	long long n, max;
 
-	if (int_arg(call, params, "vcpus", 1, VCPUS_MAX, "", &n) != 0 ||
+	if (param_int_arg(call, params, 1, "vcpus", 1, VCPUS_MAX, "", &n) != 0 ||
 	    gcfg_open(call, params, true, &g) != 0)
 		return;
 	vmcfg_set_int(g.cfg, "vcpus", n);
@@ -550,7 +532,7 @@ void m_xen_set_memory(struct rpc_call *call, xmlrpc_value *params)
 	struct gcfg g;
 	long long mb, max;
 
-	if (int_arg(call, params, "memory", MEMORY_MIN_MB, MEMORY_MAX_MB, " MB", &mb) != 0 ||
+	if (param_int_arg(call, params, 1, "memory", MEMORY_MIN_MB, MEMORY_MAX_MB, " MB", &mb) != 0 ||
 	    gcfg_open(call, params, true, &g) != 0)
 		return;
 	vmcfg_set_int(g.cfg, "memory", mb);

@@ -174,7 +174,7 @@ class Install(agentfix.AgentCase):
         for name in ("", ".", "..", "a/b", "../x", "a b", "x" * 65, "semi;colon", "\u00e9t\u00e9"):
             with self.subTest(name=name):
                 self.assertIn("name", self.fault(1000, p.install_vm_hvm, name, 256, 1, 8, self.iso))
-        for mem in (0, 15, 1048577, -1, "abc", "", "12MB"):
+        for mem in (0, 15, 1048577, -1, "abc", "", "12MB", "512 ", " 512", "+512", "0x200"):
             with self.subTest(memory=mem):
                 args = ("badmem", mem, 1, 8, self.iso)
                 if isinstance(mem, str):

@@ -716,7 +716,7 @@ vncunused = 1
         p = self.rpc()
         d = os.path.join(self.pool, "diskguest2")
         os.makedirs(d)
-        for size in (0, -1, 16777217, "abc", "", "1.5"):
+        for size in (0, -1, 16777217, "abc", "", "1.5", "10 ", " 10", "+10", "0x10"):
             with self.subTest(size=size):
                 self.fault(1000, p.xen_create_disk, os.path.join(d, "s.img"), size)
         self.assertFalse(os.path.exists(os.path.join(d, "s.img")))

@@ -213,9 +213,11 @@ class Setters(VmcfgCase):
         self.assertEqual(self.call("xen_set_vcpus", d, "2"), "success")   # a string works too
         self.assertEqual(self.call("xen_get_vcpus", "sc1"), "success:vcpus=2")
         self.assertIn("vcpus = 2\n", self.cfg(d))
-        for bad in (0, 513, -1, "two", "", "3x"):
+        # one number rule for every method: digits only, no spaces, sign or 0x
+        for bad in (0, 513, -1, "two", "", "3x", "2 ", " 2", "+2", "0x2"):
             msg = self.fault(1000, "xen_set_vcpus", "sc1", bad)
             self.assertIn("1 to 512", msg)
+        self.assertIn("got '2 '", self.fault(1000, "xen_set_vcpus", "sc1", "2 "))
         self.assertEqual(self.call("xen_get_vcpus", "sc1"), "success:vcpus=2")
         self.guest("sc2", text="name = 'sc2'\nmemory = 64\nvcpus = 1\nmaxvcpus = 2\n")
         self.call("xen_set_vcpus", "sc2", 8)
@@ -230,7 +232,7 @@ class Setters(VmcfgCase):
         self.assertEqual(self.call("xen_get_memory", "sm1"), "success:memory=1024;maxmem=1024")
         self.call("xen_set_memory", "sm1", 128)
         self.assertEqual(self.call("xen_get_memory", "sm1"), "success:memory=128;maxmem=1024")
-        for bad in (0, 8, -5, "lots", 1.5):
+        for bad in (0, 8, -5, "lots", 1.5, "512 ", "+512", "0x200"):
             code = -32602 if isinstance(bad, float) else 1000
             self.fault(code, "xen_set_memory", "sm1", bad)
         self.assertIn("memory = 128\n", self.cfg(d))
