@@ -7,6 +7,7 @@
  * on the original keep working. Exit 0 success, 1 XML-RPC fault, 2 usage,
  * 3 anything else (network, TLS, HTTP). */
 #include "agent/base/buf.h"
+#include "agent/base/utf8.h"
 #include "agent/server/http.h"
 #include "agent/rpc/rpc_parse.h"
 #include "agent/base/util.h"
@@ -315,27 +316,6 @@ static void skip_ws(struct lit *p)
 		p->pos++;
 }
 
-static void utf8_put(struct buf *b, unsigned cp)
-{
-	char t[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		t[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		t[0] = (char)(0xc0 | (cp >> 6));
-		t[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else {
-		t[0] = (char)(0xe0 | (cp >> 12));
-		t[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		t[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	}
-	buf_append(b, t, n);
-}
-
 /* Value of `digits` hex digits at s, -1 when they are not all hex. */
 static long hex_n(const char *s, int digits)
 {
@@ -367,13 +347,16 @@ static int lit_escape(struct lit *p, struct buf *b)
 	}
 	if (c == 'x' || c == 'u') {
 		int digits = c == 'x' ? 2 : 4;
+		char t[4];
+		size_t n;
 
 		v = hex_n(p->s + p->pos + 1, digits);
-		if (v < 0 || (v >= 0xd800 && v <= 0xdfff) || v == 0) {
+		/* surrogates: utf8_encode refuses them */
+		if (v <= 0 || !(n = utf8_encode((uint32_t)v, t))) {
 			p->err = "bad \\x or \\u escape";
 			return -1;
 		}
-		utf8_put(b, (unsigned)v);
+		buf_append(b, t, n);
 		p->pos += 1 + (size_t)digits;
 		return 0;
 	}
@@ -644,35 +627,6 @@ static char pick_quote(const char *s, size_t n)
 	return (memchr(s, '\'', n) && !memchr(s, '"', n)) ? '"' : '\'';
 }
 
-/* Length of the valid UTF-8 sequence at s (and its code point), 0 if
- * invalid. */
-static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
-{
-	size_t len;
-	unsigned v, min;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2; v = s[0] & 0x1f; min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3; v = s[0] & 0x0f; min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4; v = s[0] & 0x07; min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return len;
-}
-
 /* Escapes shared by str and bytes reprs; 1 when c was handled. */
 static int repr_simple_escape(struct buf *out, unsigned char c, char quote)
 {
@@ -702,7 +656,7 @@ static void repr_str(struct buf *out, const char *s, size_t n)
 
 	buf_append(out, &quote, 1);
 	for (size_t i = 0; i < n;) {
-		unsigned cp;
+		uint32_t cp;
 		size_t len;
 
 		if (repr_simple_escape(out, u[i], quote)) {

@@ -1,4 +1,4 @@
-/* utf8.c - UTF-8 validation and cutting (see utf8.h). */
+/* utf8.c - UTF-8 decoding, encoding, validation and cutting (see utf8.h). */
 #include "agent/base/utf8.h"
 
 #include <stdint.h>
@@ -35,6 +35,34 @@ size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
 		return 0;
 	*cp = c;
 	return len;
+}
+
+size_t utf8_encode(uint32_t cp, char out[4])
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp >= 0xd800 && cp <= 0xdfff)
+		return 0;
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	if (cp > 0x10ffff)
+		return 0;
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
 }
 
 bool utf8_valid(const char *s, size_t n, size_t *bad_at)

@@ -1,4 +1,5 @@
-/* utf8.h - UTF-8 validation and cutting, written once for every module.
+/* utf8.h - UTF-8 decoding, encoding, validation and cutting, written once
+ * for every module.
  *
  * "Valid" is RFC 3629: no overlong forms, no surrogates (U+D800-U+DFFF),
  * nothing past U+10FFFF. NUL is a valid character here; callers that
@@ -13,6 +14,11 @@
 /* Length (1-4) of the valid sequence at p[0..n), its code point in *cp;
  * 0 when p does not start a valid sequence (or n == 0). */
 size_t utf8_decode(const unsigned char *p, size_t n, uint32_t *cp);
+
+/* Encode code point cp into out: the length (1-4), or 0 when cp is not a
+ * character UTF-8 may carry (a surrogate U+D800-U+DFFF, or past
+ * U+10FFFF); out is then untouched. Not NUL-terminated. */
+size_t utf8_encode(uint32_t cp, char out[4]);
 
 /* True when s[0..n) is valid UTF-8. Otherwise false, and *bad_at (when
  * not NULL) is the offset of the first byte that starts no valid

@@ -94,6 +94,63 @@ TEST(decode_gives_code_points)
 	CHECK_INT(utf8_decode((const unsigned char *)"", 0, &cp), 0);
 }
 
+TEST(encode_each_length)
+{
+	static const struct { uint32_t cp; const char *utf8; size_t n; } cases[] = {
+		{ 0, "\0", 1 }, { 'A', "A", 1 }, { 0x7f, "\x7f", 1 },
+		{ 0x80, "\xc2\x80", 2 }, { 0xe9, "\xc3\xa9", 2 }, { 0x7ff, "\xdf\xbf", 2 },
+		{ 0x800, "\xe0\xa0\x80", 3 }, { 0x20ac, "\xe2\x82\xac", 3 },
+		{ 0xd7ff, "\xed\x9f\xbf", 3 }, { 0xe000, "\xee\x80\x80", 3 },
+		{ 0xfffd, "\xef\xbf\xbd", 3 },
+		{ 0x10000, "\xf0\x90\x80\x80", 4 }, { 0x1f600, "\xf0\x9f\x98\x80", 4 },
+		{ 0x10ffff, "\xf4\x8f\xbf\xbf", 4 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[4];
+
+		CHECK_INT(utf8_encode(cases[i].cp, out), cases[i].n);
+		CHECK(memcmp(out, cases[i].utf8, cases[i].n) == 0);
+	}
+}
+
+TEST(encode_refuses_what_utf8_cannot_carry)
+{
+	char out[4] = { 'x', 'x', 'x', 'x' };
+
+	CHECK_INT(utf8_encode(0xd800, out), 0);
+	CHECK_INT(utf8_encode(0xdbff, out), 0);
+	CHECK_INT(utf8_encode(0xdc00, out), 0);
+	CHECK_INT(utf8_encode(0xdfff, out), 0);
+	CHECK_INT(utf8_encode(0x110000, out), 0);
+	CHECK_INT(utf8_encode(UINT32_MAX, out), 0);
+	CHECK(memcmp(out, "xxxx", 4) == 0);  /* untouched */
+}
+
+/* Every code point survives encode then decode, and what encode refuses
+ * is exactly what decode never yields. */
+TEST(encode_decode_round_trip)
+{
+	char out[4];
+	uint32_t back;
+	long bad = 0;
+
+	for (uint32_t cp = 0; cp <= 0x110000; cp++) {
+		size_t n = utf8_encode(cp, out);
+		bool ok = cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+
+		if (!ok) {
+			bad += n != 0;
+			continue;
+		}
+		back = UINT32_MAX;
+		if (n == 0 || utf8_decode((const unsigned char *)out, n, &back) != n ||
+		    back != cp || !utf8_valid(out, n, NULL))
+			bad++;
+	}
+	CHECK_INT(bad, 0);
+}
+
 TEST(valid_prefix)
 {
 	CHECK_INT(utf8_valid_prefix("abc", 3), 3);
@@ -166,6 +223,9 @@ int main(void)
 	RUN(refuses_surrogates_and_beyond);
 	RUN(bad_at_may_be_null);
 	RUN(decode_gives_code_points);
+	RUN(encode_each_length);
+	RUN(encode_refuses_what_utf8_cannot_carry);
+	RUN(encode_decode_round_trip);
 	RUN(valid_prefix);
 	RUN(cut_keeps_short_strings);
 	RUN(cut_on_a_boundary);
