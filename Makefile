@@ -43,6 +43,10 @@ LIB_SRCS  := $(filter-out agent/server/main.c,$(wildcard agent/*/*.c)) \
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 PROGS     := ovs-agent do_rpc ovs-agent-passwd db_kfv db_del db_dump
 PROG_BINS := $(PROGS:%=$(BUILD)/bin/%)
+# utils/*.c that are not programs (tool.c) are shared by the tools: an
+# archive of their own, linked before libagent.a, whose code they call.
+UTIL_SRCS := $(filter-out $(PROGS:%=utils/%.c),$(wildcard utils/*.c))
+UTIL_OBJS := $(UTIL_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -71,7 +75,11 @@ $(BUILD)/bin/ovs-agent: $(BUILD)/obj/agent/server/main.o $(BUILD)/libagent.a
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bin/%: $(BUILD)/obj/utils/%.o $(BUILD)/libagent.a
+$(BUILD)/libutils.a: $(UTIL_OBJS)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/obj/utils/%.o $(BUILD)/libutils.a $(BUILD)/libagent.a
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

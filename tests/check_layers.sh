@@ -6,6 +6,7 @@
 #   hypervisor      agent/base, db, hypervisor (never the agent: backends get
 #                   a struct hv_env, and no backend names struct server)
 #   agent/server, agent/rpc, agent/guest   any of the above and each other
+#   utils           any of the above, and utils/ (code the tools share)
 #
 # Every include of the project's own headers is spelled from the root
 # ("agent/base/buf.h"). Prints one TAP line per rule; exit status 1 when
@@ -44,7 +45,7 @@ check "agent/server, rpc, guest include the layers below and each other" \
 	'^(agent/(base|server|rpc|guest)|db|hypervisor(/qemu|/xen)?)/[a-z0-9_]+\.h$' \
 	agent/server/*.[ch] agent/rpc/*.[ch] agent/guest/*.[ch]
 check "utils include by path from the root" \
-	'^(agent/(base|server|rpc|guest)|db|hypervisor(/qemu|/xen)?)/[a-z0-9_]+\.h$' utils/*.c
+	'^(agent/(base|server|rpc|guest)|db|hypervisor(/qemu|/xen)?|utils)/[a-z0-9_]+\.h$' utils/*.[ch]
 
 if grep -n 'struct server\b' hypervisor/**/*.[ch] >/dev/null; then
 	grep -n 'struct server\b' hypervisor/**/*.[ch] | sed 's/^/# /'

@@ -7,16 +7,15 @@
  * <ovs_root>/<repository>/running_pool/<name>. The files go first and the
  * db entry last, so a removal that fails half way can be run again. Exit 0
  * done, 1 error or refused, 2 usage. */
-#include "agent/server/config.h"
 #include "db/guests.h"
 #include "db/record.h"
 #include "db/store.h"
 #include "agent/base/util.h"
+#include "utils/tool.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,13 +25,11 @@
 #include <unistd.h>
 
 #define PROG "db_del"
-#define DEFAULT_CONFIG "/etc/ovs-agent/agent.ini"
 /* Guest directories are shallow; anything deeper is not what we think it
  * is, and each level holds a file descriptor. */
 #define MAX_DEPTH 32
 
 struct args {
-	const char *config;
 	const char *name;
 	bool force;
 	bool keep_files;
@@ -49,52 +46,30 @@ static void usage(FILE *f)
 		"                 STOPPING or MIGRATING, or whose db entry is missing\n"
 		"  --keep-files   remove only the db entry\n"
 		"  --config PATH  agent.ini to read (default $OVS_AGENT_CONFIG, else\n"
-		"                 " DEFAULT_CONFIG ")\n"
+		"                 " TOOL_DEFAULT_CONFIG ")\n"
 		"Exit 0 done, 1 error or refused, 2 usage.\n");
 }
 
-/* getopt's own message names the binary's full path; ours names PROG. */
-static int bad_option(char **argv)
-{
-	fprintf(stderr, PROG ": bad option or missing argument: %s\n", argv[optind - 1]);
-	return -1;
-}
-
 /* 0 with a filled, 1 for --help, -1 on a usage error. */
-static int parse_args(int argc, char **argv, struct args *a)
+static int parse_args(struct tool *t, int argc, char **argv, struct args *a)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "keep-files", no_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const struct tool_flag flags[] = {
+		{ "force", 'f', &a->force },
+		{ "keep-files", 0, &a->keep_files },
+		{ NULL, 0, NULL },
 	};
-	const char *env = getenv("OVS_AGENT_CONFIG");
-	int c;
+	int first, r;
 
 	memset(a, 0, sizeof(*a));
-	a->config = env && *env ? env : DEFAULT_CONFIG;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
-		if (c == 'c')
-			a->config = optarg;
-		else if (c == 'f')
-			a->force = true;
-		else if (c == 'k')
-			a->keep_files = true;
-		else if (c == 'h')
-			return 1;
-		else
-			return bad_option(argv);
-	}
-	if (argc - optind != 2)
+	if ((r = tool_options(t, argc, argv, flags, &first)) != 0)
+		return r;
+	if (argc - first != 2)
 		return -1;
-	if (strcmp(argv[optind], "vm") != 0) {
-		fprintf(stderr, PROG ": unknown table \"%s\" (only vm)\n", argv[optind]);
+	if (strcmp(argv[first], "vm") != 0) {
+		fprintf(stderr, PROG ": unknown table \"%s\" (only vm)\n", argv[first]);
 		return -1;
 	}
-	a->name = argv[optind + 1];
+	a->name = argv[first + 1];
 	return 0;
 }
 
@@ -357,27 +332,14 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct agent_config cfg;
-	struct store *s;
+	struct tool t = { .prog = PROG };
 	struct args a;
-	char err[1024];
-	int r = parse_args(argc, argv, &a);
+	int r = parse_args(&t, argc, argv, &a);
 
-	if (r != 0) {
-		usage(r > 0 ? stdout : stderr);
-		return r > 0 ? 0 : 2;
-	}
-	if (config_load(a.config, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, PROG ": %s\n", err);
-		return 1;
-	}
-	if (!(s = store_open_existing(cfg.state_dir, err, sizeof(err)))) {
-		fprintf(stderr, PROG ": %s\n", err);
-		config_free(&cfg);
-		return 1;
-	}
-	r = del_guest(s, &cfg, &a);
-	store_close(s);
-	config_free(&cfg);
+	if (r != 0)
+		return tool_usage_exit(r, usage);
+	if ((r = tool_open(&t)) == 0)
+		r = del_guest(t.store, &t.cfg, &a);
+	tool_close(&t);
 	return r;
 }

@@ -9,13 +9,12 @@
  * compare it with the vm table).
  * Reads one consistent snapshot, so it is safe while the agent runs.
  * Exit 0 done, 1 error, 2 usage. */
-#include "agent/server/config.h"
 #include "db/guests.h"
 #include "db/record.h"
 #include "db/store.h"
 #include "agent/base/util.h"
+#include "utils/tool.h"
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +22,6 @@
 #include <unistd.h>
 
 #define PROG "db_dump"
-#define DEFAULT_CONFIG "/etc/ovs-agent/agent.ini"
 
 /* Shown first, in this order, because they are what a person looks for;
  * the other fields follow in record order. */
@@ -37,43 +35,22 @@ static void usage(FILE *f)
 		"pool and meta print one <key>=<value> line per key; sim lists the\n"
 		"simulated hypervisor's guests, one per line.\n"
 		"  --config PATH  agent.ini to read (default $OVS_AGENT_CONFIG, else\n"
-		"                 " DEFAULT_CONFIG ")\n"
+		"                 " TOOL_DEFAULT_CONFIG ")\n"
 		"Exit 0 done, 1 error, 2 usage.\n");
 }
 
-/* getopt's own message names the binary's full path; ours names PROG. */
-static int bad_option(char **argv)
+/* 0 with *table set, 1 for --help, -1 on a usage error. */
+static int parse_args(struct tool *t, int argc, char **argv, const char **table)
 {
-	fprintf(stderr, PROG ": bad option or missing argument: %s\n", argv[optind - 1]);
-	return -1;
-}
+	int first, r;
 
-/* 0 with *config and *table set, 1 for --help, -1 on a usage error. */
-static int parse_args(int argc, char **argv, const char **config, const char **table)
-{
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *env = getenv("OVS_AGENT_CONFIG");
-	int c;
-
-	*config = env && *env ? env : DEFAULT_CONFIG;
 	*table = GUESTS_TABLE;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		if (c == 'c')
-			*config = optarg;
-		else if (c == 'h')
-			return 1;
-		else
-			return bad_option(argv);
-	}
-	if (argc - optind > 1)
+	if ((r = tool_options(t, argc, argv, NULL, &first)) != 0)
+		return r;
+	if (argc - first > 1)
 		return -1;
-	if (argc - optind == 1)
-		*table = argv[optind];
+	if (argc - first == 1)
+		*table = argv[first];
 	if (strcmp(*table, GUESTS_TABLE) != 0 && strcmp(*table, "pool") != 0 &&
 	    strcmp(*table, "meta") != 0 && strcmp(*table, "sim") != 0) {
 		fprintf(stderr, PROG ": unknown table \"%s\" (vm, pool, meta or sim)\n", *table);
@@ -130,25 +107,19 @@ static int print_record(const char *key, const char *val, size_t vlen, void *arg
 
 int main(int argc, char **argv)
 {
-	struct agent_config cfg;
-	const char *config, *table;
+	struct tool t = { .prog = PROG };
+	const char *table;
 	struct store *s;
 	char err[1024];
-	int r = parse_args(argc, argv, &config, &table);
+	int r = parse_args(&t, argc, argv, &table);
 
-	if (r != 0) {
-		usage(r > 0 ? stdout : stderr);
-		return r > 0 ? 0 : 2;
-	}
-	if (config_load(config, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, PROG ": %s\n", err);
+	if (r != 0)
+		return tool_usage_exit(r, usage);
+	if (tool_open(&t) != 0) {
+		tool_close(&t);
 		return 1;
 	}
-	if (!(s = store_open_existing(cfg.state_dir, err, sizeof(err)))) {
-		fprintf(stderr, PROG ": %s\n", err);
-		config_free(&cfg);
-		return 1;
-	}
+	s = t.store;
 	if (strcmp(table, GUESTS_TABLE) == 0)
 		r = guests_each(s, print_guest, NULL, err, sizeof(err));
 	else
@@ -156,7 +127,6 @@ int main(int argc, char **argv)
 			       err, sizeof(err));
 	if (r != 0)
 		fprintf(stderr, PROG ": %s\n", err);
-	store_close(s);
-	config_free(&cfg);
+	tool_close(&t);
 	return r != 0 || fflush(stdout) != 0 ? 1 : 0;
 }

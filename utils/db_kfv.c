@@ -9,14 +9,13 @@
  * "<path> <field>(old)=><old> (new)=><new>". The agent may be running: LMDB
  * serialises this tool's writes with the agent's. Exit 0 done, 1 error or
  * not found, 2 usage. */
-#include "agent/server/config.h"
 #include "db/guests.h"
 #include "db/record.h"
 #include "db/store.h"
 #include "agent/base/util.h"
+#include "utils/tool.h"
 
 #include <ctype.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +23,9 @@
 #include <unistd.h>
 
 #define PROG "db_kfv"
-#define DEFAULT_CONFIG "/etc/ovs-agent/agent.ini"
 #define POOL_TABLE "pool"
 
 struct args {
-	const char *config;
 	const char *table;      /* "vm" or "pool" */
 	const char *name;       /* the guest (vm only) */
 	const char *field;      /* NULL: every field */
@@ -49,47 +46,27 @@ static void usage(FILE *f)
 		"  --create       add a record (status DOWN) for a guest the db lacks;\n"
 		"                 for repairs and tests, the agent normally does this\n"
 		"  --config PATH  agent.ini to read (default $OVS_AGENT_CONFIG, else\n"
-		"                 " DEFAULT_CONFIG ")\n"
+		"                 " TOOL_DEFAULT_CONFIG ")\n"
 		"Exit 0 done, 1 error or not found, 2 usage.\n");
 }
 
-/* getopt's own message names the binary's full path; ours names PROG. */
-static int bad_option(char **argv)
-{
-	fprintf(stderr, PROG ": bad option or missing argument: %s\n", argv[optind - 1]);
-	return -1;
-}
-
 /* 0 with a filled, 1 for --help, -1 on a usage error (already reported). */
-static int parse_args(int argc, char **argv, struct args *a)
+static int parse_args(struct tool *t, int argc, char **argv, struct args *a)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "create", no_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const struct tool_flag flags[] = {
+		{ "create", 0, &a->create },
+		{ NULL, 0, NULL },
 	};
-	const char *env = getenv("OVS_AGENT_CONFIG");
-	int c, n, i;
+	int first, n, i, r;
 
 	memset(a, 0, sizeof(*a));
-	a->config = env && *env ? env : DEFAULT_CONFIG;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		if (c == 'c')
-			a->config = optarg;
-		else if (c == 'C')
-			a->create = true;
-		else if (c == 'h')
-			return 1;
-		else
-			return bad_option(argv);
-	}
-	n = argc - optind;
+	if ((r = tool_options(t, argc, argv, flags, &first)) != 0)
+		return r;
+	n = argc - first;
 	if (n < 1)
 		return -1;
-	a->table = argv[optind];
-	i = optind + 1;
+	a->table = argv[first];
+	i = first + 1;
 	if (strcmp(a->table, "vm") == 0) {
 		if (n < 2 || n > 4)
 			return -1;
@@ -320,27 +297,14 @@ static int do_pool(struct store *s, const struct args *a)
 
 int main(int argc, char **argv)
 {
-	struct agent_config cfg;
-	struct store *s;
+	struct tool t = { .prog = PROG };
 	struct args a;
-	char err[1024];
-	int r = parse_args(argc, argv, &a);
+	int r = parse_args(&t, argc, argv, &a);
 
-	if (r != 0) {
-		usage(r > 0 ? stdout : stderr);
-		return r > 0 ? 0 : 2;
-	}
-	if (config_load(a.config, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, PROG ": %s\n", err);
-		return 1;
-	}
-	if (!(s = store_open_existing(cfg.state_dir, err, sizeof(err)))) {
-		fprintf(stderr, PROG ": %s\n", err);
-		config_free(&cfg);
-		return 1;
-	}
-	r = strcmp(a.table, "vm") == 0 ? do_vm(s, &cfg, &a) : do_pool(s, &a);
-	store_close(s);
-	config_free(&cfg);
+	if (r != 0)
+		return tool_usage_exit(r, usage);
+	if ((r = tool_open(&t)) == 0)
+		r = strcmp(a.table, "vm") == 0 ? do_vm(t.store, &t.cfg, &a) : do_pool(t.store, &a);
+	tool_close(&t);
 	return r;
 }
