@@ -6,12 +6,11 @@
  * password comes from the first line of standard input when that is not a
  * terminal (for scripts and `service ovs-agent configure`), otherwise it is
  * asked for twice with echo off. Exit 0 done, 1 error, 2 usage. */
-#include "agent/server/config.h"
 #include "agent/server/passwd.h"
 #include "agent/base/util.h"
+#include "utils/tool.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,7 +20,6 @@
 #include <unistd.h>
 
 #define PROG "ovs-agent-passwd"
-#define DEFAULT_CONFIG "/etc/ovs-agent/agent.ini"
 /* Room for any acceptable password plus a margin, so that a slightly
  * long one gets passwd_set's precise message rather than ours. */
 #define LINE_MAX_BYTES 4096
@@ -36,7 +34,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " [--config PATH] USER\n"
 		"Set USER's password in the agent's password file (password_file= in\n"
-		"the config, default config " DEFAULT_CONFIG ", or $OVS_AGENT_CONFIG).\n"
+		"the config, default config " TOOL_DEFAULT_CONFIG ", or $OVS_AGENT_CONFIG).\n"
 		"The password is read from the first line of standard input, or asked\n"
 		"for twice when standard input is a terminal.\n");
 }
@@ -194,48 +192,31 @@ static int get_password(char *pw, char *again, size_t size, bool tty)
 	return report_line(read_line(STDIN_FILENO, pw, size));
 }
 
-/* Returns 0 with *config and *user set, 1 for --help, -1 on a usage error. */
-static int parse_args(int argc, char **argv, const char **config, const char **user)
+/* Returns 0 with *user set, 1 for --help, -1 on a usage error. */
+static int parse_args(struct tool *t, int argc, char **argv, const char **user)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *env = getenv("OVS_AGENT_CONFIG");
-	int c;
+	int first, r;
 
-	*config = env && *env ? env : DEFAULT_CONFIG;
-	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			*config = optarg;
-			break;
-		case 'h':
-			return 1;
-		default:
-			return -1;
-		}
-	}
-	if (argc - optind != 1)
+	if ((r = tool_options(t, argc, argv, NULL, &first)) != 0)
+		return r;
+	if (argc - first != 1)
 		return -1;
-	*user = argv[optind];
+	*user = argv[first];
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct agent_config cfg;
-	const char *config = NULL, *user = NULL;
+	struct tool t = { .prog = PROG };
+	const char *user = NULL;
 	char *pw = xcalloc(1, LINE_MAX_BYTES), *again = xcalloc(1, LINE_MAX_BYTES);
 	char err[512];
-	bool loaded = false, tty;
+	bool tty;
 	int ret = 1, r;
 
-	r = parse_args(argc, argv, &config, &user);
+	r = parse_args(&t, argc, argv, &user);
 	if (r != 0) {
-		usage(r > 0 ? stdout : stderr);
-		ret = r > 0 ? 0 : 2;
+		ret = tool_usage_exit(r, usage);
 		goto out;
 	}
 	/* Check what can be checked before the user types a password twice. */
@@ -244,28 +225,24 @@ int main(int argc, char **argv)
 			"from A-Z a-z 0-9 . _ -\n", user);
 		goto out;
 	}
-	if (config_load(config, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, PROG ": %s\n", err);
+	if (tool_load_config(&t) != 0)
 		goto out;
-	}
-	loaded = true;
 	tty = isatty(STDIN_FILENO);
 	if (get_password(pw, again, LINE_MAX_BYTES, tty) < 0)
 		goto out;
-	if (passwd_set(cfg.password_file, user, pw, err, sizeof(err)) < 0) {
+	if (passwd_set(t.cfg.password_file, user, pw, err, sizeof(err)) < 0) {
 		fprintf(stderr, PROG ": %s\n", err);
 		goto out;
 	}
 	if (tty)
 		fprintf(stderr, PROG ": password for %s updated in %s\n", user,
-			cfg.password_file);
+			t.cfg.password_file);
 	ret = 0;
 out:
 	explicit_bzero(pw, LINE_MAX_BYTES);
 	explicit_bzero(again, LINE_MAX_BYTES);
 	free(pw);
 	free(again);
-	if (loaded)
-		config_free(&cfg);
+	tool_close(&t);
 	return ret;
 }
