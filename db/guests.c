@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/base/beneath.h"
 #include "db/store.h"
 #include "agent/base/util.h"
 
@@ -101,8 +102,9 @@ char *guest_path_for(const char *ovs_root, const char *arg)
 
 	if (arg[0] == '/')
 		return xstrdup(arg);
-	/* "/OVS/" and "/OVS" name the same root and must give the same key. */
-	while (n > 1 && ovs_root[n - 1] == '/')
+	/* "/OVS/" and "/OVS" name the same root and must give the same key
+	 * ("/" gives "/running_pool/<name>"). */
+	while (n > 0 && ovs_root[n - 1] == '/')
 		n--;
 	return xasprintf("%.*s/running_pool/%s", (int)n, ovs_root, arg);
 }
@@ -155,6 +157,7 @@ int guests_update(struct store *s, const char *path,
 char *guest_key(const char *ovs_root, const char *arg, char *err, size_t errlen)
 {
 	char *path, *root, *rest, *part[4], *save = NULL;
+	const char *below;
 	size_t n, nroot, k = 0;
 	bool ok;
 
@@ -171,8 +174,9 @@ char *guest_key(const char *ovs_root, const char *arg, char *err, size_t errlen)
 		path[--n] = '\0';
 	while (nroot > 1 && root[nroot - 1] == '/')
 		root[--nroot] = '\0';
-	ok = strncmp(path, root, nroot) == 0 && path[nroot] == '/' && !strstr(path, "//");
-	rest = xstrdup(ok ? path + nroot : "");
+	below = beneath_strip(root, path);
+	ok = below && *below && !strstr(path, "//");
+	rest = xstrdup(ok ? below : "");
 	for (char *p = strtok_r(rest, "/", &save); p && ok; p = strtok_r(NULL, "/", &save)) {
 		ok = k < ARRAY_SIZE(part) && strcmp(p, ".") != 0 && strcmp(p, "..") != 0;
 		if (ok)

@@ -404,6 +404,36 @@ TEST(guest_path_for_names_and_paths)
 	free(p);
 }
 
+/* The key by spelling alone, for a root with and without a trailing '/'
+ * and a root of "/". */
+TEST(guest_key_spellings)
+{
+	static const struct { const char *root, *arg, *key; } c[] = {
+		{ "/OVS", "g", "/OVS/running_pool/g" },
+		{ "/OVS/", "g", "/OVS/running_pool/g" },
+		{ "/OVS", "/OVS/running_pool/g/", "/OVS/running_pool/g" },
+		{ "/OVS", "/OVS/repo/running_pool/g", "/OVS/repo/running_pool/g" },
+		{ "/", "g", "/running_pool/g" },
+		{ "/", "/repo/running_pool/g", "/repo/running_pool/g" },
+		{ "/OVS", "/OVSX/running_pool/g", NULL },
+		{ "/OVS", "/OVS/running_pool/../running_pool/g", NULL },
+		{ "/OVS", "/OVS//running_pool/g", NULL },
+		{ "/OVS", "/OVS/running_pool", NULL },
+		{ "/OVS", "/OVS/a/b/running_pool/g", NULL },
+		{ "/OVS", "../g", NULL },
+	};
+	char e[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++) {
+		char *k = guest_key(c[i].root, c[i].arg, e, sizeof(e));
+		if (c[i].key)
+			CHECK_STR(k, c[i].key);
+		else
+			CHECK(k == NULL);
+		free(k);
+	}
+}
+
 TEST(guests_put_get_stamps)
 {
 	char *d = new_db_dir();
@@ -528,6 +558,7 @@ int main(void)
 	RUN(store_two_processes);
 	RUN(guest_status_names);
 	RUN(guest_path_for_names_and_paths);
+	RUN(guest_key_spellings);
 	RUN(guests_put_get_stamps);
 	RUN(guests_each_in_path_order_and_damaged_records);
 	rmdir(dir);
