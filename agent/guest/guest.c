@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <openssl/rand.h>
 
 #include "db/guests.h"
+#include "agent/base/beneath.h"
 #include "agent/base/fault.h"
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
@@ -102,7 +104,9 @@ int guest_resolve(struct server *srv, const char *arg, bool must_exist, char **p
 		  char *err, size_t errlen)
 {
 	const char *root = srv->cfg.ovs_root;
-	char real_root[PATH_MAX], real[PATH_MAX], *lexical;
+	struct beneath_root r;
+	char *lexical;
+	int fd, e;
 
 	*path = NULL;
 	if (name_check("guest name", arg, err, errlen) != 0)
@@ -110,28 +114,28 @@ int guest_resolve(struct server *srv, const char *arg, bool must_exist, char **p
 	/* A malformed name is a bad argument; a path elsewhere is refused. */
 	if (!(lexical = guest_key(root, arg, err, errlen)))
 		return strchr(arg, '/') ? FAULT_PERMISSION : FAULT_INVALID_ARGUMENT;
-	if (!realpath(root, real_root)) {
+	if (beneath_root_open(&r, root) != 0) {
 		snprintf(err, errlen, "repository root %s: %s", root, strerror(errno));
 		free(lexical);
 		return FAULT_IO;
 	}
-	if (realpath(lexical, real)) {
-		size_t n = strlen(real_root);
-		/* Symlinks may move a guest within the root, never out of it. */
-		if (strncmp(real, real_root, n) != 0 || real[n] != '/') {
-			snprintf(err, errlen, "%s leads outside the repository root", arg);
-			goto refuse;
-		}
+	/* Symlinks may move a guest within the root, never out of it. */
+	fd = beneath_open(&r, lexical, O_PATH, 0, 0);
+	e = errno;
+	beneath_root_close(&r);
+	if (fd >= 0) {
+		close(fd);
+	} else if (e == EXDEV) {
+		snprintf(err, errlen, "%s leads outside the repository root", arg);
+		free(lexical);
+		return FAULT_PERMISSION;
 	} else if (must_exist) {
-		snprintf(err, errlen, "%s: %s", lexical, strerror(errno));
+		snprintf(err, errlen, "%s: %s", lexical, strerror(e));
 		free(lexical);
 		return FAULT_NOT_FOUND;
 	}
 	*path = lexical;
 	return 0;
-refuse:
-	free(lexical);
-	return FAULT_PERMISSION;
 }
 
 /* Load <path>/vm.cfg; fill name/uuid/memory/vcpus. A missing uuid is
