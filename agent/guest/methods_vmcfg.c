@@ -25,6 +25,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "agent/base/beneath.h"
 #include "agent/base/buf.h"
 #include "db/guests.h"
 #include "agent/base/dups.h"
@@ -225,25 +226,17 @@ static bool has_dot_component(const char *p)
 	       (n >= 3 && strcmp(p + n - 3, "/..") == 0) || (n >= 2 && strcmp(p + n - 2, "/.") == 0);
 }
 
-static bool under(const char *p, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	while (n > 1 && dir[n - 1] == '/')
-		n--;
-	return strncmp(p, dir, n) == 0 && p[n] == '/' && p[n + 1];
-}
-
 /* A file a setter writes into vm.cfg (what: "disk image", "ISO") must be
- * an existing regular file inside the repository root, symlinks resolved.
- * 0 or a fault code with err. */
+ * an existing regular file inside the repository root, symlinks resolved
+ * beneath it. 0 or a fault code with err. */
 static int check_repo_file(struct server *srv, const char *p, const char *what,
 			   char resolved[PATH_MAX], char *err, size_t errlen)
 {
-	const char *root = srv->cfg.ovs_root;
-	char real_root[PATH_MAX], real[PATH_MAX];
+	const char *root = srv->cfg.ovs_root, *rel;
+	struct beneath_root r;
 	struct stat st;
 	char sp[264];
+	int fd, rc = 0;
 
 	show(sp, p);
 	if (p[0] != '/') {
@@ -260,46 +253,54 @@ static int check_repo_file(struct server *srv, const char *p, const char *what,
 		snprintf(err, errlen, "%s %s: '.' and '..' are not allowed in paths", what, sp);
 		return FAULT_PERMISSION;
 	}
-	if (!realpath(root, real_root)) {
+	if (beneath_root_open(&r, root) != 0) {
 		snprintf(err, errlen, "repository root %s: %s", root, strerror(errno));
 		return FAULT_IO;
 	}
-	if (!under(p, root) && !under(p, real_root)) {
+	if (!(rel = beneath_rel(&r, p)) || !*rel) {
 		snprintf(err, errlen, "%s %s is outside the repository root %s", what, sp, root);
+		beneath_root_close(&r);
 		return FAULT_PERMISSION;
 	}
-	if (!realpath(p, real)) {
-		if (errno == ENOENT || errno == ENOTDIR) {
+	fd = beneath_open(&r, rel, O_PATH, 0, 0);
+	if (fd < 0) {
+		int e = errno;
+		if (e == EXDEV) {
+			snprintf(err, errlen, "%s %s leads outside the repository root %s", what, sp, root);
+			rc = FAULT_PERMISSION;
+		} else if (e == ENOENT || e == ENOTDIR) {
 			snprintf(err, errlen, "%s %s does not exist; create it first", what, sp);
-			return FAULT_NOT_FOUND;
+			rc = FAULT_NOT_FOUND;
+		} else {
+			snprintf(err, errlen, "%s %s: %s", what, sp, strerror(e));
+			rc = FAULT_IO;
 		}
-		snprintf(err, errlen, "%s %s: %s", what, sp, strerror(errno));
-		return FAULT_IO;
-	}
-	if (!under(real, real_root)) {
-		snprintf(err, errlen, "%s %s leads outside the repository root %s", what, sp, root);
-		return FAULT_PERMISSION;
-	}
-	if (stat(real, &st) != 0 || !S_ISREG(st.st_mode)) {
+	} else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s %s is not a regular file", what, sp);
-		return FAULT_INVALID_ARGUMENT;
+		rc = FAULT_INVALID_ARGUMENT;
+	} else if (beneath_fd_path(fd, resolved, PATH_MAX) != 0) {
+		/* vm.cfg gets the path as opened: a symlink on the way changed
+		 * later must not redirect the hypervisor outside the root. */
+		snprintf(err, errlen, "%s %s: %s", what, sp, strerror(errno));
+		rc = FAULT_IO;
 	}
-	/* vm.cfg gets the path as checked: a symlink on the way changed
-	 * later must not redirect the hypervisor outside the root. */
-	memcpy(resolved, real, PATH_MAX);
-	return 0;
+	if (fd >= 0)
+		close(fd);
+	beneath_root_close(&r);
+	return rc;
 }
 
-/* True when dev is a block device this host has mounted (its root, /boot,
- * the repository itself): handing it to a guest would corrupt the host. */
-static bool device_in_use_by_host(const char *dev)
+/* True when the device open as fd is a block device this host has
+ * mounted (its root, /boot, the repository itself): handing it to a guest
+ * would corrupt the host. */
+static bool device_in_use_by_host(int fd)
 {
 	struct stat st;
 	char line[4096];
 	bool used = false;
 	FILE *f;
 
-	if (stat(dev, &st) != 0 || !S_ISBLK(st.st_mode))
+	if (fstat(fd, &st) != 0 || !S_ISBLK(st.st_mode))
 		return false;
 	if (!(f = fopen("/proc/self/mountinfo", "re")))
 		return false;
@@ -314,23 +315,36 @@ static bool device_in_use_by_host(const char *dev)
 }
 
 /* A phy: device must be named under /dev/ and, when it exists here, stay
- * there with symlinks resolved (/dev/mapper/x -> /dev/dm-3). It need not
- * exist: shared storage may appear on this server only later. */
+ * there with symlinks resolved beneath /dev (/dev/mapper/x -> ../dm-3). It
+ * need not exist: shared storage may appear on this server only later. */
 static int check_device(const char *p, char *err, size_t errlen)
 {
-	char real[PATH_MAX], sp[264];
+	const char *rel = beneath_strip("/dev", p);
+	struct beneath_root dev;
+	char sp[264];
+	bool used = false;
+	int fd = -1, e = 0;
 
 	show(sp, p);
-	if (!under(p, "/dev") || has_dot_component(p) || strchr(p, ';')) {
+	if (!rel || !*rel || has_dot_component(p) || strchr(p, ';')) {
 		snprintf(err, errlen, "phy: device %s must be a path under /dev/ (like "
 			 "/dev/mapper/guest-disk), without '.', '..' or ';'", sp);
 		return FAULT_PERMISSION;
 	}
-	if (realpath(p, real) && !under(real, "/dev")) {
-		snprintf(err, errlen, "phy: device %s leads outside /dev/ (to %s)", sp, real);
+	if (beneath_root_open(&dev, "/dev") == 0) {
+		fd = beneath_open(&dev, rel, O_PATH, 0, 0);
+		e = errno;
+		if (fd >= 0) {
+			used = device_in_use_by_host(fd);
+			close(fd);
+		}
+		beneath_root_close(&dev);
+	}
+	if (fd < 0 && e == EXDEV) {
+		snprintf(err, errlen, "phy: device %s leads outside /dev/", sp);
 		return FAULT_PERMISSION;
 	}
-	if (device_in_use_by_host(p)) {
+	if (used) {
 		snprintf(err, errlen, "phy: device %s holds a file system this server has mounted; "
 			 "a guest may not write to it", sp);
 		return FAULT_PERMISSION;
