@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "db/guests.h"
+#include "agent/base/beneath.h"
 #include "agent/base/fault.h"
 #include "agent/guest/guest.h"
 #include "hypervisor/vmcfg.h"
@@ -48,13 +49,15 @@ struct install {
 
 /* Check the ISO argument: an existing regular file inside the root, given
  * as an absolute path or as a file name in <root>/iso_pool. 0 and the
- * malloc'd absolute path in *out, or a fault with err. */
+ * malloc'd absolute path as opened (symlinks resolved beneath the root) in
+ * *out, or a fault with err. */
 static int check_iso(const char *root, const char *arg, char **out, char *err, size_t errlen)
 {
-	char real_root[PATH_MAX], real[PATH_MAX], *path;
-	size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+	char real[PATH_MAX], *path;
+	struct beneath_root r = { .fd = -1 };
+	const char *rel;
 	struct stat st;
-	int rc = 0;
+	int rc = 0, fd = -1;
 
 	*out = NULL;
 	if (!*arg) {
@@ -71,7 +74,7 @@ static int check_iso(const char *root, const char *arg, char **out, char *err, s
 	} else {
 		path = xstrdup(arg);
 	}
-	if (strncmp(path, root, rl) != 0 || path[rl] != '/') {
+	if (!(rel = beneath_strip(root, path))) {
 		snprintf(err, errlen, "ISO image %.300s is outside the repository root %s; copy it "
 			 "into %s/iso_pool", path, root, root);
 		rc = FAULT_PERMISSION;
@@ -87,25 +90,26 @@ static int check_iso(const char *root, const char *arg, char **out, char *err, s
 		}
 		p += len + (p[len] == '/');
 	}
-	if (!realpath(root, real_root)) {
+	if (beneath_root_open(&r, root) != 0) {
 		snprintf(err, errlen, "repository root %s: %s", root, strerror(errno));
 		rc = FAULT_IO;
 		goto out;
 	}
-	if (!realpath(path, real)) {
+	if ((fd = beneath_open(&r, rel, O_PATH, 0, 0)) < 0) {
 		int e = errno;
+		if (e == EXDEV) {
+			snprintf(err, errlen, "ISO image %.300s leads outside the repository root %s",
+				 path, root);
+			rc = FAULT_PERMISSION;
+			goto out;
+		}
 		snprintf(err, errlen, "ISO image %.300s: %s%s", path, strerror(e),
 			 e == ENOENT || e == ENOTDIR ? "; copy the installation ISO there first" : "");
 		rc = e == ENOENT || e == ENOTDIR ? FAULT_NOT_FOUND : e == EACCES ? FAULT_PERMISSION
 										: FAULT_IO;
 		goto out;
 	}
-	if (!repo_inside(real, real_root)) {
-		snprintf(err, errlen, "ISO image %.300s leads outside the repository root %s", path, root);
-		rc = FAULT_PERMISSION;
-		goto out;
-	}
-	if (stat(real, &st) != 0) {
+	if (fstat(fd, &st) != 0 || beneath_fd_path(fd, real, sizeof(real)) != 0) {
 		snprintf(err, errlen, "ISO image %.300s: %s", path, strerror(errno));
 		rc = FAULT_IO;
 		goto out;
@@ -115,9 +119,13 @@ static int check_iso(const char *root, const char *arg, char **out, char *err, s
 		rc = FAULT_INVALID_ARGUMENT;
 		goto out;
 	}
-	*out = path;
-	path = NULL;
+	/* vm.cfg gets the path as opened: a symlink on the way changed later
+	 * must not redirect the hypervisor outside the root. */
+	*out = xstrdup(real);
 out:
+	if (fd >= 0)
+		close(fd);
+	beneath_root_close(&r);
 	free(path);
 	return rc;
 }
@@ -223,13 +231,14 @@ void m_install_vm_hvm(struct rpc_call *call, xmlrpc_value *params)
 	struct server *srv = rpc_server(call);
 	char *name = param_str(params, 0), *iso_arg = param_str(params, 4), *root = repo_root(srv);
 	char *pool = xasprintf("%s/running_pool", root), *path = NULL, *iso = NULL, *img = NULL;
-	char *cfg = NULL, err[1024], msg[1024], real_root[PATH_MAX], real_pool[PATH_MAX], uuid[37];
+	char *cfg = NULL, err[1024], msg[1024], uuid[37];
+	struct beneath_root rt = { .fd = -1 };
 	bool made_dir = false, made_img = false, made_cfg = false, registered = false;
 	long long mem = 0, vcpus = 0, mb = 0;
 	struct install *in;
 	struct record rec;
 	struct stat st;
-	int fault, fd, r;
+	int fault, fd, r, pfd = -1, gfd = -1;
 
 	record_init(&rec);
 	/* -- the arguments -- */
@@ -277,20 +286,26 @@ void m_install_vm_hvm(struct rpc_call *call, xmlrpc_value *params)
 	}
 	record_free(&rec);
 	record_init(&rec);
-	if (mkdir(pool, 0755) != 0 && errno != EEXIST) {
+	/* From here on the pool and the new guest are reached by fd, from a
+	 * pool that lies beneath the root. */
+	if (beneath_root_open(&rt, root) != 0) {
+		rpc_fault(call, FAULT_IO, "repository root %s: %s", root, strerror(errno));
+		goto out;
+	}
+	if (mkdirat(rt.fd, "running_pool", 0755) != 0 && errno != EEXIST) {
 		rpc_fault(call, FAULT_IO, "cannot create %s: %s", pool, strerror(errno));
 		goto out;
 	}
-	if (!realpath(root, real_root) || !realpath(pool, real_pool)) {
-		rpc_fault(call, FAULT_IO, "%s: %s", pool, strerror(errno));
-		goto out;
-	}
-	if (!repo_inside(real_pool, real_root)) {
-		rpc_fault(call, FAULT_PERMISSION, "%s leads outside the repository root %s", pool, root);
+	if ((pfd = beneath_open(&rt, "running_pool", O_PATH | O_DIRECTORY, 0, 0)) < 0) {
+		if (errno == EXDEV)
+			rpc_fault(call, FAULT_PERMISSION, "%s leads outside the repository root %s",
+				  pool, root);
+		else
+			rpc_fault(call, FAULT_IO, "%s: %s", pool, strerror(errno));
 		goto out;
 	}
 	/* -- make it: directory, disk, vm.cfg, record -- */
-	if (mkdir(path, 0755) != 0) {
+	if (mkdirat(pfd, name, 0755) != 0) {
 		int e = errno;
 		rpc_fault(call, e == EEXIST ? FAULT_EXISTS : e == ENOSPC || e == EDQUOT ?
 			  FAULT_NO_RESOURCES : FAULT_IO, "cannot create %s: %s%s", path, strerror(e),
@@ -299,7 +314,13 @@ void m_install_vm_hvm(struct rpc_call *call, xmlrpc_value *params)
 	}
 	made_dir = true;
 	img = xasprintf("%s/" IMAGE_NAME, path);
-	fd = open(img, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+	if ((gfd = openat(pfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		fault = FAULT_IO;
+		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	fd = openat(gfd, IMAGE_NAME, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+		    0644);
 	if (fd < 0) {
 		fault = FAULT_IO;
 		snprintf(msg, sizeof(msg), "cannot create %s: %s", img, strerror(errno));
@@ -346,14 +367,19 @@ fail:
 	log_warn("install_vm_hvm %s: %s", path, msg);
 	if (registered && guests_del(srv->store, path, err, sizeof(err)) < 0)
 		log_err("install %s: cannot remove the record: %s", path, err);
-	if (made_cfg && unlink(cfg) != 0 && errno != ENOENT)
+	if (made_cfg && gfd >= 0 && unlinkat(gfd, "vm.cfg", 0) != 0 && errno != ENOENT)
 		log_err("install %s: cannot remove %s: %s", path, cfg, strerror(errno));
-	if (made_img && unlink(img) != 0 && errno != ENOENT)
+	if (made_img && unlinkat(gfd, IMAGE_NAME, 0) != 0 && errno != ENOENT)
 		log_err("install %s: cannot remove %s: %s", path, img, strerror(errno));
-	if (made_dir && rmdir(path) != 0)
+	if (made_dir && unlinkat(pfd, name, AT_REMOVEDIR) != 0)
 		log_err("install %s: cannot remove %s: %s", path, path, strerror(errno));
 	rpc_fault(call, fault, "%s", msg);
 out:
+	if (gfd >= 0)
+		close(gfd);
+	if (pfd >= 0)
+		close(pfd);
+	beneath_root_close(&rt);
 	record_free(&rec);
 	free(cfg);
 	free(img);
