@@ -232,7 +232,6 @@ void m_install_vm_hvm(struct rpc_call *call, xmlrpc_value *params)
 	char *name = param_str(params, 0), *iso_arg = param_str(params, 4), *root = repo_root(srv);
 	char *pool = xasprintf("%s/running_pool", root), *path = NULL, *iso = NULL, *img = NULL;
 	char *cfg = NULL, err[1024], msg[1024], uuid[37];
-	struct beneath_root rt = { .fd = -1 };
 	bool made_dir = false, made_img = false, made_cfg = false, registered = false;
 	long long mem = 0, vcpus = 0, mb = 0;
 	struct install *in;
@@ -288,20 +287,8 @@ void m_install_vm_hvm(struct rpc_call *call, xmlrpc_value *params)
 	record_init(&rec);
 	/* From here on the pool and the new guest are reached by fd, from a
 	 * pool that lies beneath the root. */
-	if (beneath_root_open(&rt, root) != 0) {
-		rpc_fault(call, FAULT_IO, "repository root %s: %s", root, strerror(errno));
-		goto out;
-	}
-	if (mkdirat(rt.fd, "running_pool", 0755) != 0 && errno != EEXIST) {
-		rpc_fault(call, FAULT_IO, "cannot create %s: %s", pool, strerror(errno));
-		goto out;
-	}
-	if ((pfd = beneath_open(&rt, "running_pool", O_PATH | O_DIRECTORY, 0, 0)) < 0) {
-		if (errno == EXDEV)
-			rpc_fault(call, FAULT_PERMISSION, "%s leads outside the repository root %s",
-				  pool, root);
-		else
-			rpc_fault(call, FAULT_IO, "%s: %s", pool, strerror(errno));
+	if ((fault = repo_open_pool(srv, &pfd, err, sizeof(err))) != 0) {
+		rpc_fault(call, fault, "%s", err);
 		goto out;
 	}
 	/* -- make it: directory, disk, vm.cfg, record -- */
@@ -379,7 +366,6 @@ out:
 		close(gfd);
 	if (pfd >= 0)
 		close(pfd);
-	beneath_root_close(&rt);
 	record_free(&rec);
 	free(cfg);
 	free(img);

@@ -42,6 +42,7 @@
 #include <openssl/rand.h>
 
 #include "db/guests.h"
+#include "agent/base/beneath.h"
 #include "agent/base/child.h"
 #include "agent/base/fault.h"
 #include "agent/guest/guest.h"
@@ -105,22 +106,28 @@ static void rand_hex(char *out, size_t nbytes)
 		sprintf(out + 2 * i, "%02x", b[i]);
 }
 
-/* rename without replacing anything at `to` (a directory rename would
- * otherwise replace an empty directory). */
-static int rename_noreplace(const char *from, const char *to)
+/* rename within the directory dirfd (or AT_FDCWD) without replacing
+ * anything at `to` (a directory rename would otherwise replace an empty
+ * directory). */
+static int rename_noreplace_at(int dirfd, const char *from, const char *to)
 {
 	struct stat st;
 
-	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+	if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
 	/* The filesystem cannot do it atomically: check, then rename. */
-	if (lstat(to, &st) == 0) {
+	if (fstatat(dirfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		errno = EEXIST;
 		return -1;
 	}
-	return rename(from, to);
+	return renameat(dirfd, from, dirfd, to);
+}
+
+static int rename_noreplace(const char *from, const char *to)
+{
+	return rename_noreplace_at(AT_FDCWD, from, to);
 }
 
 /* ---- work in flight -------------------------------------------------------- */
@@ -144,12 +151,24 @@ struct job {
 	char *top;              /* single top-level directory of the archive, or NULL */
 	/* delete */
 	char *deldir;           /* the guest directory renamed out of the way */
+	int pool_fd;            /* the directory holding deldir, or -1 */
 	/* a failure waiting for the clean-up to finish */
 	int fault;
 	char *msg;
 };
 
 static struct job *jobs;
+
+static struct job *job_new(enum job_kind kind, struct server *srv, struct rpc_call *call)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	j->kind = kind;
+	j->srv = srv;
+	j->call = call;
+	j->pool_fd = -1;
+	return j;
+}
 
 static bool job_busy(struct server *srv, const char *target)
 {
@@ -167,6 +186,8 @@ static void job_free(struct job *j)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = j->next;
+	if (j->pool_fd >= 0)
+		close(j->pool_fd);
 	free(j->target);
 	free(j->name);
 	free(j->tmpl);
@@ -231,15 +252,16 @@ static void create_fail(struct job *j, int fault, const char *fmt, ...)
 
 /* --- the tree check, run in a forked child (function mode) --- */
 
-static const char *check_base;   /* child only: realpath of the guest directory */
+static struct beneath_root check_root; /* child only: the guest directory */
 static size_t check_prefix;      /* child only: length of the walked path's prefix */
 static unsigned long long check_total, check_max; /* child only: file sizes, their bound */
 
 static int check_one(const char *fpath, const struct stat *st, int type, struct FTW *ftw)
 {
 	const char *rel = fpath + check_prefix;
-	char target[PATH_MAX], real[PATH_MAX];
+	char target[PATH_MAX];
 	ssize_t n;
+	int fd;
 
 	if (*rel == '/')
 		rel++;
@@ -269,11 +291,14 @@ static int check_one(const char *fpath, const struct stat *st, int type, struct 
 			return 1;
 		}
 		target[n] = '\0';
-		if (target[0] == '/' || !realpath(fpath, real) || !repo_inside(real, check_base)) {
+		/* Relative only: the directory moves to its name afterwards. */
+		fd = target[0] == '/' ? -1 : beneath_open(&check_root, rel, O_PATH, 0, 0);
+		if (fd < 0) {
 			dprintf(1, "1006 the template's symlink %s -> %s leads outside the guest "
 			       "directory (or nowhere)\n", rel, target);
 			return 1;
 		}
+		close(fd);
 	}
 	return 0;
 }
@@ -283,7 +308,7 @@ static int check_one(const char *fpath, const struct stat *st, int type, struct 
 static int check_tree(void *arg)
 {
 	struct job *j = arg;
-	char *guest = NULL, real[PATH_MAX], *top = NULL;
+	char *guest = NULL, *top = NULL;
 	struct stat st;
 	DIR *d;
 	struct dirent *e;
@@ -323,11 +348,10 @@ static int check_tree(void *arg)
 			return 1;
 		}
 	}
-	if (!realpath(guest, real)) {
+	if (beneath_root_open(&check_root, guest) != 0) {
 		dprintf(1, "1300 %s: %s\n", guest, strerror(errno));
 		return 1;
 	}
-	check_base = real;
 	check_prefix = strlen(guest);
 	check_total = 0;
 	check_max = j->max_bytes;
@@ -398,12 +422,12 @@ static int repoint(const struct job *j, const char *dest, const char *path, char
  * so are keys that make the host run something or give the guest host
  * resources. Paths are compared lexically after canonicalising; '..' is
  * refused. The tree check has already refused symlinks leading out of the
- * guest directory. */
+ * guest directory; an ISO must resolve beneath the repository root. */
 
 struct places {
 	char guest[PATH_MAX];     /* canonical j->target */
 	char iso[PATH_MAX];       /* canonical <ovs_root>/iso_pool */
-	char real_root[PATH_MAX]; /* realpath of ovs_root, "" when it has none */
+	struct beneath_root root; /* fd -1 when the root cannot be opened */
 };
 
 /* An absolute path without empty or '.' components; -1 for a relative
@@ -442,21 +466,23 @@ static int canon_path(const char *in, char *out, size_t outlen)
 /* Canonical p strictly below canonical dir. */
 static bool below(const char *p, const char *dir)
 {
-	size_t n = strcmp(dir, "/") == 0 ? 0 : strlen(dir);
+	const char *rel = beneath_strip(dir, p);
 
-	return strncmp(p, dir, n) == 0 && p[n] == '/' && p[n + 1];
+	return rel && *rel;
 }
 
-/* The longest existing prefix of canonical p, symlinks resolved, stays
- * inside real_root. */
-static bool resolves_inside(const char *p, const char *real_root)
+/* The longest existing prefix of canonical p (an ISO may come later)
+ * resolves beneath the root. */
+static bool resolves_inside(const struct beneath_root *r, const char *p)
 {
-	char *q = xstrdup(p), real[PATH_MAX], *slash;
+	char *q = xstrdup(p), *slash;
 	bool ok = false;
+	int fd;
 
 	for (;;) {
-		if (realpath(q, real)) {
-			ok = repo_inside(real, real_root);
+		if ((fd = beneath_open(r, q, O_PATH, 0, 0)) >= 0) {
+			close(fd);
+			ok = true;
 			break;
 		}
 		if (errno != ENOENT || !(slash = strrchr(q, '/')) || slash == q)
@@ -477,8 +503,8 @@ static int places_init(struct job *j, struct places *pl, char *err, size_t errle
 		snprintf(err, errlen, "the repository root %s is not a usable absolute path", root);
 		rc = FAULT_INTERNAL;
 	}
-	if (!realpath(root, pl->real_root))
-		pl->real_root[0] = '\0';
+	if (beneath_root_open(&pl->root, root) != 0)
+		pl->root.fd = -1;
 	free(iso);
 	free(root);
 	return rc;
@@ -527,7 +553,7 @@ static int check_disk(const struct places *pl, const struct vmcfg_disk *d, size_
 					 d->dev, pl->iso);
 				return FAULT_PERMISSION;
 			}
-			if (!pl->real_root[0] || !resolves_inside(c, pl->real_root)) {
+			if (pl->root.fd < 0 || !resolves_inside(&pl->root, c)) {
 				snprintf(err, errlen, "the template's cdrom %s:%.300s (%s) leads outside "
 					 "the repository root", d->kind, d->path, d->dev);
 				return FAULT_PERMISSION;
@@ -685,7 +711,7 @@ static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
 	static const char *const path_keys[] = { "kernel", "ramdisk", NULL };
 	struct vmcfg *cfg = NULL;
 	const struct vmcfg_value *v;
-	struct places pl;
+	struct places pl = { .root.fd = -1 };
 	long long mem = 0;
 	int rc = FAULT_INVALID_ARGUMENT, r, fault = 0;
 
@@ -867,6 +893,7 @@ static int rewrite_cfg(struct job *j, char *uuid, char *err, size_t errlen)
 	}
 	rc = 0;
 out:
+	beneath_root_close(&pl.root);
 	vmcfg_free(cfg);
 	free(file);
 	return rc;
@@ -968,35 +995,46 @@ static void on_unpacked(const struct child_result *res, void *arg)
 		create_fail(j, FAULT_IO, "cannot check the unpacked template: %s", err);
 }
 
-/* Find the template in <root>/seed_pool: 0 and j->tmpl_file/tmpl/tmpl_is_dir,
- * or a fault with err. */
+/* Find the template in <root>/seed_pool, beneath the root: 0 and
+ * j->tmpl_file (the path it was opened by, symlinks resolved, so tar and
+ * cp read what was checked)/tmpl/tmpl_is_dir, or a fault with err. */
 static int find_template(struct job *j, const char *root, const char *arg, char *err, size_t errlen)
 {
-	char *seed = xasprintf("%s/seed_pool", root), real_root[PATH_MAX], real[PATH_MAX];
+	char *seed = xasprintf("%s/seed_pool", root), real[PATH_MAX];
 	const char *name = arg;
+	struct beneath_root r;
 	struct stat st;
-	int rc = 0;
+	int rc = 0, e = ENOENT, fd = -1;
 
 	/* A full path is accepted when it names something in seed_pool itself. */
 	if (arg[0] == '/') {
-		size_t n = strlen(seed);
-		if (strncmp(arg, seed, n) == 0 && arg[n] == '/')
-			name = arg + n + 1;
+		const char *rel = beneath_strip(seed, arg);
+		if (rel && *rel)
+			name = rel;
 	}
 	if (!repo_name_ok(name, 255, "+")) {
 		snprintf(err, errlen, "'%.300s' is not a template name: give the name of a .tgz file or "
 			 "a directory in %s (letters, digits, '.', '_', '-', '+')", arg, seed);
-		rc = FAULT_INVALID_ARGUMENT;
-		goto out;
+		free(seed);
+		return FAULT_INVALID_ARGUMENT;
+	}
+	if (beneath_root_open(&r, root) != 0) {
+		snprintf(err, errlen, "repository root %s: %s", root, strerror(errno));
+		free(seed);
+		return FAULT_IO;
 	}
 	if (has_suffix(name, ".tgz") || has_suffix(name, ".tar.gz")) {
 		j->tmpl_file = xasprintf("%s/%s", seed, name);
 		j->tmpl = xstrndup(name, strlen(name) - (has_suffix(name, ".tgz") ? 4 : 7));
+		fd = beneath_open(&r, j->tmpl_file, O_PATH, 0, 0);
+		e = errno;
 	} else {
 		static const char *const sufs[] = { "", ".tgz", ".tar.gz", NULL };
 		for (int i = 0; sufs[i]; i++) {
 			char *p = xasprintf("%s/%s%s", seed, name, sufs[i]);
-			if (stat(p, &st) == 0) {
+			fd = beneath_open(&r, p, O_PATH, 0, 0);
+			e = errno;
+			if (fd >= 0 || e != ENOENT) {
 				j->tmpl_file = p;
 				break;
 			}
@@ -1004,32 +1042,28 @@ static int find_template(struct job *j, const char *root, const char *arg, char 
 		}
 		j->tmpl = xstrdup(name);
 	}
-	if (!j->tmpl_file || stat(j->tmpl_file, &st) != 0) {
+	beneath_root_close(&r);
+	if (fd < 0 && e == EXDEV) {
+		snprintf(err, errlen, "template %s leads outside the repository root %s", j->tmpl_file,
+			 root);
+		rc = FAULT_PERMISSION;
+	} else if (fd < 0 && (e == ENOENT || e == ENOTDIR)) {
 		snprintf(err, errlen, "template '%s' not found: there is no %s/%s/ directory or %s/%s.tgz",
 			 arg, seed, j->tmpl, seed, j->tmpl);
 		rc = FAULT_NOT_FOUND;
-		goto out;
-	}
-	if (!realpath(root, real_root) || !realpath(j->tmpl_file, real)) {
-		snprintf(err, errlen, "%s: %s", j->tmpl_file, strerror(errno));
+	} else if (fd < 0 || fstat(fd, &st) != 0 || beneath_fd_path(fd, real, sizeof(real)) != 0) {
+		snprintf(err, errlen, "%s: %s", j->tmpl_file, strerror(fd < 0 ? e : errno));
 		rc = FAULT_IO;
-		goto out;
-	}
-	if (!repo_inside(real, real_root)) {
-		snprintf(err, errlen, "template %s leads outside the repository root %s", j->tmpl_file, root);
-		rc = FAULT_PERMISSION;
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		j->tmpl_is_dir = true;
-		/* copy from the resolved place: cp must not meet a symlink swap */
-		free(j->tmpl_file);
-		j->tmpl_file = xstrdup(real);
-	} else if (!S_ISREG(st.st_mode)) {
+	} else if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "template %s is neither a .tgz file nor a directory", j->tmpl_file);
 		rc = FAULT_INVALID_ARGUMENT;
+	} else {
+		j->tmpl_is_dir = S_ISDIR(st.st_mode);
+		free(j->tmpl_file);
+		j->tmpl_file = xstrdup(real);
 	}
-out:
+	if (fd >= 0)
+		close(fd);
 	free(seed);
 	return rc;
 }
@@ -1039,15 +1073,12 @@ void m_create_vm_from_template(struct rpc_call *call, xmlrpc_value *params)
 	struct server *srv = rpc_server(call);
 	char *tmpl = param_str(params, 0), *name = param_str(params, 1), *root = repo_root(srv);
 	char *pool = xasprintf("%s/running_pool", root), err[1024];
-	struct job *j = xcalloc(1, sizeof(*j));
+	struct job *j = job_new(JOB_CREATE, srv, call);
 	struct template_unpack_req req = { .envp = child_env, .timeout_ms = SLOW_TIMEOUT_MS };
 	struct record rec;
 	struct stat st;
-	int fault, r;
+	int fault, r, pfd;
 
-	j->kind = JOB_CREATE;
-	j->srv = srv;
-	j->call = call;
 	j->name = name;
 	if (name_check("template name", tmpl, err, sizeof(err)) != 0 ||
 	    name_check("guest name", name, err, sizeof(err)) != 0) {
@@ -1086,10 +1117,11 @@ void m_create_vm_from_template(struct rpc_call *call, xmlrpc_value *params)
 		goto fail;
 	}
 	record_free(&rec);
-	if (mkdir(pool, 0755) != 0 && errno != EEXIST) {
-		rpc_fault(call, FAULT_IO, "cannot create %s: %s", pool, strerror(errno));
+	if ((fault = repo_open_pool(srv, &pfd, err, sizeof(err))) != 0) {
+		rpc_fault(call, fault, "%s", err);
 		goto fail;
 	}
+	close(pfd);
 	if (template_tmp_make(srv, pool, name, &j->tmpdir, err, sizeof(err)) != 0) {
 		rpc_fault(call, FAULT_IO, "%s", err);
 		goto fail;
@@ -1142,14 +1174,16 @@ static void on_deleted(const struct child_result *res, void *arg)
 void m_delete_vm(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
-	char *arg = param_str(params, 0), *path = NULL, err[512], hex[17], *slash;
+	char *arg = param_str(params, 0), *path = NULL, err[512], hex[17], *slash, *parent = NULL;
+	char *delname = NULL, *rmpath = NULL;
 	const char *uuid = NULL, *status;
+	struct beneath_root rt;
 	struct vmcfg *cfg = NULL;
 	struct record rec;
 	struct hv_dom dom;
 	struct stat st;
 	struct job *j;
-	int fault, r;
+	int fault, r, pfd = -1;
 
 	record_init(&rec);
 	if ((fault = guest_resolve(srv, arg, true, &path, err, sizeof(err))) != 0) {
@@ -1185,33 +1219,52 @@ void m_delete_vm(struct rpc_call *call, xmlrpc_value *params)
 			  "first", path, uuid);
 		goto out;
 	}
-	if (lstat(path, &st) != 0 || !(S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))) {
+	/* The pool directory holding the guest, beneath the root; everything
+	 * after works on it by fd, and rm reaches it through /proc. */
+	slash = strrchr(path, '/');
+	parent = xstrndup(path, (size_t)(slash - path));
+	if (beneath_root_open(&rt, srv->cfg.ovs_root) != 0) {
+		rpc_fault(call, FAULT_IO, "repository root %s: %s", srv->cfg.ovs_root, strerror(errno));
+		goto out;
+	}
+	pfd = beneath_open(&rt, parent, O_PATH | O_DIRECTORY, 0, 0);
+	beneath_root_close(&rt);
+	if (pfd < 0) {
+		if (errno == EXDEV)
+			rpc_fault(call, FAULT_PERMISSION, "%s leads outside the repository root", path);
+		else
+			rpc_fault(call, FAULT_IO, "%s: %s", parent, strerror(errno));
+		goto out;
+	}
+	if (fstatat(pfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !(S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode))) {
 		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s is not a guest directory", path);
 		goto out;
 	}
 	/* Move it out of the guest namespace first: from here on nothing can
 	 * start it, and the removal happens on a name nobody else uses. */
-	j = xcalloc(1, sizeof(*j));
-	j->kind = JOB_DELETE;
-	j->srv = srv;
-	j->call = call;
+	j = job_new(JOB_DELETE, srv, call);
 	j->target = xstrdup(path);
-	slash = strrchr(path, '/');
+	j->pool_fd = pfd;
+	pfd = -1;
 	rand_hex(hex, 8);
-	j->deldir = xasprintf("%.*s/.%s.del-%s", (int)(slash - path), path, slash + 1, hex);
-	if (rename_noreplace(path, j->deldir) != 0) {
+	delname = xasprintf(".%s.del-%s", slash + 1, hex);
+	j->deldir = xasprintf("%s/%s", parent, delname);
+	if (rename_noreplace_at(j->pool_fd, slash + 1, delname) != 0) {
 		rpc_fault(call, FAULT_IO, "cannot remove %s: %s", path, strerror(errno));
 		job_free(j);
 		goto out;
 	}
 	if (r == 1 && guests_del(srv->store, path, err, sizeof(err)) < 0) {
-		if (rename_noreplace(j->deldir, path) != 0)
+		if (rename_noreplace_at(j->pool_fd, delname, slash + 1) != 0)
 			log_err("cannot put %s back: %s", path, strerror(errno));
 		rpc_fault(call, FAULT_IO, "cannot remove %s from the db: %s", path, err);
 		job_free(j);
 		goto out;
 	}
-	if (!spawn_rm(srv, j->deldir, on_deleted, j, err, sizeof(err))) {
+	beneath_child_path(j->pool_fd, err, sizeof(err));
+	rmpath = xasprintf("%s/%s", err, delname);
+	if (!spawn_rm(srv, rmpath, on_deleted, j, err, sizeof(err))) {
 		rpc_fault(call, FAULT_IO, "%s is no longer a guest, but its files are left in %s: %s",
 			  path, j->deldir, err);
 		job_free(j);
@@ -1221,8 +1274,13 @@ void m_delete_vm(struct rpc_call *call, xmlrpc_value *params)
 	j->next = jobs;
 	jobs = j;
 out:
+	if (pfd >= 0)
+		close(pfd);
 	vmcfg_free(cfg);
 	record_free(&rec);
+	free(rmpath);
+	free(delname);
+	free(parent);
 	free(path);
 	free(arg);
 }
@@ -1233,11 +1291,10 @@ void m_xen_create_disk(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
 	char *path = param_str(params, 0), *root = repo_root(srv), *parent = NULL, *base;
-	char real_root[PATH_MAX], real_parent[PATH_MAX], link[64], seen[PATH_MAX];
+	struct beneath_root rt = { .fd = -1 };
+	const char *below;
 	long long mb = 0;
 	int dfd = -1, fd = -1;
-	ssize_t n;
-	size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
 	char err[512];
 
 	if (name_check("disk file name", path, err, sizeof(err)) != 0) {
@@ -1246,7 +1303,7 @@ void m_xen_create_disk(struct rpc_call *call, xmlrpc_value *params)
 	}
 	if (param_int_arg(call, params, 1, "size_MB", 1, DISK_MAX_MB, " MB", &mb) != 0)
 		goto out;
-	if (path[0] != '/' || strncmp(path, root, rl) != 0 || path[rl] != '/') {
+	if (!(below = beneath_strip(root, path)) || !*below) {
 		rpc_fault(call, FAULT_PERMISSION, "%.300s is outside the repository root %s; disks are "
 			  "created below it", path, root);
 		goto out;
@@ -1267,34 +1324,19 @@ void m_xen_create_disk(struct rpc_call *call, xmlrpc_value *params)
 	parent = xstrdup(path);
 	base = strrchr(parent, '/');
 	*base++ = '\0';
-	if (!realpath(root, real_root)) {
+	if (beneath_root_open(&rt, root) != 0) {
 		rpc_fault(call, FAULT_IO, "repository root %s: %s", root, strerror(errno));
 		goto out;
 	}
-	if (!realpath(parent, real_parent)) {
-		rpc_fault(call, errno == ENOENT || errno == ENOTDIR ? FAULT_NOT_FOUND : FAULT_IO,
-			  "directory %s: %s; create it first", parent, strerror(errno));
+	/* The disk is made in the directory held open, beneath the root. */
+	if ((dfd = beneath_open(&rt, parent, O_PATH | O_DIRECTORY, 0, 0)) < 0) {
+		if (errno == EXDEV)
+			rpc_fault(call, FAULT_PERMISSION, "%s leads outside the repository root %s",
+				  parent, root);
+		else
+			rpc_fault(call, errno == ENOENT || errno == ENOTDIR ? FAULT_NOT_FOUND : FAULT_IO,
+				  "directory %s: %s; create it first", parent, strerror(errno));
 		goto out;
-	}
-	if (!repo_inside(real_parent, real_root)) {
-		rpc_fault(call, FAULT_PERMISSION, "%s leads outside the repository root %s", parent, root);
-		goto out;
-	}
-	dfd = open(real_parent, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0) {
-		rpc_fault(call, errno == ENOENT || errno == ENOTDIR ? FAULT_NOT_FOUND : FAULT_IO,
-			  "directory %s: %s", parent, strerror(errno));
-		goto out;
-	}
-	/* The directory we hold must still be the one we checked. */
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd);
-	if ((n = readlink(link, seen, sizeof(seen) - 1)) > 0) {
-		seen[n] = '\0';
-		if (!repo_inside(seen, real_root)) {
-			rpc_fault(call, FAULT_PERMISSION, "%s leads outside the repository root %s", parent,
-				  root);
-			goto out;
-		}
 	}
 	fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
 	if (fd < 0) {
@@ -1323,6 +1365,7 @@ out:
 		close(fd);
 	if (dfd >= 0)
 		close(dfd);
+	beneath_root_close(&rt);
 	free(parent);
 	free(root);
 	free(path);

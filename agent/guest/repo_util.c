@@ -1,11 +1,16 @@
 /* repo_util.c - see repo_util.h. */
 #include "agent/guest/repo_util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <openssl/rand.h>
 
+#include "agent/base/beneath.h"
+#include "agent/base/fault.h"
 #include "agent/server/server.h"
 #include "agent/base/util.h"
 
@@ -32,13 +37,30 @@ char *repo_root(struct server *srv)
 	return r;
 }
 
-bool repo_inside(const char *real, const char *real_root)
+int repo_open_pool(struct server *srv, int *pfd, char *err, size_t errlen)
 {
-	size_t n = strlen(real_root);
+	char *root = repo_root(srv), *pool = xasprintf("%s/running_pool", root);
+	struct beneath_root r;
+	int rc = 0;
 
-	if (strcmp(real_root, "/") == 0)
-		return true;
-	return strncmp(real, real_root, n) == 0 && (real[n] == '/' || real[n] == '\0');
+	*pfd = -1;
+	if (beneath_root_open(&r, root) != 0) {
+		snprintf(err, errlen, "repository root %s: %s", root, strerror(errno));
+		rc = FAULT_IO;
+	} else if (mkdirat(r.fd, "running_pool", 0755) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create %s: %s", pool, strerror(errno));
+		rc = FAULT_IO;
+	} else if ((*pfd = beneath_open(&r, "running_pool", O_PATH | O_DIRECTORY, 0, 0)) < 0) {
+		rc = errno == EXDEV ? FAULT_PERMISSION : FAULT_IO;
+		if (errno == EXDEV)
+			snprintf(err, errlen, "%s leads outside the repository root %s", pool, root);
+		else
+			snprintf(err, errlen, "%s: %s", pool, strerror(errno));
+	}
+	beneath_root_close(&r);
+	free(pool);
+	free(root);
+	return rc;
 }
 
 void repo_random_mac(char out[18])

@@ -19,8 +19,10 @@ bool repo_name_ok(const char *s, size_t max, const char *extra);
 /* The configured root without trailing slashes (malloc'd). */
 char *repo_root(struct server *srv);
 
-/* True when real (a realpath) is real_root or below it. */
-bool repo_inside(const char *real, const char *real_root);
+/* Open <root>/running_pool, made when missing, beneath the root (see
+ * agent/base/beneath.h) as an O_PATH directory. 0 with *pfd, or a fault
+ * code with err (1006 when it leads outside the root). */
+int repo_open_pool(struct server *srv, int *pfd, char *err, size_t errlen);
 
 /* A random MAC in the range xend hands out: 00:16:3e:00:00:00-7f:ff:ff.
  * Aborts when the system has no randomness. */
