@@ -7,6 +7,7 @@
  * <ovs_root>/<repository>/running_pool/<name>. The files go first and the
  * db entry last, so a removal that fails half way can be run again. Exit 0
  * done, 1 error or refused, 2 usage. */
+#include "agent/base/beneath.h"
 #include "db/guests.h"
 #include "db/record.h"
 #include "db/store.h"
@@ -187,48 +188,37 @@ static int remove_tree(int dfd, const char *name, const char *shown, dev_t dev, 
 	return remove_dir(dfd, name, shown, dev, depth, files);
 }
 
-/* True when dir is root/running_pool or root/<repo>/running_pool (both
- * real paths, so plain string comparison is enough). */
-static bool is_pool_dir(const char *root, const char *dir)
-{
-	size_t n = strlen(root);
-	const char *rest, *slash;
-
-	if (strcmp(root, "/") == 0)
-		n = 0;
-	if (strncmp(dir, root, n) != 0 || dir[n] != '/')
-		return false;
-	rest = dir + n + 1;
-	slash = strchr(rest, '/');
-	return strcmp(rest, "running_pool") == 0 ||
-	       (slash && slash > rest && strcmp(slash + 1, "running_pool") == 0);
-}
-
-/* The directory holding the guest, opened once its real path is known to
- * be a pool directory of the real ovs_root: a symbolic link on the way
- * may not lead the removal out of ovs_root. -1 when refused or failed
- * (reported), or when it does not exist (*missing set, not reported). */
+/* The directory holding the guest, opened beneath ovs_root (see
+ * agent/base/beneath.h): a symbolic link on the way may not lead the
+ * removal out of ovs_root, and everything after is removed relative to
+ * this fd, so nothing swapped in meanwhile can redirect it. -1 when
+ * refused or failed (reported), or when it does not exist (*missing set,
+ * not reported). */
 static int open_parent(const char *ovs_root, const char *path, bool *missing)
 {
 	char *parent = xstrndup(path, (size_t)(strrchr(path, '/') - path));
-	char *rroot = NULL, *rparent = realpath(parent, NULL);
+	struct beneath_root r;
 	int fd = -1;
 
-	*missing = !rparent && errno == ENOENT;
-	if (!rparent) {
-		if (!*missing)
-			fprintf(stderr, PROG ": %s: %s\n", parent, strerror(errno));
-	} else if (!(rroot = realpath(ovs_root, NULL))) {
+	*missing = false;
+	if (beneath_root_open(&r, ovs_root) != 0) {
 		fprintf(stderr, PROG ": %s: %s\n", ovs_root, strerror(errno));
-	} else if (!is_pool_dir(rroot, rparent)) {
-		fprintf(stderr, PROG ": refusing to remove %s: %s is really %s, outside "
-			"%s/running_pool and %s/*/running_pool\n", path, parent, rparent,
-			rroot, rroot);
-	} else if ((fd = open(rparent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		fprintf(stderr, PROG ": %s: %s\n", rparent, strerror(errno));
+		free(parent);
+		return -1;
 	}
-	free(rroot);
-	free(rparent);
+	fd = beneath_open(&r, parent, O_RDONLY | O_DIRECTORY, 0, 0);
+	if (fd < 0 && errno == EXDEV) {
+		/* Only to say where it leads: the refusal is beneath_open's. */
+		char *where = realpath(parent, NULL);
+		fprintf(stderr, PROG ": refusing to remove %s: %s is really %s, outside %s\n", path,
+			parent, where ? where : "elsewhere", ovs_root);
+		free(where);
+	} else if (fd < 0 && errno == ENOENT) {
+		*missing = true;
+	} else if (fd < 0) {
+		fprintf(stderr, PROG ": %s: %s\n", parent, strerror(errno));
+	}
+	beneath_root_close(&r);
 	free(parent);
 	return fd;
 }
