@@ -3,7 +3,8 @@
  * Three rules live here and nowhere else:
  *   - a path argument resolves inside the repository root (ovs_root) to
  *     <root>[/<repo>]/running_pool/<name>; "..", symlinks out and paths
- *     elsewhere are refused;
+ *     elsewhere are refused (what "inside" means is agent/base/beneath.h's
+ *     rule, which every method and db_del use);
  *   - one operation per guest at a time: a second gets fault 1003 (busy);
  *   - the intent is written to the db before the backend acts, the result
  *     after; guest_reconcile() finishes or rolls back at start-up what a
