@@ -246,13 +246,15 @@ static int start(struct server *srv, char *err, size_t errlen)
 	srv->perf = perf_new();
 	if (listeners_open(srv, cfg->listen, cfg->port, err, errlen) != 0)
 		return -1;
-	if (write_pid_file(cfg->pid_file, err, errlen) != 0)
-		return -1;
-	srv->started_ms = now_ms();
 	log_info("ovs-agent %s listening on %s port %d (%s), hypervisor %s, auth %s",
 		 agent_version, cfg->listen, listeners_port(srv),
 		 cfg->ssl ? "https" : "http", config_hv_name(cfg->hypervisor),
 		 cfg->auth == AUTH_PAM ? "pam" : "password");
+	/* What start-up logged is on disk before the pid file says it is up. */
+	log_flush();
+	if (write_pid_file(cfg->pid_file, err, errlen) != 0)
+		return -1;
+	srv->started_ms = now_ms();
 	return 0;
 }
 
