@@ -18,10 +18,11 @@ static char *log_path;
 static time_t stamp_sec = -1;
 static char stamp_text[32];
 
-/* With batching on (the daemon), lines gather here and go out in one
- * write per loop turn (log_flush() before the loop sleeps): a write per
- * line cost a third of the echo throughput at log_level=info. Errors
- * still go out at once, so the lines before a crash are not lost. */
+/* With batching on (the daemon), info and debug lines gather here and go
+ * out in one write per loop turn (log_flush() before the loop sleeps): a
+ * write per line cost a third of the echo throughput at log_level=info.
+ * Warnings and errors still go out at once (after what is pending), so
+ * the lines before a crash are not lost. */
 #define BATCH_MAX 65536
 static bool batching;
 static char batch[BATCH_MAX];
@@ -157,7 +158,7 @@ void log_write(int level, const char *cat, const char *func, int line,
 			     ts.tv_nsec / 1000000, level_name(level), cat, msg);
 	if (n > (int)sizeof(out) - 1)
 		n = sizeof(out) - 1;
-	if (batching && level > LOG_ERR) {
+	if (batching && level > LOG_WARNING) {
 		if (batch_len + (size_t)n > sizeof(batch))
 			log_flush();
 		memcpy(batch + batch_len, out, (size_t)n);

@@ -18,7 +18,7 @@ void log_set_level(int level);
 int log_get_level(void);
 void log_close(void);
 
-/* Batching (the daemon turns it on): lines below LOG_ERR are kept in a
+/* Batching (the daemon turns it on): info and debug lines are kept in a
  * buffer until log_flush(), which the loop calls before it sleeps, so a
  * loop turn costs one write however many lines it logged. */
 void log_set_batch(bool on);

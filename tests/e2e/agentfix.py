@@ -193,6 +193,10 @@ class Agent:
         return ""
 
     def log(self):
+        # A running agent writes info lines once per loop turn, just after
+        # the turn that answered us: give that turn a moment to end.
+        if self.proc and self.proc.poll() is None:
+            time.sleep(0.1)
         try:
             with open(self.log_path, errors="replace") as f:
                 return f.read()
