@@ -727,6 +727,14 @@ int qmp_json_write(struct buf *out, xmlrpc_value *v, char *err, size_t errlen)
 	return jw_done(&w, jw_value(&w, v, 0));
 }
 
+int qmp_json_write_string(struct buf *out, const char *s, size_t n, char *err, size_t errlen)
+{
+	struct jwriter w;
+
+	jw_init(&w, out, err, errlen);
+	return jw_done(&w, jw_string(&w, s, n));
+}
+
 /* ==== framing ============================================================= */
 
 void qmp_framer_init(struct qmp_framer *f, size_t max_message)
@@ -959,20 +967,21 @@ static int next_id(struct qmp *q)
 static int cmd_serialize(struct qmp_cmd *c, const char *command, xmlrpc_value *args)
 {
 	struct buf out;
-	struct jwriter w;
 	char err[160];
 	int rc;
 
 	buf_init(&out, QMP_MAX_MESSAGE);
-	jw_init(&w, &out, err, sizeof(err));
 	buf_puts(&out, "{\"execute\":");
-	rc = jw_string(&w, command, strlen(command));
+	rc = qmp_json_write_string(&out, command, strlen(command), err, sizeof(err));
 	if (rc == 0 && args) {
 		buf_puts(&out, ",\"arguments\":");
-		rc = jw_value(&w, args, 0);
+		rc = qmp_json_write(&out, args, err, sizeof(err));
 	}
 	buf_printf(&out, ",\"id\":%d}\r\n", c->id);
-	rc = jw_done(&w, rc);
+	if (rc == 0 && out.failed) {
+		snprintf(err, sizeof(err), "JSON text longer than %zu bytes", out.max);
+		rc = -1;
+	}
 	if (rc < 0) {
 		log_warn("cannot send QMP command %s: %s", c->name, err);
 		errno = out.failed ? EMSGSIZE : EINVAL;

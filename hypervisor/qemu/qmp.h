@@ -167,6 +167,10 @@ xmlrpc_value *qmp_json_parse(const char *p, size_t n, char *err, size_t errlen);
  * (a value JSON cannot carry, too deep, or out->max reached). */
 int qmp_json_write(struct buf *out, xmlrpc_value *v, char *err, size_t errlen);
 
+/* Append s[0..n) as a JSON string to out; errors as qmp_json_write (a NUL
+ * byte or invalid UTF-8 in s). */
+int qmp_json_write_string(struct buf *out, const char *s, size_t n, char *err, size_t errlen);
+
 /* Splits QEMU's byte stream into messages: each is one top-level JSON
  * object, found by counting brackets outside strings, so it does not rely
  * on QEMU's CRLF (and copes with pretty=on). Whitespace between messages is
