@@ -53,14 +53,13 @@
 #include <xmlrpc-c/base.h>
 
 #include "agent/base/buf.h"
+#include "agent/base/json.h"
+#include "hypervisor/qemu/qmp_frame.h"
 
 struct loop;
 struct qmp;
 
 #define QMP_MAX_MESSAGE   (1024 * 1024) /* bytes, either direction */
-#define QMP_MAX_DEPTH     128           /* nested objects/arrays */
-#define QMP_MAX_MEMBERS   1024          /* per object: xmlrpc-c inserts in linear time */
-#define QMP_MAX_VALUES    262144        /* per message: each costs ~100 bytes in memory */
 #define QMP_MAX_INFLIGHT  64            /* queued + awaiting a reply */
 #define QMP_HANDSHAKE_MS  30000         /* default: greeting + capabilities */
 
@@ -143,58 +142,5 @@ bool qmp_is_ready(const struct qmp *q);
  * "minor", "micro"}, "package"}, "capabilities": [...]}), borrowed; NULL
  * before the greeting arrived. */
 xmlrpc_value *qmp_greeting(const struct qmp *q);
-
-/* Read an integer result whatever its xmlrpc-c type (INT, I8, or a DOUBLE
- * holding an integral value in range). Returns 0, or -1 when v is not a
- * whole number that fits in int64_t. */
-int qmp_int64(xmlrpc_value *v, int64_t *out);
-
-/* ---- Internals, exposed for the unit tests and the fuzz target. ----------
- *
- * Why our own JSON: xmlrpc-c 1.33's <xmlrpc-c/json.h> serializer aborts
- * the process (_FORTIFY_SOURCE: buffer overflow in its \u escaping) on a
- * string holding a control character such as 0x01, and writes 0x1f raw;
- * its parser recurses without limit (a megabyte of '[' is a segfault),
- * rejects exponents (QEMU prints doubles with %.17g, so 1e-05 happens),
- * turns \ud83d\ude00 into CESU-8, accepts "[1,2," and "n" for null, and
- * reads every integer as i8. */
-
-/* Parse exactly n bytes as one JSON value (any type) with the bounds
- * above. Returns a new reference, or NULL with a message in err. */
-xmlrpc_value *qmp_json_parse(const char *p, size_t n, char *err, size_t errlen);
-
-/* Append v as compact JSON to out. Returns 0, or -1 with a message in err
- * (a value JSON cannot carry, too deep, or out->max reached). */
-int qmp_json_write(struct buf *out, xmlrpc_value *v, char *err, size_t errlen);
-
-/* Append s[0..n) as a JSON string to out; errors as qmp_json_write (a NUL
- * byte or invalid UTF-8 in s). */
-int qmp_json_write_string(struct buf *out, const char *s, size_t n, char *err, size_t errlen);
-
-/* Splits QEMU's byte stream into messages: each is one top-level JSON
- * object, found by counting brackets outside strings, so it does not rely
- * on QEMU's CRLF (and copes with pretty=on). Whitespace between messages is
- * skipped; anything else outside an object is an error. */
-struct qmp_framer {
-	struct buf in;   /* received, not yet consumed; bounded */
-	size_t pos;      /* scanned up to here */
-	size_t start;    /* where the message being scanned starts */
-	size_t max;      /* longest message */
-	int depth;       /* 0 between messages */
-	bool in_str, esc;
-};
-
-/* f->in holds up to max_message + QMP_FRAMER_SLACK bytes: append at most
- * QMP_FRAMER_SLACK after qmp_framer_next() returned 0. */
-#define QMP_FRAMER_SLACK 65536
-void qmp_framer_init(struct qmp_framer *f, size_t max_message);
-void qmp_framer_free(struct qmp_framer *f);
-/* After appending bytes to f->in: returns 1 and
- * the next complete message in *msg and *len (inside f->in, valid until the
- * next call or append), 0 when more bytes are needed, -1 with a message in
- * err when the stream cannot be framed (too long, too deep, junk between
- * messages); the framer is then unusable. */
-int qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len, char *err,
-		    size_t errlen);
 
 #endif
