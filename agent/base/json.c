@@ -357,8 +357,8 @@ static xmlrpc_value *jobject(struct jreader *j, int depth)
 	xmlrpc_value *obj;
 	int members = 0;
 
-	if (depth > QMP_MAX_DEPTH) {
-		jfail(j, "nested deeper than %d", QMP_MAX_DEPTH);
+	if (depth > JSON_MAX_DEPTH) {
+		jfail(j, "nested deeper than %d", JSON_MAX_DEPTH);
 		return NULL;
 	}
 	if (!(obj = jnew(j, xmlrpc_struct_new(&j->env))))
@@ -370,8 +370,8 @@ static xmlrpc_value *jobject(struct jreader *j, int depth)
 		return obj;
 	}
 	for (;;) {
-		if (++members > QMP_MAX_MEMBERS) {
-			jfail(j, "object with more than %d members", QMP_MAX_MEMBERS);
+		if (++members > JSON_MAX_MEMBERS) {
+			jfail(j, "object with more than %d members", JSON_MAX_MEMBERS);
 			break;
 		}
 		if (jmember(j, obj, depth) < 0)
@@ -396,8 +396,8 @@ static xmlrpc_value *jarray(struct jreader *j, int depth)
 {
 	xmlrpc_value *arr, *item;
 
-	if (depth > QMP_MAX_DEPTH) {
-		jfail(j, "nested deeper than %d", QMP_MAX_DEPTH);
+	if (depth > JSON_MAX_DEPTH) {
+		jfail(j, "nested deeper than %d", JSON_MAX_DEPTH);
 		return NULL;
 	}
 	if (!(arr = jnew(j, xmlrpc_array_new(&j->env))))
@@ -438,8 +438,8 @@ static xmlrpc_value *jvalue(struct jreader *j, int depth)
 		jfail(j, "expected a value");
 		return NULL;
 	}
-	if (++j->values > QMP_MAX_VALUES) {
-		jfail(j, "more than %d values", QMP_MAX_VALUES);
+	if (++j->values > JSON_MAX_VALUES) {
+		jfail(j, "more than %d values", JSON_MAX_VALUES);
 		return NULL;
 	}
 	switch (*j->p) {
@@ -457,7 +457,7 @@ static xmlrpc_value *jvalue(struct jreader *j, int depth)
 	}
 }
 
-xmlrpc_value *qmp_json_parse(const char *p, size_t n, char *err, size_t errlen)
+xmlrpc_value *json_parse(const char *p, size_t n, char *err, size_t errlen)
 {
 	struct jreader j;
 	xmlrpc_value *v;
@@ -657,8 +657,8 @@ static int jw_value(struct jwriter *w, xmlrpc_value *v, int depth)
 	xmlrpc_bool b;
 	int i;
 
-	if (depth > QMP_MAX_DEPTH)
-		return jwfail(w, "value nested deeper than %d", QMP_MAX_DEPTH);
+	if (depth > JSON_MAX_DEPTH)
+		return jwfail(w, "value nested deeper than %d", JSON_MAX_DEPTH);
 	switch (xmlrpc_value_type(v)) {
 	case XMLRPC_TYPE_INT:
 		xmlrpc_read_int(&w->env, v, &i);
@@ -707,7 +707,7 @@ static int jw_done(struct jwriter *w, int rc)
 	return rc;
 }
 
-int qmp_json_write(struct buf *out, xmlrpc_value *v, char *err, size_t errlen)
+int json_write(struct buf *out, xmlrpc_value *v, char *err, size_t errlen)
 {
 	struct jwriter w;
 
@@ -715,7 +715,7 @@ int qmp_json_write(struct buf *out, xmlrpc_value *v, char *err, size_t errlen)
 	return jw_done(&w, jw_value(&w, v, 0));
 }
 
-int qmp_json_write_string(struct buf *out, const char *s, size_t n, char *err, size_t errlen)
+int json_write_string(struct buf *out, const char *s, size_t n, char *err, size_t errlen)
 {
 	struct jwriter w;
 
@@ -725,7 +725,7 @@ int qmp_json_write_string(struct buf *out, const char *s, size_t n, char *err, s
 
 /* ==== integers ============================================================ */
 
-int qmp_int64(xmlrpc_value *v, int64_t *out)
+int json_int64(xmlrpc_value *v, int64_t *out)
 {
 	xmlrpc_env env;
 	xmlrpc_int64 i8 = 0;

@@ -16,25 +16,25 @@
 
 #include "agent/base/buf.h"
 
-#define QMP_MAX_DEPTH     128           /* nested objects/arrays */
-#define QMP_MAX_MEMBERS   1024          /* per object: xmlrpc-c inserts in linear time */
-#define QMP_MAX_VALUES    262144        /* per message: each costs ~100 bytes in memory */
+#define JSON_MAX_DEPTH    128           /* nested objects/arrays */
+#define JSON_MAX_MEMBERS  1024          /* per object: xmlrpc-c inserts in linear time */
+#define JSON_MAX_VALUES   262144        /* per message: each costs ~100 bytes in memory */
 
 /* Parse exactly n bytes as one JSON value (any type) with the bounds
  * above. Returns a new reference, or NULL with a message in err. */
-xmlrpc_value *qmp_json_parse(const char *p, size_t n, char *err, size_t errlen);
+xmlrpc_value *json_parse(const char *p, size_t n, char *err, size_t errlen);
 
 /* Append v as compact JSON to out. Returns 0, or -1 with a message in err
  * (a value JSON cannot carry, too deep, or out->max reached). */
-int qmp_json_write(struct buf *out, xmlrpc_value *v, char *err, size_t errlen);
+int json_write(struct buf *out, xmlrpc_value *v, char *err, size_t errlen);
 
-/* Append s[0..n) as a JSON string to out; errors as qmp_json_write (a NUL
+/* Append s[0..n) as a JSON string to out; errors as json_write (a NUL
  * byte or invalid UTF-8 in s). */
-int qmp_json_write_string(struct buf *out, const char *s, size_t n, char *err, size_t errlen);
+int json_write_string(struct buf *out, const char *s, size_t n, char *err, size_t errlen);
 
 /* Read an integer result whatever its xmlrpc-c type (INT, I8, or a DOUBLE
  * holding an integral value in range). Returns 0, or -1 when v is not a
  * whole number that fits in int64_t. */
-int qmp_int64(xmlrpc_value *v, int64_t *out);
+int json_int64(xmlrpc_value *v, int64_t *out);
 
 #endif

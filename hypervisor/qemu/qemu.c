@@ -1273,7 +1273,7 @@ static uint64_t member_u64(xmlrpc_value *s, const char *key)
 	xmlrpc_env_init(&env);
 	xmlrpc_struct_find_value(&env, s, key, &v);
 	if (v) {
-		if (qmp_int64(v, &x) != 0 || x < 0)
+		if (json_int64(v, &x) != 0 || x < 0)
 			x = 0;
 		xmlrpc_DECREF(v);
 	}

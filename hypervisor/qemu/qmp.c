@@ -175,10 +175,10 @@ static int cmd_serialize(struct qmp_cmd *c, const char *command, xmlrpc_value *a
 
 	buf_init(&out, QMP_MAX_MESSAGE);
 	buf_puts(&out, "{\"execute\":");
-	rc = qmp_json_write_string(&out, command, strlen(command), err, sizeof(err));
+	rc = json_write_string(&out, command, strlen(command), err, sizeof(err));
 	if (rc == 0 && args) {
 		buf_puts(&out, ",\"arguments\":");
-		rc = qmp_json_write(&out, args, err, sizeof(err));
+		rc = json_write(&out, args, err, sizeof(err));
 	}
 	buf_printf(&out, ",\"id\":%d}\r\n", c->id);
 	if (rc == 0 && out.failed) {
@@ -477,7 +477,7 @@ static void handle_reply(struct qmp *q, xmlrpc_value *msg)
 	struct qmp_cmd *c;
 	int64_t id;
 
-	if (qmp_int64(member(msg, "id"), &id) < 0) {
+	if (json_int64(member(msg, "id"), &id) < 0) {
 		/* QEMU leaves out the id only when it could not parse our
 		 * command at all: the streams no longer agree. */
 		char *desc = member_str(member(msg, "error"), "desc");
@@ -520,7 +520,7 @@ static void handle_event(struct qmp *q, xmlrpc_value *msg)
 static void dispatch(struct qmp *q, const char *text, size_t len)
 {
 	char err[200];
-	xmlrpc_value *msg = qmp_json_parse(text, len, err, sizeof(err));
+	xmlrpc_value *msg = json_parse(text, len, err, sizeof(err));
 
 	if (!msg) {
 		q_fail(q, "bad JSON from QEMU: %s", err);

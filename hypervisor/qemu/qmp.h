@@ -17,7 +17,7 @@
  * reader and writer are our own (see "Internals" below for why). A JSON
  * integer becomes XMLRPC_TYPE_INT when it fits in 32 bits, XMLRPC_TYPE_I8
  * when it fits in 64, and XMLRPC_TYPE_DOUBLE beyond (QEMU's uint64 values
- * above INT64_MAX); use qmp_int64() to read any of them. null becomes
+ * above INT64_MAX); use json_int64() to read any of them. null becomes
  * XMLRPC_TYPE_NIL. Strings are UTF-8 without NUL bytes, in both directions;
  * xmlrpc-c cannot hold characters past U+FFFD (emoji and the like), so the
  * reader replaces those with U+FFFD.
@@ -38,8 +38,8 @@
  *     of pending commands, not the state callback.
  *
  * Bounds: a message from QEMU longer than QMP_MAX_MESSAGE, nested deeper
- * than QMP_MAX_DEPTH, with an object of more than QMP_MAX_MEMBERS members
- * or more than QMP_MAX_VALUES values, or not valid JSON, closes the
+ * than JSON_MAX_DEPTH, with an object of more than JSON_MAX_MEMBERS members
+ * or more than JSON_MAX_VALUES values, or not valid JSON, closes the
  * connection with a reason saying so. At most QMP_MAX_INFLIGHT commands are
  * queued or awaiting a reply at a time. Parsing is allocation-bound: a
  * typical reply takes microseconds, a hostile 1 MiB one of 200k tiny

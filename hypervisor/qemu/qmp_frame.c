@@ -34,7 +34,7 @@ static int frame_byte(struct qmp_framer *f, char c)
 	if (c == '"') {
 		f->in_str = true;
 	} else if (c == '{' || c == '[') {
-		if (++f->depth > QMP_MAX_DEPTH)
+		if (++f->depth > JSON_MAX_DEPTH)
 			return -1;
 	} else if (c == '}' || c == ']') {
 		if (--f->depth == 0)
@@ -72,7 +72,7 @@ int qmp_framer_next(struct qmp_framer *f, const char **msg, size_t *len, char *e
 		r = frame_byte(f, c);
 		f->pos++;
 		if (r < 0) {
-			snprintf(err, errlen, "message nested deeper than %d", QMP_MAX_DEPTH);
+			snprintf(err, errlen, "message nested deeper than %d", JSON_MAX_DEPTH);
 			return -1;
 		}
 		if (r > 0) {

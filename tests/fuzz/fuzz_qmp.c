@@ -35,7 +35,7 @@ static char *write_json(xmlrpc_value *v)
 	char err[200];
 
 	buf_init(&b, 0);
-	if (qmp_json_write(&b, v, err, sizeof(err)) < 0)
+	if (json_write(&b, v, err, sizeof(err)) < 0)
 		abort();  /* the reader accepted something the writer cannot say */
 	return buf_steal(&b, NULL);
 }
@@ -43,13 +43,13 @@ static char *write_json(xmlrpc_value *v)
 static void round_trip(const char *p, size_t n)
 {
 	char err[200];
-	xmlrpc_value *v = qmp_json_parse(p, n, err, sizeof(err)), *v2;
+	xmlrpc_value *v = json_parse(p, n, err, sizeof(err)), *v2;
 	char *s1, *s2;
 
 	if (!v)
 		return;
 	s1 = write_json(v);
-	v2 = qmp_json_parse(s1, strlen(s1), err, sizeof(err));
+	v2 = json_parse(s1, strlen(s1), err, sizeof(err));
 	if (!v2)
 		abort();
 	s2 = write_json(v2);

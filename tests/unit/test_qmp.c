@@ -151,7 +151,7 @@ static void fake_later(int ms, const char *text, size_t len)
 static void fake_command(const char *line, size_t n)
 {
 	char err[200];
-	xmlrpc_value *v = qmp_json_parse(line, n, err, sizeof(err)), *name = NULL, *id = NULL;
+	xmlrpc_value *v = json_parse(line, n, err, sizeof(err)), *name = NULL, *id = NULL;
 	xmlrpc_value *args = NULL;
 	xmlrpc_env env;
 	const char *cmd = NULL;
@@ -167,7 +167,7 @@ static void fake_command(const char *line, size_t n)
 	xmlrpc_struct_find_value(&env, v, "arguments", &args);
 	if (name)
 		xmlrpc_read_string(&env, name, &cmd);
-	qmp_int64(id, &idn);
+	json_int64(id, &idn);
 	appendf(T.log, sizeof(T.log), "%s;", cmd ? cmd : "?");
 	if (cmd && strcmp(cmd, "qmp_capabilities") == 0) {
 		if (T.caps_error)
@@ -257,7 +257,7 @@ static void on_event(void *arg, const char *event, xmlrpc_value *data)
 
 	buf_init(&b, 4096);
 	if (data)
-		qmp_json_write(&b, data, err, sizeof(err));
+		json_write(&b, data, err, sizeof(err));
 	appendf(T.trace, sizeof(T.trace), "ev:%s%s;", event, b.data ? b.data : "");
 	buf_free(&b);
 }
@@ -380,7 +380,7 @@ static char *to_json(xmlrpc_value *v)
 	char err[200];
 
 	buf_init(&b, 0);
-	if (qmp_json_write(&b, v, err, sizeof(err)) < 0)
+	if (json_write(&b, v, err, sizeof(err)) < 0)
 		buf_printf(&b, "ERROR(%s)", err);
 	return buf_steal(&b, NULL);
 }
@@ -417,7 +417,7 @@ TEST(handshake_then_queued_command)
 	free(s);
 	xmlrpc_env_init(&env);
 	xmlrpc_decompose_value(&env, qmp_greeting(T.q), "{s:{s:{s:V,*},*},*}", "version", "qemu", "major", &v);
-	CHECK(!env.fault_occurred && qmp_int64(v, &major) == 0);
+	CHECK(!env.fault_occurred && json_int64(v, &major) == 0);
 	CHECK_INT(major, 8);
 	if (v)
 		xmlrpc_DECREF(v);
@@ -685,8 +685,8 @@ TEST(bad_input_closes_with_reason)
 	expect_closed("{\"hello\": 1}\r\n", "QEMU sent a message that is neither reply nor event");
 	expect_closed(GREETING, "QEMU sent a second QMP greeting");
 	{
-		static char deep[QMP_MAX_DEPTH + 16] = "{\"a\":";
-		memset(deep + 5, '[', QMP_MAX_DEPTH);
+		static char deep[JSON_MAX_DEPTH + 16] = "{\"a\":";
+		memset(deep + 5, '[', JSON_MAX_DEPTH);
 		expect_closed(deep, "bad QMP stream from QEMU: message nested deeper than 128");
 	}
 }
@@ -937,7 +937,7 @@ TEST(pass_fd_with_getfd)
 static void parse_ok(const char *in, const char *want)
 {
 	char err[200];
-	xmlrpc_value *v = qmp_json_parse(in, strlen(in), err, sizeof(err));
+	xmlrpc_value *v = json_parse(in, strlen(in), err, sizeof(err));
 	char *s;
 
 	if (!v) {
@@ -954,7 +954,7 @@ static void parse_ok(const char *in, const char *want)
 static void parse_bad(const char *in, size_t n, const char *want_err)
 {
 	char err[200] = "";
-	xmlrpc_value *v = qmp_json_parse(in, n, err, sizeof(err));
+	xmlrpc_value *v = json_parse(in, n, err, sizeof(err));
 
 	if (v) {
 		fprintf(stderr, "  accepted: %.60s\n", in);
@@ -971,7 +971,7 @@ static void parse_bad(const char *in, size_t n, const char *want_err)
 static int type_of(const char *in)
 {
 	char err[200];
-	xmlrpc_value *v = qmp_json_parse(in, strlen(in), err, sizeof(err));
+	xmlrpc_value *v = json_parse(in, strlen(in), err, sizeof(err));
 	int t = v ? (int)xmlrpc_value_type(v) : -1;
 
 	if (v)
@@ -1002,14 +1002,14 @@ TEST(json_reader)
 	CHECK_INT(type_of("2147483648"), XMLRPC_TYPE_I8);
 	CHECK_INT(type_of("9223372036854775808"), XMLRPC_TYPE_DOUBLE);
 	CHECK_INT(type_of("null"), XMLRPC_TYPE_NIL);
-	v = qmp_json_parse("9007199254740992", 16, err, sizeof(err));
-	CHECK(qmp_int64(v, &i64) == 0 && i64 == 9007199254740992LL);
+	v = json_parse("9007199254740992", 16, err, sizeof(err));
+	CHECK(json_int64(v, &i64) == 0 && i64 == 9007199254740992LL);
 	xmlrpc_DECREF(v);
-	v = qmp_json_parse("1e19", 4, err, sizeof(err));
-	CHECK(qmp_int64(v, &i64) == -1);
+	v = json_parse("1e19", 4, err, sizeof(err));
+	CHECK(json_int64(v, &i64) == -1);
 	xmlrpc_DECREF(v);
-	v = qmp_json_parse("2.5", 3, err, sizeof(err));
-	CHECK(qmp_int64(v, &i64) == -1);
+	v = json_parse("2.5", 3, err, sizeof(err));
+	CHECK(json_int64(v, &i64) == -1);
 	xmlrpc_DECREF(v);
 
 	parse_bad("", 0, "expected a value");
@@ -1039,15 +1039,15 @@ TEST(json_reader)
 	parse_bad("\"\xf4\x90\x80\x80\"", 6, "invalid UTF-8");  /* past U+10FFFF */
 	parse_bad("\"\xe2\x82\"", 4, "invalid UTF-8");          /* cut short */
 
-	memset(deep, '[', QMP_MAX_DEPTH);
-	memset(deep + QMP_MAX_DEPTH, ']', QMP_MAX_DEPTH);
-	v = qmp_json_parse(deep, 2 * QMP_MAX_DEPTH, err, sizeof(err));
+	memset(deep, '[', JSON_MAX_DEPTH);
+	memset(deep + JSON_MAX_DEPTH, ']', JSON_MAX_DEPTH);
+	v = json_parse(deep, 2 * JSON_MAX_DEPTH, err, sizeof(err));
 	CHECK(v != NULL);
 	if (v)
 		xmlrpc_DECREF(v);
-	memset(deep, '[', QMP_MAX_DEPTH + 1);
-	memset(deep + QMP_MAX_DEPTH + 1, ']', QMP_MAX_DEPTH + 1);
-	parse_bad(deep, 2 * QMP_MAX_DEPTH + 2, "nested deeper than 128");
+	memset(deep, '[', JSON_MAX_DEPTH + 1);
+	memset(deep + JSON_MAX_DEPTH + 1, ']', JSON_MAX_DEPTH + 1);
+	parse_bad(deep, 2 * JSON_MAX_DEPTH + 2, "nested deeper than 128");
 }
 
 TEST(json_reader_bounds)
@@ -1058,18 +1058,18 @@ TEST(json_reader_bounds)
 
 	buf_init(&b, 0);
 	buf_puts(&b, "{");
-	for (int i = 0; i <= QMP_MAX_MEMBERS; i++)
+	for (int i = 0; i <= JSON_MAX_MEMBERS; i++)
 		buf_printf(&b, "%s\"k%d\":0", i ? "," : "", i);
 	buf_puts(&b, "}");
 	parse_bad(b.data, b.len, "object with more than 1024 members");
 	buf_reset(&b);
 	buf_puts(&b, "[");
-	for (int i = 0; i < QMP_MAX_VALUES; i++)
+	for (int i = 0; i < JSON_MAX_VALUES; i++)
 		buf_puts(&b, i ? ",0" : "0");
 	buf_puts(&b, "]");
 	parse_bad(b.data, b.len, "more than 262144 values");
 	b.data[b.len - 3] = ']';  /* one value fewer */
-	v = qmp_json_parse(b.data, b.len - 2, err, sizeof(err));
+	v = json_parse(b.data, b.len - 2, err, sizeof(err));
 	CHECK(v != NULL);
 	if (v)
 		xmlrpc_DECREF(v);
@@ -1086,20 +1086,20 @@ TEST(json_writer_refuses)
 	xmlrpc_env_init(&env);
 	buf_init(&b, 0);
 	v = xmlrpc_base64_new(&env, 3, (const unsigned char *)"abc");
-	CHECK(qmp_json_write(&b, v, err, sizeof(err)) == -1);
+	CHECK(json_write(&b, v, err, sizeof(err)) == -1);
 	xmlrpc_DECREF(v);
 	v = xmlrpc_double_new(&env, INFINITY);
-	CHECK(qmp_json_write(&b, v, err, sizeof(err)) == -1);
+	CHECK(json_write(&b, v, err, sizeof(err)) == -1);
 	CHECK_STR(err, "JSON has no infinity or NaN");
 	xmlrpc_DECREF(v);
 	v = xmlrpc_string_new_lp(&env, 3, "a\0b");
-	CHECK(qmp_json_write(&b, v, err, sizeof(err)) == -1);
+	CHECK(json_write(&b, v, err, sizeof(err)) == -1);
 	CHECK_STR(err, "a string holds a NUL byte");
 	xmlrpc_DECREF(v);
 	buf_free(&b);
 	buf_init(&b, 8);
 	v = xmlrpc_string_new(&env, "0123456789");
-	CHECK(qmp_json_write(&b, v, err, sizeof(err)) == -1);
+	CHECK(json_write(&b, v, err, sizeof(err)) == -1);
 	CHECK_STR(err, "JSON text longer than 8 bytes");
 	xmlrpc_DECREF(v);
 	buf_free(&b);
