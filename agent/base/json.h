@@ -1,5 +1,12 @@
 /* json.h - a bounded JSON reader and writer over xmlrpc-c values.
  *
+ * A JSON integer becomes XMLRPC_TYPE_INT when it fits in 32 bits,
+ * XMLRPC_TYPE_I8 when it fits in 64, and XMLRPC_TYPE_DOUBLE beyond (QEMU's
+ * uint64 values above INT64_MAX); json_int64() reads any of them. null
+ * becomes XMLRPC_TYPE_NIL. Strings are UTF-8 without NUL bytes, in both
+ * directions; xmlrpc-c cannot hold characters past U+FFFD (emoji and the
+ * like), so the reader replaces those with U+FFFD.
+ *
  * Why our own JSON: xmlrpc-c 1.33's <xmlrpc-c/json.h> serializer aborts
  * the process (_FORTIFY_SOURCE: buffer overflow in its \u escaping) on a
  * string holding a control character such as 0x01, and writes 0x1f raw;

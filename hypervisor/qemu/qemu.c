@@ -40,6 +40,7 @@
 #include "db/record.h"
 #include "db/store.h"
 #include "agent/base/fault.h"
+#include "agent/base/json.h"
 #include "agent/base/log.h"
 #include "agent/base/loop.h"
 #include "hypervisor/qemu/qemu_argv.h"

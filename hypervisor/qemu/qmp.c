@@ -1,12 +1,12 @@
-/* qmp.c - QMP client: stream framing, JSON <-> xmlrpc_value, commands
- * matched to replies by id, events, timeouts, fd passing. */
+/* qmp.c - QMP client: commands matched to replies by id, events,
+ * timeouts, fd passing, over the loop. JSON is agent/base/json.c, the
+ * stream framing qmp_frame.c. */
 #define LOG_CAT "qmp"
 #include "hypervisor/qemu/qmp.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +16,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "agent/base/json.h"
 #include "agent/base/log.h"
 #include "agent/base/loop.h"
-#include "agent/base/utf8.h"
 #include "agent/base/util.h"
+#include "hypervisor/qemu/qmp_frame.h"
 
 #define READ_CHUNK 16384        /* per read; <= QMP_FRAMER_SLACK */
 #define IDLE_BUF_KEEP 65536     /* drop a bigger input buffer once it is empty */

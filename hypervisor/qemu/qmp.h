@@ -13,14 +13,9 @@
  * enabled.
  *
  * Values: command arguments and results are xmlrpc-c values, so a QMP
- * result can be handed to an XML-RPC response with no conversion. The JSON
- * reader and writer are our own (see "Internals" below for why). A JSON
- * integer becomes XMLRPC_TYPE_INT when it fits in 32 bits, XMLRPC_TYPE_I8
- * when it fits in 64, and XMLRPC_TYPE_DOUBLE beyond (QEMU's uint64 values
- * above INT64_MAX); use json_int64() to read any of them. null becomes
- * XMLRPC_TYPE_NIL. Strings are UTF-8 without NUL bytes, in both directions;
- * xmlrpc-c cannot hold characters past U+FFFD (emoji and the like), so the
- * reader replaces those with U+FFFD.
+ * result can be handed to an XML-RPC response with no conversion;
+ * agent/base/json.h says how JSON maps to them (use json_int64() to read
+ * an integer result).
  *
  * Callbacks (all get the `arg` given with them):
  *   - every qmp_execute()/qmp_send_fd() that returned an id gets exactly one
@@ -49,12 +44,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <xmlrpc-c/base.h>
-
-#include "agent/base/buf.h"
-#include "agent/base/json.h"
-#include "hypervisor/qemu/qmp_frame.h"
 
 struct loop;
 struct qmp;

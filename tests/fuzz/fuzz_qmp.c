@@ -21,9 +21,11 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "agent/base/json.h"
 #include "agent/base/log.h"
 #include "agent/base/loop.h"
 #include "hypervisor/qemu/qmp.h"
+#include "hypervisor/qemu/qmp_frame.h"
 #include "agent/base/util.h"
 
 #define FRAMER_MAX 4096

@@ -17,9 +17,11 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "agent/base/json.h"
 #include "agent/base/log.h"
 #include "agent/base/loop.h"
 #include "hypervisor/qemu/qmp.h"
+#include "hypervisor/qemu/qmp_frame.h"
 #include "agent/base/util.h"
 
 #define GREETING "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 2, " \
