@@ -19,23 +19,12 @@
  * UTF-16 without surrogates); the reader puts U+FFFD in their place. */
 #define XMLRPC_MAX_CP 0xfffd
 
-static void utf8_put(struct buf *b, uint32_t cp)
+/* Append cp (never a surrogate: the reader joins or refuses those). */
+static void put_cp(struct buf *b, uint32_t cp)
 {
-	unsigned char s[4];
-	size_t n;
+	char s[4];
 
-	if (cp < 0x80) {
-		s[0] = (unsigned char)cp; n = 1;
-	} else if (cp < 0x800) {
-		s[0] = 0xc0 | cp >> 6; s[1] = 0x80 | (cp & 0x3f); n = 2;
-	} else if (cp < 0x10000) {
-		s[0] = 0xe0 | cp >> 12; s[1] = 0x80 | (cp >> 6 & 0x3f);
-		s[2] = 0x80 | (cp & 0x3f); n = 3;
-	} else {
-		s[0] = 0xf0 | cp >> 18; s[1] = 0x80 | (cp >> 12 & 0x3f);
-		s[2] = 0x80 | (cp >> 6 & 0x3f); s[3] = 0x80 | (cp & 0x3f); n = 4;
-	}
-	buf_append(b, s, n);
+	buf_append(b, s, utf8_encode(cp, s));
 }
 
 /* ==== JSON reader ========================================================= */
@@ -141,7 +130,7 @@ static int junicode(struct jreader *j)
 		jfail(j, "\\u0000 in a string");
 		return -1;
 	}
-	utf8_put(&j->str, cp > XMLRPC_MAX_CP ? XMLRPC_MAX_CP : cp);
+	put_cp(&j->str, cp > XMLRPC_MAX_CP ? XMLRPC_MAX_CP : cp);
 	return 0;
 }
 
@@ -208,7 +197,7 @@ static int jstring(struct jreader *j)
 			return -1;
 		}
 		if (cp > XMLRPC_MAX_CP)
-			utf8_put(&j->str, XMLRPC_MAX_CP);
+			put_cp(&j->str, XMLRPC_MAX_CP);
 		else
 			buf_append(&j->str, j->p, len);
 		j->p += len;
