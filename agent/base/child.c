@@ -17,6 +17,7 @@
 
 #include "agent/base/log.h"
 #include "agent/base/loop.h"
+#include "agent/base/utf8.h"
 #include "agent/base/util.h"
 
 #define KILL_GRACE_MS 2000
@@ -378,4 +379,77 @@ void child_describe(const struct child_result *res, int timeout_ms, char *out, s
 			 strsignal(WTERMSIG(res->status)));
 	else
 		snprintf(out, outlen, "ended with wait status %#x", res->status);
+}
+
+/* Append the end of stderr to out (holding o bytes, room for outlen);
+ * returns the new length. A tail cut at CHILD_TAIL_MAX starts at a line
+ * when one begins inside it. Characters are copied whole, so out stays
+ * valid UTF-8 when full. */
+static size_t append_tail(const struct buf *b, char *out, size_t o, size_t outlen)
+{
+	const unsigned char *p = (const unsigned char *)(b && b->data ? b->data : "");
+	size_t len = b ? b->len : 0, start, mark = o;
+	bool sep = false;
+
+	while (len && (p[len - 1] == '\n' || p[len - 1] == '\r' || p[len - 1] == ' ' ||
+		       p[len - 1] == '\t'))
+		len--;
+	start = len > CHILD_TAIL_MAX ? len - CHILD_TAIL_MAX : 0;
+	if (start) {
+		const unsigned char *nl = memchr(p + start, '\n', len - start);
+		if (nl)
+			start = (size_t)(nl - p) + 1;
+	}
+	for (size_t i = start, n; i < len; i += n) {
+		const char *add = (const char *)p + i;
+		uint32_t cp = p[i];
+
+		n = 1;
+		if (p[i] == '\n') {
+			while (o > mark && out[o - 1] == ' ')
+				o--;
+			sep = o > mark;  /* blank lines make one separator */
+			continue;
+		}
+		if (p[i] >= 0x80 && !(n = utf8_decode(p + i, len - i, &cp))) {
+			n = 1;           /* a stray byte: dropped */
+			continue;
+		}
+		if (p[i] == '\t')
+			add = " ";
+		else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+			continue;        /* C0, DEL and C1 controls: dropped */
+		if (*add == ' ' && (o == mark || sep || out[o - 1] == ' '))
+			continue;        /* no space at a line's start, none doubled */
+		if (o + (sep ? 2 : 0) + n >= outlen)
+			break;
+		if (sep) {
+			memcpy(out + o, "; ", 2);
+			o += 2;
+			sep = false;
+		}
+		memcpy(out + o, add, n);
+		o += n;
+	}
+	while (o > mark && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+	return o;
+}
+
+bool child_ok(const struct child_result *res, int timeout_ms, char *why, size_t whylen)
+{
+	bool ok = !res->timed_out && WIFEXITED(res->status) && WEXITSTATUS(res->status) == 0;
+	size_t n;
+
+	if (!whylen)
+		return ok;
+	child_describe(res, timeout_ms, why, whylen);
+	n = strlen(why);
+	if (!ok && n + 2 < whylen) {
+		memcpy(why + n, ": ", 3);
+		if (append_tail(res->err, why, n + 2, whylen) == n + 2)
+			why[n] = '\0';  /* no stderr worth showing: no ": " */
+	}
+	return ok;
 }

@@ -14,6 +14,7 @@
 #ifndef OVS_CHILD_H
 #define OVS_CHILD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -62,5 +63,15 @@ void child_reap_all(void);
 /* Words for a wait status: "exited with status 3", "killed by signal 9
  * (Killed)", "timed out after 30 s". Writes into out. */
 void child_describe(const struct child_result *res, int timeout_ms, char *out, size_t outlen);
+
+/* Did the child succeed (exit status 0, no timeout)? Either way why gets
+ * what happened, for a log line or a fault: child_describe()'s words, then
+ * on failure ": " and the end of its stderr, when it wrote any: its last
+ * line(s), at most CHILD_TAIL_MAX bytes, lines joined with "; ", control
+ * characters and invalid UTF-8 dropped ("exited with status 2: tar: x:
+ * Cannot open; tar: Error is not recoverable"). why is always
+ * NUL-terminated and valid UTF-8, cut to whylen. */
+#define CHILD_TAIL_MAX 400
+bool child_ok(const struct child_result *res, int timeout_ms, char *why, size_t whylen);
 
 #endif

@@ -67,35 +67,6 @@ static bool has_suffix(const char *s, const char *suf)
 	return n > m && strcmp(s + n - m, suf) == 0;
 }
 
-/* The last lines of a child's stderr, one line, at most ~400 bytes. */
-static void err_tail(const struct child_result *res, char *out, size_t outlen)
-{
-	const char *s = res->err && res->err->data ? res->err->data : "";
-	size_t n = strlen(s), start;
-	char *o = out;
-
-	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
-		n--;
-	start = n > 400 ? n - 400 : 0;
-	for (size_t i = start; i < n && (size_t)(o - out) + 4 < outlen; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '\n') {
-			*o++ = ';';
-			*o++ = ' ';
-		} else {
-			*o++ = c < 0x20 || c == 0x7f ? '?' : (char)c;
-		}
-	}
-	*o = '\0';
-	if (!*out)
-		snprintf(out, outlen, "no error output");
-}
-
-static bool child_ok(const struct child_result *res)
-{
-	return !res->timed_out && WIFEXITED(res->status) && WEXITSTATUS(res->status) == 0;
-}
-
 static void rand_hex(char *out, size_t nbytes)
 {
 	unsigned char b[16];
@@ -214,14 +185,12 @@ static struct child *spawn_rm(struct server *srv, const char *dir, child_done_cb
 static void create_cleaned(const struct child_result *res, void *arg)
 {
 	struct job *j = arg;
-	char tail[512];
+	char why[512];
 
-	if (!child_ok(res)) {
-		err_tail(res, tail, sizeof(tail));
-		log_warn("could not remove the temporary directory %s: %s", j->tmpdir, tail);
-	} else {
+	if (!child_ok(res, SLOW_TIMEOUT_MS, why, sizeof(why)))
+		log_warn("could not remove the temporary directory %s: rm %s", j->tmpdir, why);
+	else
 		template_tmp_forget(j->srv, j->tmpdir);
-	}
 	rpc_fault(j->call, j->fault, "%s", j->msg);
 	job_free(j);
 }
@@ -940,14 +909,14 @@ static void on_checked(const struct child_result *res, void *arg)
 {
 	struct job *j = arg;
 	const char *out = res->out && res->out->data ? res->out->data : "";
-	char how[128], line[1024];
+	char why[512], line[1024];
 	size_t n = strcspn(out, "\n");
 
 	snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), out);
 	if (res->timed_out || !WIFEXITED(res->status) || WEXITSTATUS(res->status) > 1 ||
 	    (WEXITSTATUS(res->status) == 0 && strncmp(line, "ok ", 3) != 0)) {
-		child_describe(res, CHECK_TIMEOUT_MS, how, sizeof(how));
-		create_fail(j, FAULT_IO, "checking the unpacked template failed: it %s", how);
+		child_ok(res, CHECK_TIMEOUT_MS, why, sizeof(why));  /* 0 is a failure too without "ok" */
+		create_fail(j, FAULT_IO, "checking the unpacked template failed: it %s", why);
 		return;
 	}
 	if (WEXITSTATUS(res->status) == 1) {
@@ -976,7 +945,7 @@ static void on_unpacked(const struct child_result *res, void *arg)
 {
 	struct job *j = arg;
 	struct child_opts o = { .fn = check_tree, .fn_arg = j, .timeout_ms = CHECK_TIMEOUT_MS };
-	char how[128], tail[512], err[512];
+	char why[512], err[512];
 	int fault = template_unpack_verdict(res, j->max_bytes, err, sizeof(err));
 
 	if (fault > 0) {
@@ -984,11 +953,10 @@ static void on_unpacked(const struct child_result *res, void *arg)
 		return;
 	}
 	if (fault < 0) {
-		child_describe(res, SLOW_TIMEOUT_MS, how, sizeof(how));
-		err_tail(res, tail, sizeof(tail));
-		create_fail(j, FAULT_IO, "%s template %s failed: %s %s: %s",
+		child_ok(res, SLOW_TIMEOUT_MS, why, sizeof(why));
+		create_fail(j, FAULT_IO, "%s template %s failed: %s %s",
 			    j->tmpl_is_dir ? "copying" : "unpacking", j->tmpl_file,
-			    j->tmpl_is_dir ? "cp" : "tar", how, tail);
+			    j->tmpl_is_dir ? "cp" : "tar", why);
 		return;
 	}
 	if (!child_spawn(j->srv->loop, &o, on_checked, j, err, sizeof(err)))
@@ -1156,17 +1124,15 @@ fail:
 static void on_deleted(const struct child_result *res, void *arg)
 {
 	struct job *j = arg;
-	char how[128], tail[512];
+	char why[512];
 
-	if (child_ok(res)) {
+	if (child_ok(res, SLOW_TIMEOUT_MS, why, sizeof(why))) {
 		log_info("deleted guest %s", j->target);
 		rpc_return_string(j->call, "success");
 	} else {
-		child_describe(res, SLOW_TIMEOUT_MS, how, sizeof(how));
-		err_tail(res, tail, sizeof(tail));
-		log_err("deleting %s: rm %s: %s", j->target, how, tail);
+		log_err("deleting %s: rm %s", j->target, why);
 		rpc_fault(j->call, FAULT_IO, "%s is no longer a guest, but some of its files could not "
-			  "be removed and are left in %s: rm %s: %s", j->target, j->deldir, how, tail);
+			  "be removed and are left in %s: rm %s", j->target, j->deldir, why);
 	}
 	job_free(j);
 }

@@ -1,5 +1,6 @@
 /* test_child.c - spawn hygiene: what a child really gets (argv, env, fds,
- * umask, signal mask, process group), plus timeouts, caps and stdin.
+ * umask, signal mask, process group), plus timeouts, caps and stdin, and
+ * child_ok()'s account of a failure.
  * The test binary doubles as the probe: run with "--probe" it prints
  * what it sees (after libvirt's tests/commandhelper.c). */
 #include <dirent.h>
@@ -211,6 +212,89 @@ TEST(describe)
 	CHECK(strncmp(how, "killed by signal 9", 18) == 0);
 }
 
+/* child_ok() over a made-up result: status and stderr as given. */
+static bool ok_with(int status, int timed_out, const char *err, size_t errlen, char *why,
+		    size_t whylen)
+{
+	struct buf b;
+	struct child_result cr = { .status = status, .timed_out = timed_out, .err = &b };
+	bool ok;
+
+	buf_init(&b, 0);
+	buf_append(&b, err, errlen);
+	ok = child_ok(&cr, 30000, why, whylen);
+	buf_free(&b);
+	return ok;
+}
+#define OK_WITH(st, to, s, why) ok_with(st, to, s, sizeof(s) - 1, why, sizeof(why))
+
+TEST(ok_and_why)
+{
+	char why[512], small[12], big[2000];
+	size_t n;
+
+	CHECK(OK_WITH(0, 0, "warning: something\n", why));
+	CHECK_STR(why, "exited with status 0");
+	CHECK(!OK_WITH(3 << 8, 0, "", why));
+	CHECK_STR(why, "exited with status 3");
+	CHECK(!OK_WITH(3 << 8, 0, "\n \r\n\x01", why));
+	CHECK_STR(why, "exited with status 3");
+	CHECK(!OK_WITH(3 << 8, 0, "\t a  b \x01\n  c", why));
+	CHECK_STR(why, "exited with status 3: a b; c");
+	CHECK(!OK_WITH(2 << 8, 0, "tar: a: Cannot open\n\ntar: Error is not recoverable\r\n", why));
+	CHECK_STR(why, "exited with status 2: tar: a: Cannot open; tar: Error is not recoverable");
+	CHECK(!OK_WITH(SIGKILL, 0, "bye\n", why));
+	CHECK(strncmp(why, "killed by signal 9", 18) == 0 && strstr(why, "): bye"));
+	CHECK(!OK_WITH(0, 1, "slow\n", why));
+	CHECK_STR(why, "timed out after 30 s: slow");
+	/* control characters, C1 and stray bytes go; tabs become spaces; UTF-8 stays */
+	CHECK(!OK_WITH(1 << 8, 0, "a\x1b[31mb\x7f\xc2\x85""c\td\xff\xc3\xa9\x00""e", why));
+	CHECK_STR(why, "exited with status 1: a[31mbc d\xc3\xa9""e");
+	/* a long stderr: its last CHILD_TAIL_MAX bytes, from a line start */
+	memset(big, 'x', sizeof(big));
+	for (size_t i = 99; i < sizeof(big); i += 100)
+		big[i] = '\n';
+	memcpy(big + sizeof(big) - 5, "last", 4);
+	CHECK(!ok_with(1 << 8, 0, big, sizeof(big), why, sizeof(why)));
+	n = strlen("exited with status 1: ");
+	CHECK(strncmp(why + n, "xxx", 3) == 0 && strstr(why, "xxx; xxx"));
+	CHECK(strcmp(why + strlen(why) - 7, "xxxlast") == 0);
+	CHECK_INT(strlen(why) - n, 4 * 99 + 3 * 2);  /* 4 lines of 99 bytes and "; " */
+	/* a small buffer: cut, terminated, never inside a character */
+	CHECK(!OK_WITH(1 << 8, 0, "\xc3\xa9\xc3\xa9", small));
+	CHECK_STR(small, "exited with");
+	{
+		char mid[26];
+		CHECK(!OK_WITH(1 << 8, 0, "\xc3\xa9\xc3\xa9", mid));
+		CHECK_STR(mid, "exited with status 1: \xc3\xa9");
+	}
+	CHECK(OK_WITH(0, 0, "", small) && strlen(small) == sizeof(small) - 1);
+}
+
+static int fn_fail_loudly(void *arg)
+{
+	fputs("first line\nsecond line\n", stderr);
+	return 4;
+}
+
+TEST(ok_on_a_real_child)
+{
+	struct child_opts o = { .fn = fn_fail_loudly, .timeout_ms = 10000 };
+	struct result r;
+	struct buf b;
+	struct child_result cr = { 0 };
+	char why[256];
+
+	run_child(&o, &r);
+	buf_init(&b, 0);
+	buf_puts(&b, r.err);
+	cr.status = r.status;
+	cr.err = &b;
+	CHECK(!child_ok(&cr, 10000, why, sizeof(why)));
+	CHECK_STR(why, "exited with status 4: first line; second line");
+	buf_free(&b);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--probe") == 0)
@@ -224,5 +308,7 @@ int main(int argc, char **argv)
 	RUN(output_is_capped_and_drained);
 	RUN(exec_failure_is_reported);
 	RUN(describe);
+	RUN(ok_and_why);
+	RUN(ok_on_a_real_child);
 	return harness_done();
 }
