@@ -70,7 +70,8 @@ void child_describe(const struct child_result *res, int timeout_ms, char *out, s
  * line(s), at most CHILD_TAIL_MAX bytes, lines joined with "; ", control
  * characters and invalid UTF-8 dropped ("exited with status 2: tar: x:
  * Cannot open; tar: Error is not recoverable"). why is always
- * NUL-terminated and valid UTF-8, cut to whylen. */
+ * NUL-terminated and valid UTF-8, cut to whylen; with whylen 0 (why may
+ * then be NULL) only the answer is wanted. */
 #define CHILD_TAIL_MAX 400
 bool child_ok(const struct child_result *res, int timeout_ms, char *why, size_t whylen);
 

@@ -141,40 +141,13 @@ static void format_cmd(const char *const *argv, char *out, size_t outlen)
 					i ? argv[i] : "xl");
 }
 
-/* The last line or so of a stream, trimmed, for a fault message. */
-static void tail_of(const struct buf *b, char *out, size_t outlen)
-{
-	const char *p = b && b->len ? b->data : "";
-	size_t len = b ? b->len : 0, start;
-
-	while (len && (p[len - 1] == '\n' || p[len - 1] == ' ' || p[len - 1] == '\r'))
-		len--;
-	start = len > 400 ? len - 400 : 0;
-	/* Prefer starting at a line boundary within the tail. */
-	for (size_t i = start; start && i < len; i++)
-		if (p[i] == '\n') {
-			start = i + 1;
-			break;
-		}
-	snprintf(out, outlen, "%.*s", (int)(len - start), p + start);
-	for (char *c = out; *c; c++)
-		if (*c == '\n')
-			*c = ' ';
-}
-
-static bool ok(const struct child_result *res)
-{
-	return !res->timed_out && WIFEXITED(res->status) && WEXITSTATUS(res->status) == 0;
-}
-
 static void describe_failure(const char *cmd, const struct child_result *res, int timeout_ms,
 			     char *out, size_t outlen)
 {
-	char how[128], tail[512];
+	int n = snprintf(out, outlen, "%s ", cmd);
 
-	child_describe(res, timeout_ms, how, sizeof(how));
-	tail_of(res->err, tail, sizeof(tail));
-	snprintf(out, outlen, "%s %s%s%s", cmd, how, tail[0] ? ": " : "", tail);
+	if (n >= 0 && (size_t)n < outlen)
+		child_ok(res, timeout_ms, out + n, outlen - (size_t)n);
 }
 
 /* ---- the snapshot -------------------------------------------------------- */
@@ -267,7 +240,7 @@ static void on_list(const struct child_result *res, void *arg)
 		return;
 	}
 	x->cur = NULL;
-	if (!ok(res)) {
+	if (!child_ok(res, 0, NULL, 0)) {
 		describe_failure("xl list -v", res, LIST_TIMEOUT_MS, err, sizeof(err));
 		log_err("cannot refresh the domain list: %s", err);
 	} else if (xen_parse_list(res->out->data ? res->out->data : "", &doms, &n, err,
@@ -470,7 +443,7 @@ static void op_step(struct xop *o, const struct child_result *res)
 		run_main(o);
 		return;
 	case ST_MAIN:
-		if (!ok(res)) {
+		if (!child_ok(res, 0, NULL, 0)) {
 			if (o->is_act && o->action == HV_SHUTDOWN && res->timed_out) {
 				char dom[32];
 				log_warn("%s %s: %s timed out after %d s (guest_stop_timeout); powering "
@@ -492,7 +465,7 @@ static void op_step(struct xop *o, const struct child_result *res)
 		}
 		break;
 	case ST_FALLBACK:
-		if (!ok(res)) {
+		if (!child_ok(res, 0, NULL, 0)) {
 			describe_failure(o->cmd, res, o->timeout_ms, o->msg, sizeof(o->msg));
 			o->fault = FAULT_HYPERVISOR;
 		} else {
@@ -615,7 +588,7 @@ static void on_sync_list(const struct child_result *res, void *arg)
 	struct sync_list *s = arg;
 
 	s->done = true;
-	if (!ok(res)) {
+	if (!child_ok(res, 0, NULL, 0)) {
 		describe_failure("xl list -v", res, LIST_TIMEOUT_MS, s->err, sizeof(s->err));
 		s->rc = -1;
 	} else {
@@ -759,7 +732,7 @@ static void on_xl_info(const struct child_result *res, void *arg)
 	struct info_req *r = arg;
 	struct hv_info info;
 
-	if (!ok(res)) {
+	if (!child_ok(res, 0, NULL, 0)) {
 		char msg[1024];
 		describe_failure("xl info", res, 30000, msg, sizeof(msg));
 		r->done(r->arg, NULL, msg);
