@@ -32,7 +32,6 @@
 #include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
 
@@ -461,9 +460,10 @@ static void on_version(const struct child_result *res, void *arg)
 	if (p && sscanf(p + 8, "%d.%d%63[^ \n]", &q->major, &q->minor, q->extra) >= 2)
 		q->have_version = true;
 	if (!q->have_version) {
-		char how[128];
-		child_describe(res, 10000, how, sizeof(how));
-		log_err("%s --version %s", q->binary, how);
+		char why[512];
+		if (child_ok(res, 10000, why, sizeof(why)))
+			snprintf(why, sizeof(why), "printed no version");
+		log_err("%s --version %s", q->binary, why);
 		r->done(r->arg, NULL, "cannot read the QEMU version");
 		free(r);
 		return;
@@ -581,12 +581,8 @@ static void on_launched(const struct child_result *res, void *arg)
 	int fd;
 	ssize_t n;
 
-	if (res->timed_out || !WIFEXITED(res->status) || WEXITSTATUS(res->status) != 0) {
-		char how[128];
-		const char *tail = res->err->len > 600 ? res->err->data + res->err->len - 600 :
-			res->err->data ? res->err->data : "";
-		child_describe(res, LAUNCH_TIMEOUT_MS, how, sizeof(how));
-		snprintf(msg, sizeof(msg), "QEMU %s: %s", how, tail);
+	memcpy(msg, "QEMU ", 6);
+	if (!child_ok(res, LAUNCH_TIMEOUT_MS, msg + 5, sizeof(msg) - 5)) {
 		free(pidfile);
 		free(g);
 		start_finish(s, FAULT_HYPERVISOR, msg);
