@@ -302,10 +302,9 @@ static void on_verified(const struct child_result *res, void *arg)
 	r->child = NULL;
 	OPENSSL_cleanse(r->password, sizeof(r->password));
 	if (code == 2 || code < 0) {
-		char how[128];
-		child_describe(res, VERIFY_TIMEOUT_MS, how, sizeof(how));
-		log_err("cannot check credentials of '%s': %s", r->user,
-			res->err->len ? res->err->data : how);
+		char why[512];
+		child_ok(res, VERIFY_TIMEOUT_MS, why, sizeof(why));
+		log_err("cannot check credentials of '%s': the check %s", r->user, why);
 	}
 	conclude(r, code == 0 ? AUTH_OK : AUTH_DENIED, code == 0 || code == 1);
 }
