@@ -25,6 +25,8 @@
 struct child {
 	struct loop *loop;
 	struct child *next_cancelled;   /* on the list of killed, unreaped children */
+	struct child *live_prev, *live_next;  /* on the list of running children */
+	char what[32];           /* argv[0]'s last part, or "helper", for logs */
 	pid_t pid;
 	struct io pidfd_io, out_io, err_io, in_io;
 	struct buf out, err;
@@ -33,12 +35,47 @@ struct child {
 	size_t input_len, input_off;
 	struct timer timeout, kill_timer;
 	int timeout_ms;
-	int exited, timed_out, status;
+	int exited, timed_out, killed_at_exit, status;
 	child_done_cb done;
 	void *arg;
 };
 
 static char **const empty_env = (char *[]){ NULL };
+
+/* Children started and not yet finished or cancelled, so the agent can end
+ * them at exit (child_end_all); after that, nothing more is started. */
+static struct child *live;
+static bool ending;
+
+static void live_add(struct child *ch)
+{
+	ch->live_prev = NULL;
+	ch->live_next = live;
+	if (live)
+		live->live_prev = ch;
+	live = ch;
+}
+
+static void live_del(struct child *ch)
+{
+	if (ch->live_prev)
+		ch->live_prev->live_next = ch->live_next;
+	else if (live == ch)
+		live = ch->live_next;
+	if (ch->live_next)
+		ch->live_next->live_prev = ch->live_prev;
+	ch->live_prev = ch->live_next = NULL;
+}
+
+/* Live children of loop; child_end_all stops the loop when none is left. */
+static size_t live_count(const struct loop *loop)
+{
+	size_t n = 0;
+
+	for (const struct child *ch = live; ch; ch = ch->live_next)
+		n += ch->loop == loop;
+	return n;
+}
 
 /* Runs in the forked child only: make the process clean, then exec or
  * call fn. Only async-signal-safe calls until exec. */
@@ -84,8 +121,10 @@ static void finish_if_done(struct child *ch)
 		return;
 	timer_stop(ch->loop, &ch->timeout);
 	timer_stop(ch->loop, &ch->kill_timer);
+	live_del(ch);
 	res.status = ch->status;
 	res.timed_out = ch->timed_out;
+	res.killed_at_exit = ch->killed_at_exit;
 	res.out = &ch->out;
 	res.err = &ch->err;
 	ch->done(&res, ch->arg);
@@ -94,6 +133,8 @@ static void finish_if_done(struct child *ch)
 	free(ch->input_owned);
 	/* Another watcher of ch may still have an event in this turn. */
 	loop_defer(ch->loop, free, ch);
+	if (ending && !live_count(ch->loop))
+		loop_stop(ch->loop);  /* child_end_all() waits no more */
 }
 
 static void close_io(struct child *ch, struct io *io)
@@ -214,6 +255,10 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 		snprintf(err, errlen, "internal: child needs an absolute argv[0] or a function");
 		return NULL;
 	}
+	if (ending) {
+		snprintf(err, errlen, "the agent is stopping");
+		return NULL;
+	}
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
 	    pipe2(er, O_CLOEXEC) < 0 || pipe2(st, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -261,6 +306,8 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 	ch->done = done;
 	ch->arg = arg;
 	ch->timeout_ms = o->timeout_ms;
+	snprintf(ch->what, sizeof(ch->what), "%s",
+		 o->argv ? strrchr(o->argv[0], '/') + 1 : "helper");
 	buf_init(&ch->out, o->max_output ? o->max_output : 65536);
 	buf_init(&ch->err, o->max_output ? o->max_output : 65536);
 	ch->in_io.fd = ch->out_io.fd = ch->err_io.fd = ch->pidfd_io.fd = -1;
@@ -283,6 +330,7 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 	}
 	if (o->timeout_ms > 0)
 		timer_start(loop, &ch->timeout, o->timeout_ms);
+	live_add(ch);
 	return ch;
 fail:
 	for (int i = 0; i < 2; i++) {
@@ -339,12 +387,65 @@ void child_reap_all(void)
 	}
 }
 
+#define END_WAIT_MS (DRAIN_MS + 3000)  /* SIGKILL to done callback, pipes drained */
+
+struct end_wait {
+	struct loop *loop;
+	bool expired;
+};
+
+static void on_end_wait(struct timer *t)
+{
+	struct end_wait *w = t->data;
+
+	w->expired = true;
+	loop_stop(w->loop);
+}
+
+size_t child_end_all(struct loop *loop)
+{
+	struct end_wait w = { .loop = loop };
+	struct timer guard;
+	size_t n;
+
+	ending = true;
+	if (!(n = live_count(loop)))
+		return 0;
+	log_warn("%zu child process%s still running at exit: killing %s", n, n == 1 ? "" : "es",
+		 n == 1 ? "it" : "them");
+	for (struct child *ch = live; ch; ch = ch->live_next) {
+		if (ch->loop != loop)
+			continue;
+		log_info("killing %s (pid %d, process group included)", ch->what, (int)ch->pid);
+		timer_stop(loop, &ch->timeout);
+		if (!ch->exited) {
+			timer_stop(loop, &ch->kill_timer);  /* a pending SIGKILL: sent now */
+			ch->killed_at_exit = 1;
+		}
+		kill(-ch->pid, SIGKILL);
+	}
+	/* The done callbacks run from the loop, as always; finish_if_done()
+	 * stops it once the last one has run. Anything else the loop does
+	 * meanwhile (a reply written, a timer) may stop it early: run again. */
+	timer_init(&guard, on_end_wait, &w);
+	timer_start(loop, &guard, END_WAIT_MS);
+	while (live_count(loop) && !w.expired)
+		loop_run(loop);
+	timer_stop(loop, &guard);
+	for (struct child *ch = live; ch; ch = ch->live_next)
+		if (ch->loop == loop)
+			log_err("%s (pid %d) did not end within %d ms of SIGKILL; left behind",
+				ch->what, (int)ch->pid, END_WAIT_MS);
+	return live_count(loop);
+}
+
 void child_cancel(struct child *ch)
 {
 	int pidfd;
 
 	if (!ch)
 		return;
+	live_del(ch);
 	kill(-ch->pid, SIGKILL);
 	timer_stop(ch->loop, &ch->timeout);
 	timer_stop(ch->loop, &ch->kill_timer);
@@ -370,7 +471,10 @@ pid_t child_pid(const struct child *ch) { return ch->pid; }
 
 void child_describe(const struct child_result *res, int timeout_ms, char *out, size_t outlen)
 {
-	if (res->timed_out)
+	if (res->killed_at_exit && WIFSIGNALED(res->status))
+		snprintf(out, outlen, "was killed (signal %d): the agent is stopping",
+			 WTERMSIG(res->status));
+	else if (res->timed_out)
 		snprintf(out, outlen, "timed out after %d s", timeout_ms / 1000);
 	else if (WIFEXITED(res->status))
 		snprintf(out, outlen, "exited with status %d", WEXITSTATUS(res->status));

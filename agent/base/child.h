@@ -26,6 +26,7 @@ struct child;
 struct child_result {
 	int status;             /* wait status as from waitpid */
 	int timed_out;          /* 1 when the timeout fired */
+	int killed_at_exit;     /* 1 when child_end_all() killed it */
 	struct buf *out;        /* captured stdout (bounded) */
 	struct buf *err;        /* captured stderr (bounded) */
 };
@@ -56,12 +57,33 @@ void child_cancel(struct child *ch);
 
 pid_t child_pid(const struct child *ch);
 
-/* At exit, after the loop stopped: wait for the cancelled children still
- * dying and free them (the loop that would have reaped them is gone). */
+/* At exit, once the loop has stopped and before the owners of children
+ * (the hypervisor backend, the store, the server) are freed: kill the
+ * process group of every child of loop still running, and run the loop
+ * until each one's done callback has run with its real wait status
+ * ("killed by signal 9"), at most a few seconds. From then on
+ * child_spawn() refuses with "the agent is stopping". Returns how many
+ * children did not end (logged; 0 unless one is stuck in the kernel).
+ *
+ * Why callbacks and not child_cancel() by each owner: an owner is a
+ * chain (a template job or a backend operation holds an RPC call, which
+ * holds its connection), and only the done callback knows how to unwind
+ * it. Through it every owner runs the failure path it already has and is
+ * tested for: the guest is recorded as the backend sees it, the caller
+ * gets a fault, and everything is freed, so an agent stopped with
+ * children in flight leaves no process and leaks nothing. A clean-up
+ * that would start another child (rm of a half-made guest) is refused
+ * and logged. */
+size_t child_end_all(struct loop *loop);
+
+/* At exit, after child_end_all() and the loop stopped: wait for the
+ * cancelled children still dying and free them (the loop that would have
+ * reaped them is gone). */
 void child_reap_all(void);
 
 /* Words for a wait status: "exited with status 3", "killed by signal 9
- * (Killed)", "timed out after 30 s". Writes into out. */
+ * (Killed)", "timed out after 30 s", "was killed (signal 9): the agent is
+ * stopping". Writes into out. */
 void child_describe(const struct child_result *res, int timeout_ms, char *out, size_t outlen);
 
 /* Did the child succeed (exit status 0, no timeout)? Either way why gets

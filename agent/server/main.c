@@ -260,6 +260,12 @@ static int start(struct server *srv, char *err, size_t errlen)
 
 static void cleanup(struct server *srv)
 {
+	if (srv->loop) {
+		/* Children still running end first, through their owners' done
+		 * callbacks, while every owner still exists (child.h says why). */
+		timer_stop(srv->loop, &srv->stop_timer);
+		child_end_all(srv->loop);
+	}
 	listeners_close(srv);
 	if (srv->cfg.pid_file && srv->started_ms)
 		unlink(srv->cfg.pid_file);

@@ -295,6 +295,61 @@ TEST(ok_on_a_real_child)
 	buf_free(&b);
 }
 
+/* A child that leaves a grandchild in its process group, holding the
+ * pipes, and both sleep: only a kill of the whole group ends them soon. */
+static int fn_sleep_with_grandchild(void *arg)
+{
+	if (fork() == 0) {
+		sleep(30);
+		_exit(0);
+	}
+	sleep(30);
+	return 0;
+}
+
+struct ended {
+	int called, status, killed_at_exit;
+	char why[128];
+};
+
+static void on_ended(const struct child_result *res, void *arg)
+{
+	struct ended *e = arg;
+
+	e->called++;
+	e->status = res->status;
+	e->killed_at_exit = res->killed_at_exit;
+	child_ok(res, 0, e->why, sizeof(e->why));
+}
+
+/* Last: after child_end_all() nothing can be started any more. */
+TEST(end_all_kills_groups_and_tells_owners)
+{
+	struct child_opts o = { .fn = fn_sleep_with_grandchild, .timeout_ms = 60000 };
+	const char *argv[] = { "/bin/sleep", "30", NULL };
+	struct child_opts o2 = { .argv = argv, .timeout_ms = 60000 };
+	struct loop *loop = loop_new();
+	struct ended e1 = { 0 }, e2 = { 0 };
+	char err[128];
+	int64_t t0;
+
+	CHECK(child_spawn(loop, &o, on_ended, &e1, err, sizeof(err)) != NULL);
+	CHECK(child_spawn(loop, &o2, on_ended, &e2, err, sizeof(err)) != NULL);
+	usleep(100 * 1000);  /* the grandchild is born */
+	t0 = now_ms();
+	CHECK_INT(child_end_all(loop), 0);
+	CHECK(now_ms() - t0 < 1500);  /* not the 2 s wait for pipes a grandchild keeps */
+	CHECK_INT(e1.called, 1);
+	CHECK_INT(e2.called, 1);
+	CHECK(WIFSIGNALED(e1.status) && WTERMSIG(e1.status) == SIGKILL && e1.killed_at_exit);
+	CHECK(WIFSIGNALED(e2.status) && WTERMSIG(e2.status) == SIGKILL && e2.killed_at_exit);
+	CHECK_STR(e2.why, "was killed (signal 9): the agent is stopping");
+	CHECK(child_spawn(loop, &o2, on_ended, &e2, err, sizeof(err)) == NULL);
+	CHECK_STR(err, "the agent is stopping");
+	CHECK_INT(child_end_all(loop), 0);  /* nothing left: returns at once */
+	loop_free(loop);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--probe") == 0)
@@ -310,5 +365,6 @@ int main(int argc, char **argv)
 	RUN(describe);
 	RUN(ok_and_why);
 	RUN(ok_on_a_real_child);
+	RUN(end_all_kills_groups_and_tells_owners);
 	return harness_done();
 }
