@@ -461,10 +461,12 @@ static void on_version(const struct child_result *res, void *arg)
 		q->have_version = true;
 	if (!q->have_version) {
 		char why[512];
+		char msg[600];
 		if (child_ok(res, 10000, why, sizeof(why)))
 			snprintf(why, sizeof(why), "printed no version");
 		log_err("%s --version %s", q->binary, why);
-		r->done(r->arg, NULL, "cannot read the QEMU version");
+		snprintf(msg, sizeof(msg), "cannot read the QEMU version: qemu --version %s", why);
+		r->done(r->arg, NULL, msg);
 		free(r);
 		return;
 	}
