@@ -15,6 +15,13 @@ xen_get_xm_info is a deferred reply. While it is pending the loop still
 answers other clients at once; SIGTERM then closes the listener, lets the
 pending reply finish, and exits 0, removing the PID file.
 
+Exit with children in flight: children still running when the agent exits
+(xl create, xl info and xl list of the xen backend over tests/e2e/fake-xl
+made to hang, a template's tar, a slow `qemu --version`) are killed with
+their process groups and reaped, their owners' failure paths free what
+they hold: exit status 0 and no sanitizer report (OVS_BUILD=build-san),
+and none of those processes is left.
+
 Run: python3 tests/e2e/test_signals.py [test_name...]
 """
 
@@ -120,6 +127,56 @@ def proc_state(pid):
     except OSError:
         return ""
     return data[data.rindex(")") + 2:][:1]
+
+
+def proc_stat(pid):
+    """(ppid, pgrp, starttime) of a running process; None when it is gone
+    or dead (a zombie: a killed grandchild is reparented to init, which
+    reaps it when it gets to it)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[1]), int(fields[2]), int(fields[19])
+
+
+def descendants(pid):
+    """{pid: starttime} of pid's children and the members of their process
+    groups (what a tool's children, like tar's gzip, run in)."""
+    stats = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = proc_stat(int(name))
+            if st:
+                stats[int(name)] = st
+    kids = {p for p, st in stats.items() if st[0] == pid}
+    return {p: st[2] for p, st in stats.items() if p in kids or st[1] in kids}
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def still_there(procs):
+    """Those of {pid: starttime} still running (same pid, same start)."""
+    return [p for p, start in procs.items() if (proc_stat(p) or (0, 0, None))[2] == start]
+
+
+def kill_left(procs):
+    """SIGKILL those of {pid: starttime} still running (a failed test must
+    not leave a fake-xl sleeping for an hour)."""
+    for p in still_there(procs):
+        try:
+            os.kill(p, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def refused_at_once(agent, source):
@@ -309,8 +366,8 @@ class StopTest(Base):
         mark = os.path.join(directory, "qemu-started")
         path = os.path.join(directory, "fake-qemu")
         with open(path, "w") as f:
-            f.write("#!/bin/sh\n: > '%s'\nsleep %d\necho 'QEMU emulator version 7.2.5 (fake)'\n"
-                    % (mark, QEMU_SLEEP))
+            f.write("#!/bin/sh\necho $$ > '%s'\nsleep %d\n"
+                    "echo 'QEMU emulator version 7.2.5 (fake)'\n" % (mark, QEMU_SLEEP))
         os.chmod(path, 0o755)
         return path, mark
 
@@ -418,7 +475,10 @@ class StopTest(Base):
     def test_shutdown_timeout_bounds_the_wait(self):
         a, mark = self.start_qemu_agent(shutdown_timeout=0)
         t, box = self.pending_info(a)
-        self.assertTrue(wait_for(lambda: os.path.exists(mark), timeout=5), a.log())
+        self.assertTrue(wait_for(lambda: os.path.exists(mark) and read(mark).strip(),
+                                 timeout=5), a.log())
+        qemu = descendants(a.proc.pid)  # the fake qemu and its sleep
+        self.assertIn(int(read(mark)), qemu)
         t0 = time.monotonic()
         a.signal(signal.SIGTERM)
         try:
@@ -429,9 +489,16 @@ class StopTest(Base):
                         "agent waited for the reply despite shutdown_timeout=0")
         self.assertIn("shutdown_timeout passed with 1 connection(s) still busy", a.log())
         self.assertFalse(os.path.exists(a.pid_file), "PID file left behind")
+        # qemu --version was still running: killed with its sleep, and freed
+        self.assertEqual(a.proc.returncode, 0, a.stderr())
+        # (its sleep would end by itself QEMU_SLEEP s after it started)
+        self.assertTrue(wait_for(lambda: not still_there(qemu), timeout=0.5),
+                        "the fake qemu outlived the agent")
         t.join(TIMEOUT + QEMU_SLEEP)
         self.assertFalse(t.is_alive())
-        self.assertNotIn("reply", box, "got a reply from an agent that gave up on it")
+        if "reply" in box:  # the connection was still open: the agent says it gave up
+            self.assertIsInstance(box["reply"][1], xmlrpc.client.Fault, box["reply"])
+            self.assertIn("the agent is stopping", box["reply"][1].faultString)
 
     def test_sigint_stops(self):
         a = self.start()
@@ -457,6 +524,109 @@ class StopTest(Base):
         self.stop_ok()
         self.assertLess(time.monotonic() - t0, 3.0)
         self.assertIn("ovs-agent stopped", a.log())
+
+
+FAKE_XL = os.path.join(HERE, "fake-xl")
+XEN_CFG = "name = 'x1'\nuuid = '7a000000-0000-4000-8000-0000000000e1'\nmemory = 256\n"
+TEMPLATE_FILES = 8000  # tar takes a second or more to unpack them
+
+
+class ExitWithChildrenTest(Base):
+    """Children in flight at exit are killed, reaped and freed."""
+
+    def make_template(self, seed):
+        import io
+        import tarfile
+        os.makedirs(seed)
+        with tarfile.open(os.path.join(seed, "many.tgz"), "w:gz", compresslevel=1) as t:
+            cfg = b"name = 'many'\nmemory = 256\n"
+            ti = tarfile.TarInfo("vm.cfg")
+            ti.size = len(cfg)
+            t.addfile(ti, io.BytesIO(cfg))
+            for i in range(TEMPLATE_FILES):
+                t.addfile(tarfile.TarInfo("files/%d" % i))
+
+    def background(self, a, method, *params):
+        box = {}
+
+        def run():
+            try:
+                box["reply"] = call_once(a, method, *params, timeout=30)
+            except Exception as e:  # the agent may close before it answers
+                box["error"] = e
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return t, box
+
+    def wait_child(self, a, word):
+        """The pid of the agent's child whose command line holds word."""
+        found = []
+
+        def look():
+            found[:] = [p for p in descendants(a.proc.pid) if word in cmdline(p)]
+            return found
+        self.assertTrue(wait_for(look), "no child running %r; log:\n%s" % (word, a.log()))
+        self.seen.update(descendants(a.proc.pid))
+        return found[0]
+
+    def test_children_in_flight_are_killed_and_freed_at_exit(self):
+        tmp = tempfile.mkdtemp(prefix="ovs-exit-")
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        self.seen = {}  # every child seen, killed at the end if the agent did not
+        self.addCleanup(kill_left, self.seen)
+        state = os.path.join(tmp, "xl-state")
+        os.makedirs(state)
+        a = self.start(hypervisor="xen", extra={"shutdown_timeout": "0"},
+                       env={"OVS_AGENT_XL": FAKE_XL, "FAKE_XL_STATE": state,
+                            "OVS_AGENT_XL_POLL_MS": "200"})
+        guest = os.path.join(a.keys["ovs_root"], "running_pool", "x1")
+        os.makedirs(guest)
+        with open(os.path.join(guest, "vm.cfg"), "w") as f:
+            f.write(XEN_CFG)
+        self.make_template(os.path.join(a.keys["ovs_root"], "seed_pool"))
+
+        # a backend operation, a backend query and the backend's own refresh
+        for op in ("create", "info"):
+            open(os.path.join(state, "hang-" + op), "w").close()
+        threads = [self.background(a, "start_vm", "x1")]
+        self.wait_child(a, " create ")
+        threads.append(self.background(a, "xen_get_xm_info"))
+        self.wait_child(a, " info")
+        open(os.path.join(state, "hang-list"), "w").close()
+        self.wait_child(a, " list -v")
+        # and a template job, caught while tar unpacks
+        threads.append(self.background(a, "create_vm_from_template", "many", "m1"))
+        self.wait_child(a, "/bin/tar -x")
+        procs = descendants(a.proc.pid)
+        self.seen.update(procs)
+        self.assertGreaterEqual(len(procs), 4, procs)
+
+        a.signal(signal.SIGTERM)
+        try:
+            a.proc.wait(TIMEOUT)
+        except Exception:
+            self.fail("agent did not exit; log:\n%s" % a.log())
+        err = a.stderr()
+        self.assertEqual(a.proc.returncode, 0, err)
+        self.assertNotRegex(err, "Sanitizer|runtime error", err)
+        self.assertTrue(wait_for(lambda: not still_there(procs), timeout=1),
+                        "left running: %s" % ["%d %s" % (p, cmdline(p))
+                                              for p in still_there(procs)])
+        log = a.log()
+        self.assertRegex(log, r"\d+ child processes still running at exit: killing them")
+        for p in procs:
+            if p in (int(x) for x in re.findall(r"killing \S+ \(pid (\d+)", log)):
+                break
+        else:
+            self.fail("no child killed by pid; log:\n%s" % log)
+        self.assertRegex(log, r"start \S+: failed: xl create \S+ was killed \(signal 9\): "
+                              r"the agent is stopping")
+        self.assertRegex(log, r"create_vm_from_template m1: unpacking template \S+ failed: "
+                              r"tar was killed \(signal 9\): the agent is stopping")
+        for t, box in threads:
+            t.join(TIMEOUT)
+            self.assertFalse(t.is_alive())
+        self.assertFalse(os.path.exists(a.pid_file), "PID file left behind")
 
 
 class SlowdownTest(Base):
