@@ -46,6 +46,7 @@
 #include "agent/base/child.h"
 #include "agent/base/fault.h"
 #include "agent/guest/guest.h"
+#include "agent/guest/jobs.h"
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
 #include "agent/base/log.h"
@@ -56,10 +57,7 @@
 #include "agent/server/server.h"
 #include "agent/base/util.h"
 
-#define SLOW_TIMEOUT_MS  (60 * 60 * 1000)  /* tar, cp, rm of a guest: 1 h */
 #define CHECK_TIMEOUT_MS (10 * 60 * 1000)  /* the unpacked-tree check */
-
-static const char *const child_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
 
 static bool has_suffix(const char *s, const char *suf)
 {
@@ -75,109 +73,6 @@ static void rand_hex(char *out, size_t nbytes)
 		abort();
 	for (size_t i = 0; i < nbytes; i++)
 		sprintf(out + 2 * i, "%02x", b[i]);
-}
-
-/* rename within the directory dirfd (or AT_FDCWD) without replacing
- * anything at `to` (a directory rename would otherwise replace an empty
- * directory). */
-static int rename_noreplace_at(int dirfd, const char *from, const char *to)
-{
-	struct stat st;
-
-	if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-	/* The filesystem cannot do it atomically: check, then rename. */
-	if (fstatat(dirfd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		errno = EEXIST;
-		return -1;
-	}
-	return renameat(dirfd, from, dirfd, to);
-}
-
-static int rename_noreplace(const char *from, const char *to)
-{
-	return rename_noreplace_at(AT_FDCWD, from, to);
-}
-
-/* ---- work in flight -------------------------------------------------------- */
-
-enum job_kind { JOB_CREATE, JOB_DELETE };
-
-struct job {
-	struct job *next;
-	enum job_kind kind;
-	struct server *srv;
-	struct rpc_call *call;
-	char *target;           /* the guest directory: key for "busy" */
-	/* create */
-	char *name;
-	char *tmpl;             /* template name without .tgz */
-	char *tmpl_file;        /* seed_pool path (file or directory) */
-	bool tmpl_is_dir;
-	unsigned long long max_bytes; /* template_max_bytes when it started */
-	char *tmpdir;           /* running_pool/.<name>.tmp-XXXXXX */
-	char *guestdir;         /* tmpdir or tmpdir/<top> */
-	char *top;              /* single top-level directory of the archive, or NULL */
-	/* delete */
-	char *deldir;           /* the guest directory renamed out of the way */
-	int pool_fd;            /* the directory holding deldir, or -1 */
-	/* a failure waiting for the clean-up to finish */
-	int fault;
-	char *msg;
-};
-
-static struct job *jobs;
-
-static struct job *job_new(enum job_kind kind, struct server *srv, struct rpc_call *call)
-{
-	struct job *j = xcalloc(1, sizeof(*j));
-
-	j->kind = kind;
-	j->srv = srv;
-	j->call = call;
-	j->pool_fd = -1;
-	return j;
-}
-
-static bool job_busy(struct server *srv, const char *target)
-{
-	for (struct job *j = jobs; j; j = j->next)
-		if (j->srv == srv && strcmp(j->target, target) == 0)
-			return true;
-	return false;
-}
-
-static void job_free(struct job *j)
-{
-	struct job **pp = &jobs;
-
-	while (*pp && *pp != j)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = j->next;
-	if (j->pool_fd >= 0)
-		close(j->pool_fd);
-	free(j->target);
-	free(j->name);
-	free(j->tmpl);
-	free(j->tmpl_file);
-	free(j->tmpdir);
-	free(j->guestdir);
-	free(j->top);
-	free(j->deldir);
-	free(j->msg);
-	free(j);
-}
-
-static struct child *spawn_rm(struct server *srv, const char *dir, child_done_cb done, void *arg,
-			      char *err, size_t errlen)
-{
-	const char *argv[] = { "/bin/rm", "-rf", "--one-file-system", "--", dir, NULL };
-	struct child_opts o = { .argv = argv, .envp = child_env, .timeout_ms = SLOW_TIMEOUT_MS };
-
-	return child_spawn(srv->loop, &o, done, arg, err, errlen);
 }
 
 /* ---- create_vm_from_template --------------------------------------------- */
@@ -1042,7 +937,7 @@ void m_create_vm_from_template(struct rpc_call *call, xmlrpc_value *params)
 	char *tmpl = param_str(params, 0), *name = param_str(params, 1), *root = repo_root(srv);
 	char *pool = xasprintf("%s/running_pool", root), err[1024];
 	struct job *j = job_new(JOB_CREATE, srv, call);
-	struct template_unpack_req req = { .envp = child_env, .timeout_ms = SLOW_TIMEOUT_MS };
+	struct template_unpack_req req = { .envp = job_env, .timeout_ms = SLOW_TIMEOUT_MS };
 	struct record rec;
 	struct stat st;
 	int fault, r, pfd;
