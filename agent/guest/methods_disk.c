@@ -1,22 +1,23 @@
 /* methods_disk.c - a guest deleted, a blank disk created: delete_vm,
- * xen_create_disk. */
+ * xen_create_disk.
+ *
+ * delete_vm takes a DOWN or ERROR guest that the hypervisor no longer
+ * has, renames its directory out of the guest namespace
+ * (.<name>.del-<hex>), drops its record, then removes the files with rm
+ * in a child; the reply waits for it. xen_create_disk makes a sparse file
+ * of the given size below the repository root, never through '..' or a
+ * symlink leading out, and never over an existing file. */
 #define LOG_CAT "template"
 #include "agent/rpc/methods.h"
 #include "agent/rpc/rpc_params.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
-#include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <openssl/rand.h>
 
@@ -31,8 +32,6 @@
 #include "agent/base/log.h"
 #include "agent/guest/names.h"
 #include "agent/guest/repo_util.h"
-#include "agent/guest/template_tmp.h"
-#include "agent/guest/template_unpack.h"
 #include "agent/server/server.h"
 #include "agent/base/util.h"
 

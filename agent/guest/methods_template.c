@@ -1,5 +1,5 @@
-/* methods_template.c - guests made from templates, blank disks, deleting a
- * guest: create_vm_from_template, xen_create_disk, delete_vm.
+/* methods_template.c - guests made from templates: create_vm_from_template
+ * (delete_vm and xen_create_disk are in methods_disk.c).
  *
  * create_vm_from_template does by machine what guide 4.4 does by hand:
  * unpack seed_pool/<template>.tgz (or copy seed_pool/<template>/) into a
@@ -39,7 +39,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <openssl/rand.h>
 
 #include "db/guests.h"
 #include "agent/base/beneath.h"
