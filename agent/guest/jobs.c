@@ -40,7 +40,13 @@ int rename_noreplace(const char *from, const char *to)
 
 /* ---- work in flight -------------------------------------------------------- */
 
-struct job *jobs;
+static struct job *jobs;
+
+void job_add(struct job *j)
+{
+	j->next = jobs;
+	jobs = j;
+}
 
 struct job *job_new(enum job_kind kind, struct server *srv, struct rpc_call *call)
 {

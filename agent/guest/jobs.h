@@ -42,11 +42,12 @@ struct job {
 	char *msg;
 };
 
-extern struct job *jobs;
-
 int rename_noreplace_at(int dirfd, const char *from, const char *to);
 int rename_noreplace(const char *from, const char *to);
 struct job *job_new(enum job_kind kind, struct server *srv, struct rpc_call *call);
+/* Put j on the list (its target is busy from now on); job_free() takes
+ * it off again and frees it. */
+void job_add(struct job *j);
 bool job_busy(struct server *srv, const char *target);
 void job_free(struct job *j);
 struct child *spawn_rm(struct server *srv, const char *dir, child_done_cb done, void *arg,

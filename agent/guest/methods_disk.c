@@ -163,8 +163,7 @@ void m_delete_vm(struct rpc_call *call, xmlrpc_value *params)
 		goto out;
 	}
 	log_info("deleting guest %s (%s)", path, j->deldir);
-	j->next = jobs;
-	jobs = j;
+	job_add(j);
 out:
 	if (pfd >= 0)
 		close(pfd);

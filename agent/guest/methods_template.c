@@ -990,8 +990,7 @@ void m_create_vm_from_template(struct rpc_call *call, xmlrpc_value *params)
 		goto fail;
 	}
 	log_info("creating guest %s from template %s", j->target, j->tmpl_file);
-	j->next = jobs;
-	jobs = j;
+	job_add(j);
 	free(tmpl);
 	free(root);
 	free(pool);
