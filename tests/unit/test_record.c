@@ -537,6 +537,37 @@ out:
 	remove_db_dir(d);
 }
 
+/* ---- record_scan, transactions, the uuid index ------------------------- */
+
+TEST(record_scan_reads_as_record_parse)
+{
+	static const char *const in[] = {
+		"", "a=1\n", "a=1\nb=2\na=3\n", "a=1\n\n\nb=\n", "k=v", "k=a=b\nz=\r\n",
+		"noequals\n", "a=1\nBad=1\n", "=1\n", "a-b=1\n", "a=1\nb",
+	};
+	struct record_field f[8];
+	struct record r;
+
+	record_init(&r);
+	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
+		int want = record_parse(&r, in[i], strlen(in[i])) == 0 ? (int)r.n : -1;
+		int n = record_scan(in[i], strlen(in[i]), f, ARRAY_SIZE(f));
+		CHECK_INT(n, want);
+		for (int j = 0; j < n && j < want; j++) {
+			char *k = xstrndup(f[j].key, f[j].klen), *v = xstrndup(f[j].val, f[j].vlen);
+			CHECK_STR(k, r.keys[j]);
+			CHECK_STR(v, r.vals[j]);
+			free(k);
+			free(v);
+		}
+	}
+	CHECK_INT(record_scan("a\0=1\n", 5, f, ARRAY_SIZE(f)), -1);
+	CHECK_INT(record_scan("a=1\nb=2\nc=3\n", 12, f, 2), -2);
+	CHECK_INT(record_scan("a=1\nb=2\na=3\n", 12, f, 2), 2);  /* a repeat is no new field */
+	CHECK_INT(record_scan("a=1\nb=2\nc=3\nbad\n", 16, f, 2), -2); /* before the bad line */
+	record_free(&r);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -561,6 +592,7 @@ int main(void)
 	RUN(guest_key_spellings);
 	RUN(guests_put_get_stamps);
 	RUN(guests_each_in_path_order_and_damaged_records);
+	RUN(record_scan_reads_as_record_parse);
 	rmdir(dir);
 	return harness_done();
 }
