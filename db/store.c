@@ -268,3 +268,145 @@ int store_update(struct store *s, const char *table, const char *key,
 		return fail(err, errlen, "commit", rc);
 	return 0;
 }
+
+/* ---- transactions over several tables ------------------------------------ */
+
+struct store_txn {
+	struct store *s;
+	MDB_txn *txn;
+};
+
+struct store_txn *store_txn_begin(struct store *s, bool write, const char *const *tables,
+				  char *err, size_t errlen)
+{
+	struct store_txn *t;
+	MDB_dbi dbi;
+	int rc;
+
+	for (size_t i = 0; tables[i]; i++)
+		if ((rc = table_handle(s, tables[i], &dbi)) != 0) {
+			fail(err, errlen, tables[i], rc);
+			return NULL;
+		}
+	t = xcalloc(1, sizeof(*t));
+	t->s = s;
+	if ((rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn)) != 0) {
+		fail(err, errlen, "mdb_txn_begin", rc);
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int store_txn_commit(struct store_txn *t, char *err, size_t errlen)
+{
+	int rc = mdb_txn_commit(t->txn);
+
+	free(t);
+	return rc == 0 ? 0 : fail(err, errlen, "commit", rc);
+}
+
+void store_txn_abort(struct store_txn *t)
+{
+	if (!t)
+		return;
+	mdb_txn_abort(t->txn);
+	free(t);
+}
+
+/* A table named when t began: its handle is open already. */
+static int txn_table(struct store_txn *t, const char *table, MDB_dbi *dbi, char *err,
+		     size_t errlen)
+{
+	for (int i = 0; i < t->s->ntables; i++)
+		if (strcmp(t->s->tables[i].name, table) == 0) {
+			*dbi = t->s->tables[i].dbi;
+			return 0;
+		}
+	snprintf(err, errlen, "%s: not named when the transaction began", table);
+	return -1;
+}
+
+int store_txn_get(struct store_txn *t, const char *table, const char *key, const char **val,
+		  size_t *len, char *err, size_t errlen)
+{
+	MDB_val k = { strlen(key), (void *)key }, v;
+	MDB_dbi dbi;
+	int rc;
+
+	if (txn_table(t, table, &dbi, err, errlen) != 0)
+		return -1;
+	rc = mdb_get(t->txn, dbi, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return fail(err, errlen, table, rc);
+	*val = v.mv_data;
+	*len = v.mv_size;
+	return 1;
+}
+
+int store_txn_put(struct store_txn *t, const char *table, const char *key, const char *val,
+		  size_t len, char *err, size_t errlen)
+{
+	MDB_val k = { strlen(key), (void *)key }, v = { len, (void *)val };
+	MDB_dbi dbi;
+	int rc;
+
+	if (txn_table(t, table, &dbi, err, errlen) != 0)
+		return -1;
+	if ((rc = mdb_put(t->txn, dbi, &k, &v, 0)) != 0)
+		return fail(err, errlen, table, rc);
+	return 0;
+}
+
+int store_txn_del(struct store_txn *t, const char *table, const char *key, char *err,
+		  size_t errlen)
+{
+	MDB_val k = { strlen(key), (void *)key };
+	MDB_dbi dbi;
+	int rc;
+
+	if (txn_table(t, table, &dbi, err, errlen) != 0)
+		return -1;
+	rc = mdb_del(t->txn, dbi, &k, NULL);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc == 0 ? 1 : fail(err, errlen, table, rc);
+}
+
+int store_txn_clear(struct store_txn *t, const char *table, char *err, size_t errlen)
+{
+	MDB_dbi dbi;
+	int rc;
+
+	if (txn_table(t, table, &dbi, err, errlen) != 0)
+		return -1;
+	/* 0: empty the table, keep its handle. */
+	if ((rc = mdb_drop(t->txn, dbi, 0)) != 0)
+		return fail(err, errlen, table, rc);
+	return 0;
+}
+
+int store_txn_each(struct store_txn *t, const char *table,
+		   int (*fn)(const char *key, size_t klen, const char *val, size_t vlen, void *arg),
+		   void *arg, char *err, size_t errlen)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	MDB_dbi dbi;
+	int rc;
+
+	if (txn_table(t, table, &dbi, err, errlen) != 0)
+		return -1;
+	if ((rc = mdb_cursor_open(t->txn, dbi, &cur)) != 0)
+		return fail(err, errlen, table, rc);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if (fn(k.mv_data, k.mv_size, v.mv_data, v.mv_size, arg))
+			break;
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(err, errlen, table, rc);
+	return 0;
+}

@@ -49,4 +49,38 @@ int store_each(struct store *s, const char *table,
 	       int (*fn)(const char *key, const char *val, size_t vlen, void *arg), void *arg,
 	       char *err, size_t errlen);
 
+/* ---- transactions over several tables ------------------------------------
+ * Reads and writes that must land together (a guest's record and its
+ * entry in the uuid index) go in one transaction: all of them or none.
+ * The tables a transaction uses are named when it begins (LMDB opens a
+ * table's handle outside any write transaction), NULL-terminated. One
+ * transaction at a time; store_txn_each's fn must not begin another
+ * write transaction. */
+struct store_txn;
+
+/* NULL with err on error. */
+struct store_txn *store_txn_begin(struct store *s, bool write, const char *const *tables,
+				  char *err, size_t errlen);
+/* Both end and free t. commit: 0 or -1 with err (nothing was written). */
+int store_txn_commit(struct store_txn *t, char *err, size_t errlen);
+void store_txn_abort(struct store_txn *t);
+/* 1 with *val and *len pointing into the db (not NUL-terminated; valid until
+ * the next write in t or its end), 0 absent, -1 with err. */
+int store_txn_get(struct store_txn *t, const char *table, const char *key, const char **val,
+		  size_t *len, char *err, size_t errlen);
+/* 0 or -1 with err. */
+int store_txn_put(struct store_txn *t, const char *table, const char *key, const char *val,
+		  size_t len, char *err, size_t errlen);
+/* 1 deleted, 0 absent, -1 error. */
+int store_txn_del(struct store_txn *t, const char *table, const char *key, char *err,
+		  size_t errlen);
+/* Remove every key of table. 0 or -1 with err. */
+int store_txn_clear(struct store_txn *t, const char *table, char *err, size_t errlen);
+/* fn for every key of table in key order, with views into the db (valid
+ * during the call only, not NUL-terminated); non-zero stops. 0 or -1. */
+int store_txn_each(struct store_txn *t, const char *table,
+		   int (*fn)(const char *key, size_t klen, const char *val, size_t vlen, void *arg),
+		   void *arg, char *err, size_t errlen);
+
 #endif
+

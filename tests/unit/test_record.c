@@ -568,6 +568,59 @@ TEST(record_scan_reads_as_record_parse)
 	record_free(&r);
 }
 
+static int count_kv(const char *key, size_t klen, const char *val, size_t vlen, void *arg)
+{
+	(*(int *)arg)++;
+	CHECK(klen == 1 && vlen == 1 && key[0] == val[0]);
+	return 0;
+}
+
+TEST(store_txn_several_tables_all_or_nothing)
+{
+	static const char *const ab[] = { "a", "b", NULL }, *const a_only[] = { "a", NULL };
+	char *d = new_db_dir(), *v = NULL;
+	struct store *s = store_open(d, true, err, sizeof(err));
+	struct store_txn *t;
+	const char *view;
+	size_t len;
+	int n = 0;
+
+	CHECK(s != NULL);
+	if (!s)
+		goto out;
+	t = store_txn_begin(s, true, ab, err, sizeof(err));
+	CHECK_INT(store_txn_put(t, "a", "k", "k", 1, err, sizeof(err)), 0);
+	CHECK_INT(store_txn_put(t, "b", "k", "k", 1, err, sizeof(err)), 0);
+	CHECK_INT(store_txn_get(t, "a", "k", &view, &len, err, sizeof(err)), 1);
+	CHECK(len == 1 && view[0] == 'k');
+	store_txn_abort(t);
+	CHECK_INT(store_get(s, "a", "k", &v, err, sizeof(err)), 0);
+	CHECK_INT(store_get(s, "b", "k", &v, err, sizeof(err)), 0);
+	t = store_txn_begin(s, true, ab, err, sizeof(err));
+	CHECK_INT(store_txn_put(t, "a", "k", "k", 1, err, sizeof(err)), 0);
+	CHECK_INT(store_txn_put(t, "a", "x", "x", 1, err, sizeof(err)), 0);
+	CHECK_INT(store_txn_put(t, "b", "k", "k", 1, err, sizeof(err)), 0);
+	CHECK_INT(store_txn_put(t, "c", "k", "k", 1, err, sizeof(err)), -1);  /* not named */
+	CHECK(strstr(err, "not named") != NULL);
+	CHECK_INT(store_txn_del(t, "b", "nothing", err, sizeof(err)), 0);
+	CHECK_INT(store_txn_commit(t, err, sizeof(err)), 0);
+	CHECK_INT(store_get(s, "b", "k", &v, err, sizeof(err)), 1);
+	free(v);
+	t = store_txn_begin(s, false, a_only, err, sizeof(err));
+	CHECK_INT(store_txn_each(t, "a", count_kv, &n, err, sizeof(err)), 0);
+	CHECK_INT(n, 2);
+	store_txn_abort(t);
+	t = store_txn_begin(s, true, ab, err, sizeof(err));
+	CHECK_INT(store_txn_clear(t, "a", err, sizeof(err)), 0);
+	CHECK_INT(store_txn_del(t, "b", "k", err, sizeof(err)), 1);
+	CHECK_INT(store_txn_commit(t, err, sizeof(err)), 0);
+	CHECK_INT(store_get(s, "a", "x", &v, err, sizeof(err)), 0);
+	CHECK_INT(store_get(s, "b", "k", &v, err, sizeof(err)), 0);
+	store_close(s);
+out:
+	remove_db_dir(d);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -593,6 +646,7 @@ int main(void)
 	RUN(guests_put_get_stamps);
 	RUN(guests_each_in_path_order_and_damaged_records);
 	RUN(record_scan_reads_as_record_parse);
+	RUN(store_txn_several_tables_all_or_nothing);
 	rmdir(dir);
 	return harness_done();
 }
