@@ -12,7 +12,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define STORE_SCHEMA 1
+/* 1: the first; 2: the guests' uuid index (db/guests.h), built when a db
+ * of schema 1 is opened. */
+#define STORE_SCHEMA 2
 
 struct store;
 
@@ -32,15 +34,6 @@ int store_put(struct store *s, const char *table, const char *key, const char *v
 	      char *err, size_t errlen);
 /* 1 deleted, 0 absent, -1 error. */
 int store_del(struct store *s, const char *table, const char *key, char *err, size_t errlen);
-
-/* Read-modify-write one key in one write transaction: atomic against every
- * other writer, the db tools in other processes included. fn gets the
- * current value (NULL when absent) and returns 0 with *out set to the new
- * value (malloc'd; NULL deletes the key), 1 to change nothing, or -1 with a
- * message in err. Returns fn's 0/1, or -1 with err. */
-int store_update(struct store *s, const char *table, const char *key,
-		 int (*fn)(const char *cur, size_t len, char **out, void *arg, char *err, size_t errlen),
-		 void *arg, char *err, size_t errlen);
 
 /* Call fn for every key of table, in key order, inside one read
  * transaction (a consistent snapshot). fn returns non-zero to stop early.
@@ -83,4 +76,3 @@ int store_txn_each(struct store_txn *t, const char *table,
 		   void *arg, char *err, size_t errlen);
 
 #endif
-

@@ -235,7 +235,7 @@ class DbTools(AgentCase):
         self.assertTrue(ours[1].startswith("%s status=RUNNING name=dump_b uuid=1234-abcd " %
                                            self.path("dump_b")), ours[1])
         self.assertIn(" updated=", ours[1])
-        self.assertIn("schema=1\n", self.ok("db_dump", "meta"))
+        self.assertIn("schema=2\n", self.ok("db_dump", "meta"))
         self.ok("db_kfv", "pool", "dump_key", "v")
         self.assertIn("dump_key=v\n", self.ok("db_dump", "pool"))
 

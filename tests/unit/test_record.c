@@ -7,6 +7,8 @@
 #include "db/store.h"
 #include "agent/base/util.h"
 
+#include <lmdb.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -621,6 +623,163 @@ out:
 	remove_db_dir(d);
 }
 
+#define U1 "11111111-1111-4111-8111-111111111111"
+#define U2 "22222222-2222-4222-8222-222222222222"
+
+static void put_guest(struct store *s, const char *path, const char *uuid)
+{
+	struct record r;
+
+	record_init(&r);
+	record_set(&r, "status", GUEST_DOWN);
+	if (uuid)
+		record_set(&r, "uuid", uuid);
+	CHECK_INT(guests_put(s, path, &r, err, sizeof(err)), 0);
+	record_free(&r);
+}
+
+/* The first guest holding uuid (except `except`), "" when none. */
+static char found[256];
+static const char *find(struct store *s, const char *uuid, const char *except)
+{
+	char *p = NULL;
+	int r = guests_find_uuid(s, uuid, except, &p, err, sizeof(err));
+
+	CHECK(r >= 0);
+	snprintf(found, sizeof(found), "%s", r == 1 ? p : "");
+	free(p);
+	return found;
+}
+
+static const char *index_of(struct store *s, const char *uuid)
+{
+	char *v = NULL;
+
+	snprintf(found, sizeof(found), "%s",
+		 store_get(s, GUESTS_UUID_TABLE, uuid, &v, err, sizeof(err)) == 1 ? v : "(none)");
+	free(v);
+	return found;
+}
+
+static int set_uuid(struct record *rec, bool exists, void *arg, char *e, size_t elen)
+{
+	if (!arg)
+		return 2;                       /* delete */
+	if (strcmp(arg, "refuse") == 0) {
+		record_set(rec, "uuid", "changed-then-refused");
+		snprintf(e, elen, "refused");
+		return -2;
+	}
+	record_set(rec, "uuid", arg);
+	return 0;
+}
+
+TEST(guests_uuid_index_follows_every_write)
+{
+	char *d = new_db_dir(), longu[GUESTS_UUID_MAX + 2];
+	struct store *s = store_open(d, true, err, sizeof(err));
+
+	CHECK(s != NULL);
+	if (!s)
+		goto out;
+	put_guest(s, "/OVS/running_pool/b", U1);
+	put_guest(s, "/OVS/running_pool/c", U2);
+	put_guest(s, "/OVS/running_pool/none", NULL);
+	CHECK_STR(find(s, U1, NULL), "/OVS/running_pool/b");
+	CHECK_STR(find(s, U1, "/OVS/running_pool/b"), "");
+	CHECK_STR(find(s, U2, "/OVS/running_pool/b"), "/OVS/running_pool/c");
+	CHECK_STR(find(s, "", NULL), "");
+	/* Two guests, one uuid (a copied vm.cfg, a db tool): both, in path order. */
+	put_guest(s, "/OVS/running_pool/d", U1);
+	put_guest(s, "/OVS/running_pool/a", U1);
+	CHECK_STR(index_of(s, U1), "/OVS/running_pool/a\n/OVS/running_pool/b\n/OVS/running_pool/d");
+	CHECK_STR(find(s, U1, "/OVS/running_pool/a"), "/OVS/running_pool/b");
+	put_guest(s, "/OVS/running_pool/b", U1);          /* a rewrite moves nothing */
+	CHECK_STR(index_of(s, U1), "/OVS/running_pool/a\n/OVS/running_pool/b\n/OVS/running_pool/d");
+	CHECK_INT(guests_update(s, "/OVS/running_pool/b", set_uuid, U2, err, sizeof(err)), 0);
+	CHECK_STR(index_of(s, U1), "/OVS/running_pool/a\n/OVS/running_pool/d");
+	CHECK_STR(index_of(s, U2), "/OVS/running_pool/b\n/OVS/running_pool/c");
+	CHECK_INT(guests_update(s, "/OVS/running_pool/d", set_uuid, "refuse", err, sizeof(err)), -2);
+	CHECK_STR(index_of(s, "changed-then-refused"), "(none)");
+	CHECK_STR(index_of(s, U1), "/OVS/running_pool/a\n/OVS/running_pool/d");
+	CHECK_INT(guests_update(s, "/OVS/running_pool/d", set_uuid, NULL, err, sizeof(err)), 2);
+	CHECK_INT(guests_del(s, "/OVS/running_pool/a", err, sizeof(err)), 1);
+	CHECK_STR(index_of(s, U1), "(none)");
+	CHECK_STR(find(s, U1, NULL), "");
+	CHECK_INT(guests_del(s, "/OVS/running_pool/c", err, sizeof(err)), 1);
+	CHECK_STR(index_of(s, U2), "/OVS/running_pool/b");
+	CHECK_INT(guests_update(s, "/OVS/running_pool/new", set_uuid, U1, err, sizeof(err)), 0);
+	CHECK_STR(find(s, U1, NULL), "/OVS/running_pool/new");
+	/* Too long to be a uuid: kept in the record, not indexed. */
+	memset(longu, 'f', sizeof(longu) - 1);
+	longu[sizeof(longu) - 1] = '\0';
+	put_guest(s, "/OVS/running_pool/long", longu);
+	CHECK_STR(find(s, longu, NULL), "");
+	store_close(s);
+out:
+	remove_db_dir(d);
+}
+
+/* A db as an agent of schema 1 left it: tables meta and vm, no index. */
+static void write_schema1_db(const char *d)
+{
+	static const char *const rec[][2] = {
+		{ "/OVS/running_pool/b", "name=b\nuuid=" U1 "\nstatus=DOWN\n" },
+		{ "/OVS/running_pool/a", "name=a\nuuid=" U1 "\nstatus=RUNNING\n" },
+		{ "/OVS/running_pool/c", "uuid=" U2 "\n" },
+		{ "/OVS/running_pool/no_uuid", "status=DOWN\n" },
+		{ "/OVS/running_pool/broken", "uuid=" U2 "\nno equals sign\n" },
+	};
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta, vm;
+	MDB_val k = { 6, "schema" }, v = { 1, "1" };
+
+	CHECK_INT(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 4);
+	CHECK_INT(mdb_env_open(env, d, 0, 0600), 0);
+	CHECK_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	CHECK_INT(mdb_dbi_open(txn, "meta", MDB_CREATE, &meta), 0);
+	CHECK_INT(mdb_dbi_open(txn, "vm", MDB_CREATE, &vm), 0);
+	CHECK_INT(mdb_put(txn, meta, &k, &v, 0), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(rec); i++) {
+		k = (MDB_val){ strlen(rec[i][0]), (void *)rec[i][0] };
+		v = (MDB_val){ strlen(rec[i][1]), (void *)rec[i][1] };
+		CHECK_INT(mdb_put(txn, vm, &k, &v, 0), 0);
+	}
+	CHECK_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+TEST(store_schema1_db_gets_its_uuid_index_on_open)
+{
+	char *d = new_db_dir(), *v = NULL;
+	struct store *s;
+
+	write_schema1_db(d);
+	s = store_open_existing(d, err, sizeof(err));      /* what the db tools do */
+	CHECK(s != NULL);
+	if (!s)
+		goto out;
+	CHECK_INT(store_get(s, "meta", "schema", &v, err, sizeof(err)), 1);
+	CHECK_INT(atoi(v), STORE_SCHEMA);
+	free(v);
+	CHECK_STR(index_of(s, U1), "/OVS/running_pool/a\n/OVS/running_pool/b");
+	CHECK_STR(index_of(s, U2), "/OVS/running_pool/c");     /* not the damaged one */
+	CHECK_STR(find(s, U2, NULL), "/OVS/running_pool/c");
+	/* Kept from then on. */
+	CHECK_INT(guests_del(s, "/OVS/running_pool/a", err, sizeof(err)), 1);
+	CHECK_STR(find(s, U1, NULL), "/OVS/running_pool/b");
+	store_close(s);
+	s = store_open(d, true, err, sizeof(err));           /* a second open builds nothing */
+	CHECK(s != NULL);
+	if (s)
+		CHECK_STR(index_of(s, U1), "/OVS/running_pool/b");
+	store_close(s);
+out:
+	remove_db_dir(d);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -647,6 +806,8 @@ int main(void)
 	RUN(guests_each_in_path_order_and_damaged_records);
 	RUN(record_scan_reads_as_record_parse);
 	RUN(store_txn_several_tables_all_or_nothing);
+	RUN(guests_uuid_index_follows_every_write);
+	RUN(store_schema1_db_gets_its_uuid_index_on_open);
 	rmdir(dir);
 	return harness_done();
 }
