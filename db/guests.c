@@ -299,6 +299,60 @@ int guests_each(struct store *s, int (*fn)(const char *path, const struct record
 	return store_each(s, GUESTS_TABLE, each_one, &c, err, errlen);
 }
 
+struct view_ctx {
+	int (*fn)(const char *path, size_t plen, const struct record_field *f, size_t n, void *arg);
+	void *arg;
+};
+
+static const struct record_field damaged[] = {
+	{ "status", GUEST_ERROR, 6, sizeof(GUEST_ERROR) - 1 },
+	{ "error", "damaged db record", 5, 17 },
+};
+
+static int view_one(const char *key, size_t klen, const char *val, size_t vlen, void *arg)
+{
+	struct view_ctx *c = arg;
+	struct record_field f[SCAN_FIELDS], *many;
+	struct record rec;
+	int n = record_scan(val, vlen, f, SCAN_FIELDS), stop;
+
+	if (n >= 0)
+		return c->fn(key, klen, f, (size_t)n, c->arg);
+	if (n == -1)
+		return c->fn(key, klen, damaged, ARRAY_SIZE(damaged), c->arg);
+	/* More fields than the scan holds: the slow way, same result. */
+	record_init(&rec);
+	if (record_parse(&rec, val, vlen) != 0) {
+		record_free(&rec);
+		return c->fn(key, klen, damaged, ARRAY_SIZE(damaged), c->arg);
+	}
+	many = xcalloc(rec.n, sizeof(*many));
+	for (size_t i = 0; i < rec.n; i++)
+		many[i] = (struct record_field){ rec.keys[i], rec.vals[i], strlen(rec.keys[i]),
+						 strlen(rec.vals[i]) };
+	stop = c->fn(key, klen, many, rec.n, c->arg);
+	free(many);
+	record_free(&rec);
+	return stop;
+}
+
+int guests_each_view(struct store *s,
+		     int (*fn)(const char *path, size_t plen, const struct record_field *f,
+			       size_t n, void *arg),
+		     void *arg, char *err, size_t errlen)
+{
+	static const char *const records[] = { GUESTS_TABLE, NULL };
+	struct view_ctx c = { fn, arg };
+	struct store_txn *t = store_txn_begin(s, false, records, err, errlen);
+	int r;
+
+	if (!t)
+		return -1;
+	r = store_txn_each(t, GUESTS_TABLE, view_one, &c, err, errlen);
+	store_txn_abort(t);
+	return r;
+}
+
 char *guest_path_for(const char *ovs_root, const char *arg)
 {
 	size_t n = strlen(ovs_root);

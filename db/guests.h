@@ -71,6 +71,15 @@ int guests_each(struct store *s, int (*fn)(const char *path, const struct record
 int guests_find_uuid(struct store *s, const char *uuid, const char *except, char **path,
 		     char *err, size_t errlen);
 
+/* fn(path, plen, fields, n, arg) for every guest, in path order, with views
+ * into the db (valid during the call only, not NUL-terminated): what
+ * guests_each gives, without a copy. A damaged record comes as status
+ * ERROR, error "damaged db record", as from guests_each. Non-zero stops. */
+int guests_each_view(struct store *s,
+		     int (*fn)(const char *path, size_t plen, const struct record_field *f,
+			       size_t n, void *arg),
+		     void *arg, char *err, size_t errlen);
+
 struct store_txn;
 /* Make the uuid index from the records, in t (begun on GUESTS_TABLE and
  * GUESTS_UUID_TABLE): the store's upgrade to schema 2. 0 or -1 with err. */

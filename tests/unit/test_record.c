@@ -5,6 +5,7 @@
 #include "db/guests.h"
 #include "db/record.h"
 #include "db/store.h"
+#include "agent/base/buf.h"
 #include "agent/base/util.h"
 
 #include <lmdb.h>
@@ -780,6 +781,70 @@ out:
 	remove_db_dir(d);
 }
 
+struct view_list {
+	struct buf b;
+	bool view;
+};
+
+static int view_collect(const char *path, size_t plen, const struct record_field *f, size_t n,
+			void *arg)
+{
+	struct view_list *l = arg;
+
+	buf_printf(&l->b, "%.*s:", (int)plen, path);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&l->b, " %.*s=%.*s", (int)f[i].klen, f[i].key, (int)f[i].vlen, f[i].val);
+	buf_puts(&l->b, "\n");
+	return 0;
+}
+
+static int each_collect(const char *path, const struct record *rec, void *arg)
+{
+	struct view_list *l = arg;
+
+	buf_printf(&l->b, "%s:", path);
+	for (size_t i = 0; i < rec->n; i++)
+		buf_printf(&l->b, " %s=%s", rec->keys[i], rec->vals[i]);
+	buf_puts(&l->b, "\n");
+	return 0;
+}
+
+TEST(guests_each_view_gives_what_guests_each_gives)
+{
+	char *d = new_db_dir();
+	struct store *s = store_open(d, true, err, sizeof(err));
+	struct view_list a, b;
+	struct buf many;
+
+	buf_init(&a.b, 0);
+	buf_init(&b.b, 0);
+	buf_init(&many, 0);
+	CHECK(s != NULL);
+	if (!s)
+		goto out;
+	for (int i = 0; i < 100; i++)             /* more fields than a scan holds */
+		buf_printf(&many, "f%d=%d\n", i, i);
+	put_guest(s, "/OVS/running_pool/plain", U1);
+	store_put(s, GUESTS_TABLE, "/OVS/running_pool/many", many.data, err, sizeof(err));
+	buf_puts(&many, "then a bad line\n");
+	store_put(s, GUESTS_TABLE, "/OVS/running_pool/many_broken", many.data, err, sizeof(err));
+	store_put(s, GUESTS_TABLE, "/OVS/running_pool/dup", "a=1\nb=2\na=3\n", err, sizeof(err));
+	store_put(s, GUESTS_TABLE, "/OVS/running_pool/broken", "x", err, sizeof(err));
+	store_put(s, GUESTS_TABLE, "/OVS/running_pool/empty", "", err, sizeof(err));
+	CHECK_INT(guests_each_view(s, view_collect, &a, err, sizeof(err)), 0);
+	CHECK_INT(guests_each(s, each_collect, &b, err, sizeof(err)), 0);
+	CHECK_STR(a.b.data, b.b.data);
+	CHECK(strstr(a.b.data, "/OVS/running_pool/broken: status=ERROR error=damaged db record\n"));
+	CHECK(strstr(a.b.data, "/OVS/running_pool/dup: a=3 b=2\n"));
+	CHECK(strstr(a.b.data, "/OVS/running_pool/many_broken: status=ERROR error=damaged db"));
+	store_close(s);
+out:
+	buf_free(&a.b);
+	buf_free(&b.b);
+	buf_free(&many);
+	remove_db_dir(d);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -808,6 +873,7 @@ int main(void)
 	RUN(store_txn_several_tables_all_or_nothing);
 	RUN(guests_uuid_index_follows_every_write);
 	RUN(store_schema1_db_gets_its_uuid_index_on_open);
+	RUN(guests_each_view_gives_what_guests_each_gives);
 	rmdir(dir);
 	return harness_done();
 }
