@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import xmlrpc.client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -238,6 +239,51 @@ class DbTools(AgentCase):
         self.assertIn("schema=2\n", self.ok("db_dump", "meta"))
         self.ok("db_kfv", "pool", "dump_key", "v")
         self.assertIn("dump_key=v\n", self.ok("db_dump", "pool"))
+
+    # -- the uuid index ----------------------------------------------------------
+    def guest_with_uuid(self, name, uuid):
+        d = self.path(name)
+        os.makedirs(d)
+        with open(os.path.join(d, "vm.cfg"), "w") as f:
+            f.write("name = '%s'\nmemory = 256\nuuid = '%s'\n" % (name, uuid))
+        return d
+
+    def test_tools_keep_the_uuid_index(self):
+        """The agent finds a guest by uuid in an index the tools keep when
+        they change or delete guests: what it says follows every change."""
+        u1, u2 = "%08d-0000-4000-8000-000000000001" % 7, "%08d-0000-4000-8000-000000000002" % 7
+        p = self.agent.proxy()
+        self.guest_with_uuid("idx_a", u1)
+        self.guest_with_uuid("idx_b", u1)
+        self.guest_with_uuid("idx_c", u2)
+        self.assertTrue(p.register_vm("idx_a").startswith("success:uuid=%s" % u1))
+        self.assertIn("already belongs to %s" % self.path("idx_a"),
+                      self.fault(1002, p.register_vm, "idx_b"))
+        # db_kfv gives idx_a another uuid: u1 is free, u2 taken.
+        self.ok("db_kfv", "vm", "idx_a", "uuid", u2)
+        self.assertTrue(p.register_vm("idx_b").startswith("success:uuid=%s" % u1))
+        self.assertIn("already belongs to %s" % self.path("idx_a"),
+                      self.fault(1002, p.register_vm, "idx_c"))
+        # db_del forgets it: u2 is free.
+        self.ok("db_del", "--keep-files", "vm", "idx_a")
+        self.assertTrue(p.register_vm("idx_c").startswith("success:uuid=%s" % u2))
+        # A record db_kfv --create made, then gave a uuid, holds it too.
+        self.ok("db_kfv", "--create", "vm", "idx_d")
+        self.ok("db_kfv", "vm", "idx_d", "uuid", u1)
+        self.ok("db_del", "--keep-files", "vm", "idx_b")
+        self.guest_with_uuid("idx_e", u1)
+        self.assertIn("already belongs to %s" % self.path("idx_d"),
+                      self.fault(1002, p.register_vm, "idx_e"))
+        for n in ("idx_c", "idx_d"):
+            self.ok("db_del", "--keep-files", "vm", n)
+
+    def fault(self, code, fn, *args):
+        try:
+            fn(*args)
+        except xmlrpc.client.Fault as e:
+            self.assertEqual(e.faultCode, code, e.faultString)
+            return e.faultString
+        self.fail("no fault %d" % code)
 
     # -- db_del ------------------------------------------------------------------
     def test_del_refuses_a_running_guest(self):
