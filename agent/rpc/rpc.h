@@ -8,6 +8,7 @@
 #ifndef OVS_RPC_H
 #define OVS_RPC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <xmlrpc-c/base.h>
 
@@ -39,6 +40,15 @@ void rpc_return_printf(struct rpc_call *call, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void rpc_fault(struct rpc_call *call, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* An answer written as XML text (rpc_xml.h) instead of values, for answers
+ * too large to build as values first: only a top-level call can give one
+ * (rpc_return_xml_ok); inside system.multicall the handler answers with
+ * values. rpc_return_xml sends the whole methodResponse in xml and empties
+ * it. */
+struct buf;
+bool rpc_return_xml_ok(const struct rpc_call *call);
+void rpc_return_xml(struct rpc_call *call, struct buf *xml);
 
 /* Who made a call and where it arrived. */
 struct rpc_origin {
