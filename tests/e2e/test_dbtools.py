@@ -11,7 +11,9 @@ Run: python3 tests/e2e/test_dbtools.py [test_name...]
 Prints one TAP line per test (see tap.py); exits 1 when any failed.
 """
 
+import base64
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -22,7 +24,7 @@ import xmlrpc.client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from agentfix import AgentCase, binary  # noqa: E402
+from agentfix import AgentCase, binary, read_response  # noqa: E402
 from tap import main  # noqa: E402
 
 TIMEOUT = 20          # every subprocess and socket
@@ -240,7 +242,7 @@ class DbTools(AgentCase):
         self.ok("db_kfv", "pool", "dump_key", "v")
         self.assertIn("dump_key=v\n", self.ok("db_dump", "pool"))
 
-    # -- the uuid index ----------------------------------------------------------
+    # -- the uuid index and list_vms ------------------------------------------------
     def guest_with_uuid(self, name, uuid):
         d = self.path(name)
         os.makedirs(d)
@@ -284,6 +286,46 @@ class DbTools(AgentCase):
             self.assertEqual(e.faultCode, code, e.faultString)
             return e.faultString
         self.fail("no fault %d" % code)
+
+    def raw_call(self, body):
+        auth = base64.b64encode(b"admin:secret").decode()
+        s = self.agent.connect()
+        try:
+            s.sendall(("POST /RPC2 HTTP/1.1\r\nHost: a\r\nAuthorization: Basic %s\r\n"
+                       "Content-Type: text/xml\r\nContent-Length: %d\r\n\r\n"
+                       % (auth, len(body))).encode() + body)
+            status, _, reply, _ = read_response(s, timeout=TIMEOUT)
+        finally:
+            s.close()
+        self.assertEqual(status, 200)
+        return reply
+
+    def test_list_vms_as_text_is_list_vms_as_values(self):
+        """list_vms answers a top-level call with text written straight from
+        the db, and a multicall with values serialised by xmlrpc-c: the two
+        must be the same bytes, whatever the records hold."""
+        self.create("lv_odd")
+        fields = [b"weird", b"a<b>&c \r cr \xe9 latin1 \x01 \xf0\x9f\x98\x80", b"path",
+                  b"/elsewhere", b"empty", b""]
+        for k, v in zip(fields[::2], fields[1::2]):
+            r = subprocess.run([binary("db_kfv"), "--config", self.agent.ini, "--", "vm",
+                                b"lv_odd", k, v], capture_output=True, timeout=TIMEOUT)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        alone = self.raw_call(xmlrpc.client.dumps((), "list_vms").encode())
+        multi = self.raw_call(xmlrpc.client.dumps(([{"methodName": "list_vms", "params": []}],),
+                                                  "system.multicall").encode())
+        value = re.search(rb"<param>(.*)</param>", alone, re.S).group(1)
+        # multicall: an array of one-item arrays, each holding a result.
+        self.assertEqual(re.search(rb"<param>(.*)</param>", multi, re.S).group(1),
+                         b"<value><array><data>\r\n<value><array><data>\r\n" + value +
+                         b"\r\n</data></array></value>\r\n</data></array></value>")
+        self.assertIn(b"a&lt;b&gt;&amp;c &#x0d; cr \\xe9 latin1 \\x01 \\xf0\\x9f\\x98\\x80",
+                      value)
+        self.assertIn(b"<member><name>path</name>\r\n<value><string>/elsewhere</string>", value)
+        rows = [r for r in xmlrpc.client.loads(alone)[0][0] if r.get("name") == "lv_odd"]
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(list(rows[0])[:2], ["path", "name"])
+        self.ok("db_del", "--force", "--keep-files", "vm", "lv_odd")
 
     # -- db_del ------------------------------------------------------------------
     def test_del_refuses_a_running_guest(self):
