@@ -8,6 +8,7 @@
 
 #include "agent/base/beneath.h"
 #include "db/store.h"
+#include "agent/base/buf.h"
 #include "agent/base/util.h"
 
 bool guest_status_valid(const char *s)
@@ -49,6 +50,151 @@ static void stamp(struct record *rec)
 	record_set_int(rec, "updated", now);
 }
 
+/* ---- the uuid index ---------------------------------------------------- */
+
+static const char *const guest_tables[] = { GUESTS_TABLE, GUESTS_UUID_TABLE, NULL };
+
+#define SCAN_FIELDS 64  /* fields viewed without a copy; more take record_parse */
+
+/* The uuid a record's text holds, as record_parse reads it, copied into
+ * u: true when there is one to index. */
+static bool text_uuid(const char *text, size_t len, char u[GUESTS_UUID_MAX + 1])
+{
+	struct record_field f[SCAN_FIELDS];
+	int n = record_scan(text, len, f, SCAN_FIELDS);
+	bool found = false;
+
+	if (n == -2) {
+		struct record rec;
+		const char *v;
+		record_init(&rec);
+		if (record_parse(&rec, text, len) == 0 && (v = record_get(&rec, "uuid")) &&
+		    *v && strlen(v) <= GUESTS_UUID_MAX) {
+			snprintf(u, GUESTS_UUID_MAX + 1, "%s", v);
+			found = true;
+		}
+		record_free(&rec);
+		return found;
+	}
+	for (int i = 0; i < n && !found; i++)
+		if (f[i].klen == 4 && memcmp(f[i].key, "uuid", 4) == 0 && f[i].vlen &&
+		    f[i].vlen <= GUESTS_UUID_MAX) {
+			memcpy(u, f[i].val, f[i].vlen);
+			u[f[i].vlen] = '\0';
+			found = true;
+		}
+	return found;
+}
+
+/* Where path is, or belongs, in a '\n' separated list in path order: sets
+ * *at (offset) and returns true when it is there. */
+static bool list_find(const char *list, size_t len, const char *path, size_t *at)
+{
+	size_t plen = strlen(path), i = 0;
+
+	while (i < len) {
+		const char *nl = memchr(list + i, '\n', len - i);
+		size_t n = nl ? (size_t)(nl - (list + i)) : len - i;
+		int c = memcmp(list + i, path, n < plen ? n : plen);
+		if (c == 0 && n == plen) {
+			*at = i;
+			return true;
+		}
+		if (c > 0 || (c == 0 && n > plen))
+			break;
+		i += n + 1;
+	}
+	*at = i < len ? i : len;
+	return false;
+}
+
+/* Add path to (add) or take it from (!add) the list of uuid, in t. */
+static int index_change(struct store_txn *t, const char *uuid, const char *path, bool add,
+			char *err, size_t errlen)
+{
+	const char *cur = NULL;
+	size_t len = 0, at, plen = strlen(path);
+	int r = store_txn_get(t, GUESTS_UUID_TABLE, uuid, &cur, &len, err, errlen);
+	bool there;
+	struct buf b;
+
+	if (r < 0)
+		return -1;
+	there = r == 1 && list_find(cur, len, path, &at);
+	if (there == add)
+		return 0;
+	buf_init(&b, 0);
+	if (add) {
+		/* at: where the first path after ours starts, or len. */
+		if (r != 1)
+			at = 0;
+		buf_append(&b, cur, at);
+		if (at == len && len)
+			buf_append(&b, "\n", 1);
+		buf_append(&b, path, plen);
+		if (at < len)
+			buf_append(&b, "\n", 1);
+		buf_append(&b, cur + at, len - at);
+	} else {
+		size_t end = at + plen < len ? at + plen + 1 : len;
+		/* Drop the line and one of its separators. */
+		if (end == len && at > 0)
+			at--;
+		buf_append(&b, cur, at);
+		buf_append(&b, cur + end, len - end);
+	}
+	if (b.len)
+		r = store_txn_put(t, GUESTS_UUID_TABLE, uuid, b.data, b.len, err, errlen);
+	else
+		r = store_txn_del(t, GUESTS_UUID_TABLE, uuid, err, errlen) < 0 ? -1 : 0;
+	buf_free(&b);
+	return r;
+}
+
+/* Replace path's record, whose text was old (had: it existed), with text
+ * (NULL: delete it), and move path in the uuid index to match, in t. */
+static int write_guest(struct store_txn *t, const char *path, const char *old, size_t oldlen,
+		       bool had, const char *text, char *err, size_t errlen)
+{
+	char ou[GUESTS_UUID_MAX + 1], nu[GUESTS_UUID_MAX + 1];
+	/* Both read before any write: a write may move what old points to. */
+	bool ho = had && text_uuid(old, oldlen, ou);
+	bool hn = text && text_uuid(text, strlen(text), nu);
+	bool same = ho && hn && strcmp(ou, nu) == 0;
+
+	if (ho && !same && index_change(t, ou, path, false, err, errlen) != 0)
+		return -1;
+	if (hn && !same && index_change(t, nu, path, true, err, errlen) != 0)
+		return -1;
+	if (text)
+		return store_txn_put(t, GUESTS_TABLE, path, text, strlen(text), err, errlen);
+	return store_txn_del(t, GUESTS_TABLE, path, err, errlen) < 0 ? -1 : 0;
+}
+
+/* Write text (NULL: delete) as path's record. 1 written or deleted, 0
+ * nothing to delete, -1 error. */
+static int store_guest(struct store *s, const char *path, const char *text, char *err,
+		       size_t errlen)
+{
+	struct store_txn *t = store_txn_begin(s, true, guest_tables, err, errlen);
+	const char *old = NULL;
+	size_t oldlen = 0;
+	int had;
+
+	if (!t)
+		return -1;
+	had = store_txn_get(t, GUESTS_TABLE, path, &old, &oldlen, err, errlen);
+	if (had < 0 || (!had && !text)) {
+		store_txn_abort(t);
+		return had < 0 ? -1 : 0;
+	}
+	if (write_guest(t, path, old, oldlen, had, text, err, errlen) != 0) {
+		store_txn_abort(t);
+		return -1;
+	}
+	return store_txn_commit(t, err, errlen) == 0 ? 1 : -1;
+}
+
 int guests_put(struct store *s, const char *path, struct record *rec, char *err, size_t errlen)
 {
 	char *text;
@@ -56,14 +202,71 @@ int guests_put(struct store *s, const char *path, struct record *rec, char *err,
 
 	stamp(rec);
 	text = record_format(rec);
-	r = store_put(s, GUESTS_TABLE, path, text, err, errlen);
+	r = store_guest(s, path, text, err, errlen);
 	free(text);
-	return r;
+	return r < 0 ? -1 : 0;
 }
 
 int guests_del(struct store *s, const char *path, char *err, size_t errlen)
 {
-	return store_del(s, GUESTS_TABLE, path, err, errlen);
+	return store_guest(s, path, NULL, err, errlen);
+}
+
+struct build_ctx {
+	struct store_txn *t;
+	char *err;
+	size_t errlen;
+	int rc;
+};
+
+static int build_one(const char *key, size_t klen, const char *val, size_t vlen, void *arg)
+{
+	struct build_ctx *c = arg;
+	char u[GUESTS_UUID_MAX + 1], *path;
+
+	if (!text_uuid(val, vlen, u))
+		return 0;
+	/* Copied before the write, which may move what key points to. */
+	path = xstrndup(key, klen);
+	c->rc = index_change(c->t, u, path, true, c->err, c->errlen);
+	free(path);
+	return c->rc != 0;
+}
+
+int guests_index_build(struct store_txn *t, char *err, size_t errlen)
+{
+	struct build_ctx c = { t, err, errlen, 0 };
+
+	if (store_txn_clear(t, GUESTS_UUID_TABLE, err, errlen) != 0 ||
+	    store_txn_each(t, GUESTS_TABLE, build_one, &c, err, errlen) != 0)
+		return -1;
+	return c.rc;
+}
+
+int guests_find_uuid(struct store *s, const char *uuid, const char *except, char **path,
+		     char *err, size_t errlen)
+{
+	static const char *const index_only[] = { GUESTS_UUID_TABLE, NULL };
+	struct store_txn *t;
+	const char *list;
+	size_t len, i = 0;
+	int r;
+
+	*path = NULL;
+	if (!*uuid || strlen(uuid) > GUESTS_UUID_MAX)
+		return 0;
+	if (!(t = store_txn_begin(s, false, index_only, err, errlen)))
+		return -1;
+	r = store_txn_get(t, GUESTS_UUID_TABLE, uuid, &list, &len, err, errlen);
+	while (r == 1 && i < len && !*path) {
+		const char *nl = memchr(list + i, '\n', len - i);
+		size_t n = nl ? (size_t)(nl - (list + i)) : len - i;
+		if (!except || strlen(except) != n || memcmp(list + i, except, n) != 0)
+			*path = xstrndup(list + i, n);
+		i += n + 1;
+	}
+	store_txn_abort(t);
+	return r < 0 ? -1 : *path != NULL;
 }
 
 struct each_ctx {
@@ -96,6 +299,60 @@ int guests_each(struct store *s, int (*fn)(const char *path, const struct record
 	return store_each(s, GUESTS_TABLE, each_one, &c, err, errlen);
 }
 
+struct view_ctx {
+	int (*fn)(const char *path, size_t plen, const struct record_field *f, size_t n, void *arg);
+	void *arg;
+};
+
+static const struct record_field damaged[] = {
+	{ "status", GUEST_ERROR, 6, sizeof(GUEST_ERROR) - 1 },
+	{ "error", "damaged db record", 5, 17 },
+};
+
+static int view_one(const char *key, size_t klen, const char *val, size_t vlen, void *arg)
+{
+	struct view_ctx *c = arg;
+	struct record_field f[SCAN_FIELDS], *many;
+	struct record rec;
+	int n = record_scan(val, vlen, f, SCAN_FIELDS), stop;
+
+	if (n >= 0)
+		return c->fn(key, klen, f, (size_t)n, c->arg);
+	if (n == -1)
+		return c->fn(key, klen, damaged, ARRAY_SIZE(damaged), c->arg);
+	/* More fields than the scan holds: the slow way, same result. */
+	record_init(&rec);
+	if (record_parse(&rec, val, vlen) != 0) {
+		record_free(&rec);
+		return c->fn(key, klen, damaged, ARRAY_SIZE(damaged), c->arg);
+	}
+	many = xcalloc(rec.n, sizeof(*many));
+	for (size_t i = 0; i < rec.n; i++)
+		many[i] = (struct record_field){ rec.keys[i], rec.vals[i], strlen(rec.keys[i]),
+						 strlen(rec.vals[i]) };
+	stop = c->fn(key, klen, many, rec.n, c->arg);
+	free(many);
+	record_free(&rec);
+	return stop;
+}
+
+int guests_each_view(struct store *s,
+		     int (*fn)(const char *path, size_t plen, const struct record_field *f,
+			       size_t n, void *arg),
+		     void *arg, char *err, size_t errlen)
+{
+	static const char *const records[] = { GUESTS_TABLE, NULL };
+	struct view_ctx c = { fn, arg };
+	struct store_txn *t = store_txn_begin(s, false, records, err, errlen);
+	int r;
+
+	if (!t)
+		return -1;
+	r = store_txn_each(t, GUESTS_TABLE, view_one, &c, err, errlen);
+	store_txn_abort(t);
+	return r;
+}
+
 char *guest_path_for(const char *ovs_root, const char *arg)
 {
 	size_t n = strlen(ovs_root);
@@ -109,49 +366,50 @@ char *guest_path_for(const char *ovs_root, const char *arg)
 	return xasprintf("%.*s/running_pool/%s", (int)n, ovs_root, arg);
 }
 
-struct update_ctx {
-	int (*fn)(struct record *rec, bool exists, void *arg, char *err, size_t errlen);
-	void *arg;
-	const char *path;
-	int result;
-};
-
-static int update_one(const char *cur, size_t len, char **out, void *arg, char *err, size_t errlen)
-{
-	struct update_ctx *c = arg;
-	struct record rec;
-	int r;
-
-	record_init(&rec);
-	if (cur && record_parse(&rec, cur, len) != 0) {
-		snprintf(err, errlen, "the db record of %s is damaged", c->path);
-		record_free(&rec);
-		return -1;
-	}
-	r = c->fn(&rec, cur != NULL, c->arg, err, errlen);
-	c->result = r;
-	if (r == 0) {
-		stamp(&rec);
-		*out = record_format(&rec);
-	} else if (r == 2) {
-		*out = NULL;
-		r = 0; /* store_update deletes on a NULL value */
-	}
-	record_free(&rec);
-	return r;
-}
-
 int guests_update(struct store *s, const char *path,
 		  int (*fn)(struct record *rec, bool exists, void *arg, char *err, size_t errlen),
 		  void *arg, char *err, size_t errlen)
 {
-	struct update_ctx c = { fn, arg, path, 0 };
-	int r = store_update(s, GUESTS_TABLE, path, update_one, &c, err, errlen);
+	struct store_txn *t = store_txn_begin(s, true, guest_tables, err, errlen);
+	const char *cur = NULL;
+	size_t len = 0;
+	struct record rec;
+	char *text = NULL;
+	int had, r;
 
-	/* fn's own refusal (negative) is passed through; a db failure is -1. */
-	if (c.result < 0)
-		return c.result;
-	return r < 0 ? -1 : c.result;
+	if (!t)
+		return -1;
+	record_init(&rec);
+	had = store_txn_get(t, GUESTS_TABLE, path, &cur, &len, err, errlen);
+	if (had < 0) {
+		r = -1;
+		goto abort;
+	}
+	if (had && record_parse(&rec, cur, len) != 0) {
+		snprintf(err, errlen, "the db record of %s is damaged", path);
+		r = -1;
+		goto abort;
+	}
+	/* fn's 1 (leave it) and its refusals (negative) write nothing. */
+	r = fn(&rec, had == 1, arg, err, errlen);
+	if (r != 0 && r != 2)
+		goto abort;
+	if (r == 0) {
+		stamp(&rec);
+		text = record_format(&rec);
+	}
+	if ((r == 0 || had) && write_guest(t, path, cur, len, had, text, err, errlen) != 0) {
+		r = -1;
+		goto abort;
+	}
+	free(text);
+	record_free(&rec);
+	return store_txn_commit(t, err, errlen) == 0 ? r : -1;
+abort:
+	store_txn_abort(t);
+	free(text);
+	record_free(&rec);
+	return r;
 }
 
 char *guest_key(const char *ovs_root, const char *arg, char *err, size_t errlen)

@@ -25,6 +25,14 @@
 struct store;
 
 #define GUESTS_TABLE "vm"
+/* The uuid index: uuid -> the keys of the guests whose record holds that
+ * uuid, '\n' separated, in path order (one, unless a db tool or a copied
+ * vm.cfg gave two guests one uuid). guests_put, guests_update and
+ * guests_del keep it in the transaction that writes the record, so it
+ * never disagrees with the records; a uuid longer than GUESTS_UUID_MAX
+ * bytes (never a valid one) is not indexed. */
+#define GUESTS_UUID_TABLE "vm_uuid"
+#define GUESTS_UUID_MAX 128
 
 #define GUEST_RUNNING   "RUNNING"
 #define GUEST_DOWN      "DOWN"
@@ -43,7 +51,7 @@ bool guest_status_valid(const char *status);
 int guests_get(struct store *s, const char *path, struct record *rec, char *err, size_t errlen);
 /* Write rec (stamping `updated`, and `created` when absent). 0 or -1. */
 int guests_put(struct store *s, const char *path, struct record *rec, char *err, size_t errlen);
-/* Read-modify-write a guest's record atomically (store_update): fn gets
+/* Read-modify-write a guest's record in one transaction: fn gets
  * the record (empty when absent, exists false) and returns 0 to write it
  * (stamped like guests_put), 1 to leave it, 2 to delete it, or a negative
  * value with err. Returns fn's result, or -1 with err when the db fails. */
@@ -56,6 +64,26 @@ int guests_del(struct store *s, const char *path, char *err, size_t errlen);
 /* fn(path, rec, arg) for every guest, in path order; non-zero stops. */
 int guests_each(struct store *s, int (*fn)(const char *path, const struct record *rec, void *arg),
 		void *arg, char *err, size_t errlen);
+
+/* The first guest, in path order, whose record holds uuid, skipping the one
+ * at `except` (NULL: none): 1 and its malloc'd key in *path, 0 none, -1
+ * error (err). One index read, whatever the number of guests. */
+int guests_find_uuid(struct store *s, const char *uuid, const char *except, char **path,
+		     char *err, size_t errlen);
+
+/* fn(path, plen, fields, n, arg) for every guest, in path order, with views
+ * into the db (valid during the call only, not NUL-terminated): what
+ * guests_each gives, without a copy. A damaged record comes as status
+ * ERROR, error "damaged db record", as from guests_each. Non-zero stops. */
+int guests_each_view(struct store *s,
+		     int (*fn)(const char *path, size_t plen, const struct record_field *f,
+			       size_t n, void *arg),
+		     void *arg, char *err, size_t errlen);
+
+struct store_txn;
+/* Make the uuid index from the records, in t (begun on GUESTS_TABLE and
+ * GUESTS_UUID_TABLE): the store's upgrade to schema 2. 0 or -1 with err. */
+int guests_index_build(struct store_txn *t, char *err, size_t errlen);
 
 /* "<ovs_root>/running_pool/<name>" for a bare name, else a copy of arg
  * (absolute paths are checked elsewhere). malloc'd. */

@@ -55,15 +55,17 @@ long long record_get_int(const struct record *r, const char *key, long long dflt
 	return *end ? dflt : x;
 }
 
-static int valid_key(const char *k)
+static int valid_key_n(const char *k, size_t n)
 {
-	if (!*k)
+	if (!n)
 		return 0;
-	for (; *k; k++)
-		if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_'))
+	for (size_t i = 0; i < n; i++)
+		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= '0' && k[i] <= '9') || k[i] == '_'))
 			return 0;
 	return 1;
 }
+
+static int valid_key(const char *k) { return valid_key_n(k, strlen(k)); }
 
 int record_set(struct record *r, const char *key, const char *val)
 {
@@ -135,6 +137,39 @@ int record_parse(struct record *r, const char *text, size_t len)
 			return -1;
 	}
 	return 0;
+}
+
+int record_scan(const char *text, size_t len, struct record_field *f, size_t max)
+{
+	size_t i = 0, n = 0;
+
+	/* A NUL is in some non-empty line, which makes the record bad: one
+	 * look at the whole text, not one per line. */
+	if (memchr(text, '\0', len))
+		return -1;
+	while (i < len) {
+		const char *line = text + i, *nl = memchr(line, '\n', len - i), *eq;
+		size_t ln = nl ? (size_t)(nl - line) : len - i, j, klen;
+
+		i += ln + (nl ? 1 : 0);
+		if (!ln)
+			continue;
+		eq = memchr(line, '=', ln);
+		if (!eq || !valid_key_n(line, klen = (size_t)(eq - line)))
+			return -1;
+		for (j = 0; j < n; j++)
+			if (f[j].klen == klen && memcmp(f[j].key, line, klen) == 0)
+				break;
+		if (j == n) {
+			if (n == max)
+				return -2;
+			f[n].key = line;
+			f[n++].klen = klen;
+		}
+		f[j].val = eq + 1;
+		f[j].vlen = ln - klen - 1;
+	}
+	return (int)n;
 }
 
 char *record_format(const struct record *r)

@@ -29,6 +29,18 @@ int record_set_int(struct record *r, const char *key, long long val);
 int record_del(struct record *r, const char *key);
 /* Parse "key=value\n" text (replacing r's contents); -1 on a bad line. */
 int record_parse(struct record *r, const char *text, size_t len);
+/* record_parse without a copy, for readers of many records: fill f[0..max)
+ * with views into text. Returns the number of fields, -1 for a bad line
+ * (as record_parse), or -2 when the record has more than max fields, which
+ * may be found before a bad line is: then use record_parse. Same result as
+ * record_parse: a key seen twice keeps its first place and takes its last
+ * value. */
+struct record_field {
+	const char *key, *val;  /* not NUL-terminated */
+	size_t klen, vlen;
+};
+int record_scan(const char *text, size_t len, struct record_field *f, size_t max);
+
 /* malloc'd "key=value\n..." text. */
 char *record_format(const struct record *r);
 

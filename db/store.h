@@ -12,7 +12,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define STORE_SCHEMA 1
+/* 1: the first; 2: the guests' uuid index (db/guests.h), built when a db
+ * of schema 1 is opened. */
+#define STORE_SCHEMA 2
 
 struct store;
 
@@ -33,20 +35,44 @@ int store_put(struct store *s, const char *table, const char *key, const char *v
 /* 1 deleted, 0 absent, -1 error. */
 int store_del(struct store *s, const char *table, const char *key, char *err, size_t errlen);
 
-/* Read-modify-write one key in one write transaction: atomic against every
- * other writer, the db tools in other processes included. fn gets the
- * current value (NULL when absent) and returns 0 with *out set to the new
- * value (malloc'd; NULL deletes the key), 1 to change nothing, or -1 with a
- * message in err. Returns fn's 0/1, or -1 with err. */
-int store_update(struct store *s, const char *table, const char *key,
-		 int (*fn)(const char *cur, size_t len, char **out, void *arg, char *err, size_t errlen),
-		 void *arg, char *err, size_t errlen);
-
 /* Call fn for every key of table, in key order, inside one read
  * transaction (a consistent snapshot). fn returns non-zero to stop early.
  * Returns 0 (also for a missing table), or -1 with err. */
 int store_each(struct store *s, const char *table,
 	       int (*fn)(const char *key, const char *val, size_t vlen, void *arg), void *arg,
 	       char *err, size_t errlen);
+
+/* ---- transactions over several tables ------------------------------------
+ * Reads and writes that must land together (a guest's record and its
+ * entry in the uuid index) go in one transaction: all of them or none.
+ * The tables a transaction uses are named when it begins (LMDB opens a
+ * table's handle outside any write transaction), NULL-terminated. One
+ * transaction at a time; store_txn_each's fn must not begin another
+ * write transaction. */
+struct store_txn;
+
+/* NULL with err on error. */
+struct store_txn *store_txn_begin(struct store *s, bool write, const char *const *tables,
+				  char *err, size_t errlen);
+/* Both end and free t. commit: 0 or -1 with err (nothing was written). */
+int store_txn_commit(struct store_txn *t, char *err, size_t errlen);
+void store_txn_abort(struct store_txn *t);
+/* 1 with *val and *len pointing into the db (not NUL-terminated; valid until
+ * the next write in t or its end), 0 absent, -1 with err. */
+int store_txn_get(struct store_txn *t, const char *table, const char *key, const char **val,
+		  size_t *len, char *err, size_t errlen);
+/* 0 or -1 with err. */
+int store_txn_put(struct store_txn *t, const char *table, const char *key, const char *val,
+		  size_t len, char *err, size_t errlen);
+/* 1 deleted, 0 absent, -1 error. */
+int store_txn_del(struct store_txn *t, const char *table, const char *key, char *err,
+		  size_t errlen);
+/* Remove every key of table. 0 or -1 with err. */
+int store_txn_clear(struct store_txn *t, const char *table, char *err, size_t errlen);
+/* fn for every key of table in key order, with views into the db (valid
+ * during the call only, not NUL-terminated); non-zero stops. 0 or -1. */
+int store_txn_each(struct store_txn *t, const char *table,
+		   int (*fn)(const char *key, size_t klen, const char *val, size_t vlen, void *arg),
+		   void *arg, char *err, size_t errlen);
 
 #endif

@@ -496,7 +496,8 @@ int sim_inject_fault(struct hv *hv, const char *op, const char *action, char *er
 	return store_put(db(hv), SIM_FAULTS, op, action, err, errlen);
 }
 
-/* Mark a running guest crashed, as if it had died on its own. */
+/* Mark a running guest crashed, as if it had died on its own, and report
+ * it the way a real backend reports a crash: through hv->on_event. */
 int sim_crash(struct hv *hv, const char *uuid, char *err, size_t errlen)
 {
 	struct hv_dom d;
@@ -508,5 +509,9 @@ int sim_crash(struct hv *hv, const char *uuid, char *err, size_t errlen)
 		return -1;
 	}
 	d.state = HV_CRASHED;
-	return put_dom(hv, &d, NULL, err, errlen);
+	if (put_dom(hv, &d, NULL, err, errlen) != 0)
+		return -1;
+	if (hv->on_event)
+		hv->on_event(hv, uuid, HV_EV_CRASHED);
+	return 0;
 }

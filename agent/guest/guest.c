@@ -221,32 +221,16 @@ out:
 	return rc;
 }
 
-struct uuid_owner {
-	const char *uuid, *path;
-	char *other;
-};
-
-static int other_owner(const char *path, const struct record *rec, void *arg)
-{
-	struct uuid_owner *o = arg;
-	const char *u = record_get(rec, "uuid");
-
-	if (u && strcmp(u, o->uuid) == 0 && strcmp(path, o->path) != 0) {
-		o->other = xstrdup(path);
-		return 1;
-	}
-	return 0;
-}
-
 /* The backend knows guests by uuid: two directories with one uuid (a
- * copied guest) would act on each other's guest. NULL when free. */
+ * copied guest) would act on each other's guest. NULL when free. One
+ * index read, whatever the number of guests. */
 static char *uuid_taken(struct server *srv, const char *uuid, const char *path)
 {
-	struct uuid_owner o = { uuid, path, NULL };
-	char err[256];
+	char err[256], *other = NULL;
 
-	guests_each(srv->store, other_owner, &o, err, sizeof(err));
-	return o.other;
+	if (guests_find_uuid(srv->store, uuid, path, &other, err, sizeof(err)) < 0)
+		log_err("looking up uuid %s: %s", uuid, err);
+	return other;
 }
 
 int guest_register(struct server *srv, const char *path, struct record *rec, char *err, size_t errlen)
@@ -643,23 +627,6 @@ void guest_reconcile(struct server *srv)
 
 /* ---- events from the backend ------------------------------------------------ */
 
-struct find_uuid {
-	const char *uuid;
-	char *path;
-};
-
-static int match_uuid(const char *path, const struct record *rec, void *arg)
-{
-	struct find_uuid *f = arg;
-	const char *u = record_get(rec, "uuid");
-
-	if (u && strcmp(u, f->uuid) == 0) {
-		f->path = xstrdup(path);
-		return 1;
-	}
-	return 0;
-}
-
 static int apply_event(struct record *rec, bool exists, void *arg, char *err, size_t errlen)
 {
 	enum hv_event ev = *(enum hv_event *)arg;
@@ -694,20 +661,23 @@ void guest_on_event(struct hv *hv, const char *uuid, enum hv_event ev)
 {
 	static const char *const names[] = { "running", "paused", "crashed", "gone" };
 	struct server *srv = hv->owner;
-	struct find_uuid f = { uuid, NULL };
-	char err[512];
+	char err[512], *path = NULL;
+	int r = guests_find_uuid(srv->store, uuid, NULL, &path, err, sizeof(err));
 
-	if (guests_each(srv->store, match_uuid, &f, err, sizeof(err)) != 0 || !f.path) {
-		log_info("guest %s is %s (not registered)", uuid, names[ev]);
+	if (r <= 0) {
+		if (r < 0)
+			log_err("guest %s is %s, but the db cannot say whose: %s", uuid, names[ev], err);
+		else
+			log_info("guest %s is %s (not registered)", uuid, names[ev]);
 		return;
 	}
-	if (!guest_busy(srv, f.path)) {
-		if (guests_update(srv->store, f.path, apply_event, &ev, err, sizeof(err)) < 0)
-			log_err("%s: cannot record that it is %s: %s", f.path, names[ev], err);
+	if (!guest_busy(srv, path)) {
+		if (guests_update(srv->store, path, apply_event, &ev, err, sizeof(err)) < 0)
+			log_err("%s: cannot record that it is %s: %s", path, names[ev], err);
 		else
-			log_info("%s is %s (reported by the hypervisor)", f.path, names[ev]);
+			log_info("%s is %s (reported by the hypervisor)", path, names[ev]);
 	}
-	free(f.path);
+	free(path);
 }
 
 /* ---- claims: operations of several steps ----------------------------------- */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/base/buf.h"
 #include "db/guests.h"
 #include "agent/base/fault.h"
 #include "agent/guest/guest.h"
@@ -15,6 +16,7 @@
 #include "agent/base/log.h"
 #include "agent/rpc/rpc_params.h"
 #include "agent/rpc/rpc_string.h"
+#include "agent/rpc/rpc_xml.h"
 #include "agent/server/server.h"
 #include "agent/base/util.h"
 
@@ -196,29 +198,60 @@ out:
 	free(path);
 }
 
-/* Paths, keys and values may hold anything a vm.cfg or db tool wrote:
- * every string goes out under the reply rule (rpc_string.h). */
-static void put(xmlrpc_env *env, xmlrpc_value *s, const char *key, const char *val)
-{
-	xmlrpc_value *v = rpc_string_new(val);
-	char *k = rpc_text_ok(key, strlen(key)) ? NULL : rpc_text_wire(key, strlen(key));
+/* list_vms: one struct per guest, "path" first, then the record's fields
+ * in record order (a field named "path" takes the first member's place,
+ * as xmlrpc-c's struct does). Top-level calls get the answer written as
+ * text straight from the db (rpc_xml.h: thousands of guests cost no
+ * value per field); inside system.multicall it is built as values. Paths,
+ * keys and values may hold anything a vm.cfg or db tool wrote: every
+ * string goes out under the reply rule (rpc_string.h). */
+struct list_ctx {
+	struct buf *xml;        /* the answer as text, or */
+	xmlrpc_value *list;     /* as values */
+};
 
-	xmlrpc_struct_set_value(env, s, k ? k : key, v);
+static const struct record_field *path_field(const struct record_field *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (f[i].klen == 4 && memcmp(f[i].key, "path", 4) == 0)
+			return &f[i];
+	return NULL;
+}
+
+static void put(xmlrpc_env *env, xmlrpc_value *s, const char *key, size_t klen,
+		const char *val, size_t vlen)
+{
+	xmlrpc_value *v = rpc_string_new_lp(val, vlen);
+	char *k = rpc_text_wire(key, klen);
+
+	xmlrpc_struct_set_value(env, s, k, v);
 	xmlrpc_DECREF(v);
 	free(k);
 }
 
-static int list_one(const char *path, const struct record *rec, void *arg)
+static int list_one(const char *path, size_t plen, const struct record_field *f, size_t n,
+		    void *arg)
 {
-	xmlrpc_value *list = arg, *s;
+	const struct record_field *own = path_field(f, n);
+	struct list_ctx *c = arg;
+	xmlrpc_value *s;
 	xmlrpc_env env;
 
+	if (c->xml) {
+		rpc_xml_struct_begin(c->xml);
+		rpc_xml_member(c->xml, "path", 4, own ? own->val : path, own ? own->vlen : plen);
+		for (size_t i = 0; i < n; i++)
+			if (&f[i] != own)
+				rpc_xml_member(c->xml, f[i].key, f[i].klen, f[i].val, f[i].vlen);
+		rpc_xml_struct_end(c->xml);
+		return 0;
+	}
 	xmlrpc_env_init(&env);
 	s = xmlrpc_struct_new(&env);
-	put(&env, s, "path", path);
-	for (size_t i = 0; i < rec->n; i++)
-		put(&env, s, rec->keys[i], rec->vals[i]);
-	xmlrpc_array_append_item(&env, list, s);
+	put(&env, s, "path", 4, path, plen);
+	for (size_t i = 0; i < n; i++)
+		put(&env, s, f[i].key, f[i].klen, f[i].val, f[i].vlen);
+	xmlrpc_array_append_item(&env, c->list, s);
 	xmlrpc_DECREF(s);
 	xmlrpc_env_clean(&env);
 	return 0;
@@ -226,19 +259,36 @@ static int list_one(const char *path, const struct record *rec, void *arg)
 
 void m_list_vms(struct rpc_call *call, xmlrpc_value *params)
 {
+	struct list_ctx c = { NULL, NULL };
+	struct buf xml;
 	xmlrpc_env env;
-	xmlrpc_value *list;
 	char err[512];
+	int r;
 
-	xmlrpc_env_init(&env);
-	list = xmlrpc_array_new(&env);
-	xmlrpc_env_clean(&env);
-	if (guests_each(rpc_server(call)->store, list_one, list, err, sizeof(err)) != 0) {
-		xmlrpc_DECREF(list);
-		rpc_fault(call, FAULT_IO, "%s", err);
-		return;
+	if (rpc_return_xml_ok(call)) {
+		buf_init(&xml, 0);
+		c.xml = &xml;
+		rpc_xml_response_begin(&xml);
+		rpc_xml_array_begin(&xml);
+	} else {
+		xmlrpc_env_init(&env);
+		c.list = xmlrpc_array_new(&env);
+		xmlrpc_env_clean(&env);
 	}
-	rpc_return(call, list);
+	r = guests_each_view(rpc_server(call)->store, list_one, &c, err, sizeof(err));
+	if (c.xml && r == 0) {
+		rpc_xml_array_end(&xml);
+		rpc_xml_response_end(&xml);
+		rpc_return_xml(call, &xml);
+	} else if (c.list && r == 0) {
+		rpc_return(call, c.list);
+	} else {
+		if (c.xml)
+			buf_free(&xml);
+		else
+			xmlrpc_DECREF(c.list);
+		rpc_fault(call, FAULT_IO, "%s", err);
+	}
 }
 
 void m_sim_inject_fault(struct rpc_call *call, xmlrpc_value *params)
@@ -254,7 +304,8 @@ void m_sim_inject_fault(struct rpc_call *call, xmlrpc_value *params)
 	free(action);
 }
 
-/* Crash a sim guest, and record it the way a crash event would. */
+/* Crash a sim guest: the backend reports it as an event, which
+ * guest_on_event records; the reply says whether the record now shows it. */
 void m_sim_crash_vm(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
@@ -275,12 +326,15 @@ void m_sim_crash_vm(struct rpc_call *call, xmlrpc_value *params)
 			     err, sizeof(err)) != 0) {
 		rpc_fault(call, FAULT_STATE, "%s", err);
 	} else {
-		record_set(&rec, "status", GUEST_ERROR);
-		record_set(&rec, "error", "the guest crashed");
-		if (guests_put(srv->store, path, &rec, err, sizeof(err)) != 0)
-			rpc_fault(call, FAULT_IO, "%s", err);
-		else
+		const char *st;
+		record_free(&rec);
+		st = guests_get(srv->store, path, &rec, err, sizeof(err)) == 1 ?
+		     record_get(&rec, "status") : NULL;
+		if (st && strcmp(st, GUEST_ERROR) == 0)
 			rpc_return_string(call, "success");
+		else
+			rpc_fault(call, FAULT_IO, "%s crashed, but the db does not say so (see the "
+				  "log)", path);
 	}
 	record_free(&rec);
 	free(path);

@@ -117,6 +117,30 @@ void rpc_return(struct rpc_call *c, xmlrpc_value *result)
 	finish(c, result, 0, NULL);
 }
 
+static void top_done(void *arg, xmlrpc_value *result, int code, const char *text);
+static void top_send(void *arg, const char *outcome, const char *fault, struct buf *xml);
+
+bool rpc_return_xml_ok(const struct rpc_call *c) { return c->complete == top_done; }
+
+void rpc_return_xml(struct rpc_call *c, struct buf *xml)
+{
+	if (!rpc_return_xml_ok(c)) {
+		buf_free(xml);
+		rpc_fault(c, FAULT_INTERNAL, "method %s answered as text inside a multicall",
+			  c->method);
+		return;
+	}
+	if (c->done) {
+		log_err("method %s answered twice; second answer dropped", c->method);
+		buf_free(xml);
+		return;
+	}
+	c->done = 1;
+	top_send(c->arg, "ok", NULL, xml);
+	if (--c->refs == 0)
+		call_free(c);
+}
+
 void rpc_return_string(struct rpc_call *c, const char *s)
 {
 	rpc_return(c, rpc_string_new(s));
@@ -259,6 +283,7 @@ static void top_done(void *arg, xmlrpc_value *result, int code, const char *text
 	struct top *t = arg;
 	xmlrpc_env env, fault;
 	xmlrpc_mem_block *out;
+	struct buf xml;
 	char outcome[48], *wire = NULL;
 
 	xmlrpc_env_init(&env);
@@ -300,12 +325,24 @@ static void top_done(void *arg, xmlrpc_value *result, int code, const char *text
 		snprintf(outcome, sizeof(outcome), "ok");
 	else
 		snprintf(outcome, sizeof(outcome), "fault %d", code);
-	log_info("%s %s %s %s %lldms%s%s", t->peer, t->user, t->method ? t->method : "-", outcome,
-		 (long long)(now_ms() - t->started), result ? "" : ": ", result ? "" : text);
-	t->reply(t->arg, XMLRPC_MEMBLOCK_CONTENTS(char, out), XMLRPC_MEMBLOCK_SIZE(char, out));
+	buf_init(&xml, 0);
+	buf_append(&xml, XMLRPC_MEMBLOCK_CONTENTS(char, out), XMLRPC_MEMBLOCK_SIZE(char, out));
 	xmlrpc_mem_block_free(out);
+	top_send(t, outcome, result ? NULL : text, &xml);
 	xmlrpc_env_clean(&env);
 	free(wire);
+}
+
+/* Log the call, send its answer (freed after, unless the reply took it),
+ * and forget it. */
+static void top_send(void *arg, const char *outcome, const char *fault, struct buf *xml)
+{
+	struct top *t = arg;
+
+	log_info("%s %s %s %s %lldms%s%s", t->peer, t->user, t->method ? t->method : "-", outcome,
+		 (long long)(now_ms() - t->started), fault ? ": " : "", fault ? fault : "");
+	t->reply(t->arg, xml);
+	buf_free(xml);
 	free(t->method);
 	free(t->user);
 	free(t->peer);

@@ -8,9 +8,11 @@
 #ifndef OVS_RPC_H
 #define OVS_RPC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <xmlrpc-c/base.h>
 
+struct buf;
 struct server;
 struct rpc_call;
 
@@ -40,6 +42,14 @@ void rpc_return_printf(struct rpc_call *call, const char *fmt, ...)
 void rpc_fault(struct rpc_call *call, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* An answer written as XML text (rpc_xml.h) instead of values, for answers
+ * too large to build as values first: only a top-level call can give one
+ * (rpc_return_xml_ok); inside system.multicall the handler answers with
+ * values. rpc_return_xml sends the whole methodResponse in xml and empties
+ * it. */
+bool rpc_return_xml_ok(const struct rpc_call *call);
+void rpc_return_xml(struct rpc_call *call, struct buf *xml);
+
 /* Who made a call and where it arrived. */
 struct rpc_origin {
 	const char *user;       /* authenticated user */
@@ -55,10 +65,11 @@ struct server *rpc_server(const struct rpc_call *call);
 const char *rpc_method_name(const struct rpc_call *call);
 const struct rpc_origin *rpc_origin(const struct rpc_call *call);
 
-/* Top level: run the XML-RPC request in body[0..len). reply(arg, xml, n)
- * is called exactly once with the serialised response (possibly before
- * rpc_dispatch returns); the bytes are valid only during the call. */
-typedef void (*rpc_reply_cb)(void *arg, const char *xml, size_t n);
+/* Top level: run the XML-RPC request in body[0..len). reply(arg, xml) is
+ * called exactly once with the serialised response (possibly before
+ * rpc_dispatch returns); it may take xml's bytes (leaving xml empty),
+ * else they are freed after the call. */
+typedef void (*rpc_reply_cb)(void *arg, struct buf *xml);
 void rpc_dispatch(struct server *srv, const char *body, size_t len,
 		  const struct rpc_origin *origin, rpc_reply_cb reply, void *arg);
 

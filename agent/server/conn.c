@@ -56,6 +56,8 @@ struct conn {
 	enum conn_state state;
 	uint32_t tls_want;        /* event OpenSSL waits for, 0 when none */
 	struct buf in, out;
+	struct buf body;          /* an answer taken whole (respond_taking), sent after out */
+	size_t body_sent;
 	struct http_request req;  /* the request being served */
 	size_t req_total;         /* its head + body bytes in `in` */
 	int64_t req_started;      /* first byte of the current request, 0 = none yet */
@@ -96,6 +98,7 @@ static void conn_free(void *p)
 
 	buf_free(&c->in);
 	buf_free(&c->out);
+	buf_free(&c->body);
 	free(c);
 }
 
@@ -138,6 +141,7 @@ static void conn_close(struct conn *c)
 	c->prev = c->next = NULL;
 	/* Deferred replies still hold references; the memory waits for them. */
 	buf_free(&c->out);
+	buf_free(&c->body);
 	conn_unref(c);
 	server_conn_gone(srv);
 }
@@ -271,7 +275,7 @@ static void respond(struct conn *c, int status, const char *type, const char *bo
 		c->close_after_write = true;
 	buf_reset(&c->out);
 	http_write_head(&c->out, status, type, len, keep, extra);
-	if (c->req.method != HTTP_HEAD && len)
+	if (c->req.method != HTTP_HEAD && len && body)
 		buf_append(&c->out, body, len);
 	if (keep && c->req_total) {
 		buf_consume(&c->in, c->req_total);
@@ -282,6 +286,21 @@ static void respond(struct conn *c, int status, const char *type, const char *bo
 	c->req_authed = false;
 	enter(c, CS_WRITE);
 	do_write(c);
+}
+
+/* respond() with the body taken from b, not copied: an answer of megabytes
+ * (list_vms) goes out from the buffer it was written in, after the head. */
+static void respond_taking(struct conn *c, int status, const char *type, struct buf *b)
+{
+	size_t len = b->len;
+
+	buf_free(&c->body);
+	if (c->req.method != HTTP_HEAD) {
+		c->body = *b;
+		c->body_sent = 0;
+		buf_init(b, 0);
+	}
+	respond(c, status, type, NULL, len, NULL);
 }
 
 static void respond_error(struct conn *c, int status, const char *text)
@@ -314,8 +333,13 @@ static void start_linger(struct conn *c)
 
 static void do_write(struct conn *c)
 {
-	while (c->out.len) {
-		ssize_t n = transport_write(c, c->out.data, c->out.len);
+	for (;;) {
+		bool head = c->out.len > 0;
+		size_t left = head ? c->out.len : c->body.len - c->body_sent;
+		ssize_t n;
+		if (!left)
+			break;
+		n = transport_write(c, head ? c->out.data : c->body.data + c->body_sent, left);
 		if (n == -2) {
 			set_interest(c);
 			return;
@@ -324,9 +348,14 @@ static void do_write(struct conn *c)
 			conn_close(c);
 			return;
 		}
-		buf_consume(&c->out, (size_t)n);
+		if (head)
+			buf_consume(&c->out, (size_t)n);
+		else
+			c->body_sent += (size_t)n;
 	}
 	buf_free(&c->out);
+	buf_free(&c->body);
+	c->body_sent = 0;
 	if (c->close_after_write) {
 		start_linger(c);
 		return;
@@ -346,12 +375,12 @@ static void do_write(struct conn *c)
 
 /* ---- requests ---------------------------------------------------------- */
 
-static void on_rpc_reply(void *arg, const char *xml, size_t n)
+static void on_rpc_reply(void *arg, struct buf *xml)
 {
 	struct conn *c = arg;
 
 	if (c->state == CS_CALL)
-		respond(c, 200, "text/xml", xml, n, NULL);
+		respond_taking(c, 200, "text/xml", xml);
 	conn_unref(c);
 }
 

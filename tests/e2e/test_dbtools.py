@@ -11,17 +11,20 @@ Run: python3 tests/e2e/test_dbtools.py [test_name...]
 Prints one TAP line per test (see tap.py); exits 1 when any failed.
 """
 
+import base64
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import xmlrpc.client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from agentfix import AgentCase, binary  # noqa: E402
+from agentfix import AgentCase, binary, read_response  # noqa: E402
 from tap import main  # noqa: E402
 
 TIMEOUT = 20          # every subprocess and socket
@@ -235,9 +238,94 @@ class DbTools(AgentCase):
         self.assertTrue(ours[1].startswith("%s status=RUNNING name=dump_b uuid=1234-abcd " %
                                            self.path("dump_b")), ours[1])
         self.assertIn(" updated=", ours[1])
-        self.assertIn("schema=1\n", self.ok("db_dump", "meta"))
+        self.assertIn("schema=2\n", self.ok("db_dump", "meta"))
         self.ok("db_kfv", "pool", "dump_key", "v")
         self.assertIn("dump_key=v\n", self.ok("db_dump", "pool"))
+
+    # -- the uuid index and list_vms ------------------------------------------------
+    def guest_with_uuid(self, name, uuid):
+        d = self.path(name)
+        os.makedirs(d)
+        with open(os.path.join(d, "vm.cfg"), "w") as f:
+            f.write("name = '%s'\nmemory = 256\nuuid = '%s'\n" % (name, uuid))
+        return d
+
+    def test_tools_keep_the_uuid_index(self):
+        """The agent finds a guest by uuid in an index the tools keep when
+        they change or delete guests: what it says follows every change."""
+        u1, u2 = "%08d-0000-4000-8000-000000000001" % 7, "%08d-0000-4000-8000-000000000002" % 7
+        p = self.agent.proxy()
+        self.guest_with_uuid("idx_a", u1)
+        self.guest_with_uuid("idx_b", u1)
+        self.guest_with_uuid("idx_c", u2)
+        self.assertTrue(p.register_vm("idx_a").startswith("success:uuid=%s" % u1))
+        self.assertIn("already belongs to %s" % self.path("idx_a"),
+                      self.fault(1002, p.register_vm, "idx_b"))
+        # db_kfv gives idx_a another uuid: u1 is free, u2 taken.
+        self.ok("db_kfv", "vm", "idx_a", "uuid", u2)
+        self.assertTrue(p.register_vm("idx_b").startswith("success:uuid=%s" % u1))
+        self.assertIn("already belongs to %s" % self.path("idx_a"),
+                      self.fault(1002, p.register_vm, "idx_c"))
+        # db_del forgets it: u2 is free.
+        self.ok("db_del", "--keep-files", "vm", "idx_a")
+        self.assertTrue(p.register_vm("idx_c").startswith("success:uuid=%s" % u2))
+        # A record db_kfv --create made, then gave a uuid, holds it too.
+        self.ok("db_kfv", "--create", "vm", "idx_d")
+        self.ok("db_kfv", "vm", "idx_d", "uuid", u1)
+        self.ok("db_del", "--keep-files", "vm", "idx_b")
+        self.guest_with_uuid("idx_e", u1)
+        self.assertIn("already belongs to %s" % self.path("idx_d"),
+                      self.fault(1002, p.register_vm, "idx_e"))
+        for n in ("idx_c", "idx_d"):
+            self.ok("db_del", "--keep-files", "vm", n)
+
+    def fault(self, code, fn, *args):
+        try:
+            fn(*args)
+        except xmlrpc.client.Fault as e:
+            self.assertEqual(e.faultCode, code, e.faultString)
+            return e.faultString
+        self.fail("no fault %d" % code)
+
+    def raw_call(self, body):
+        auth = base64.b64encode(b"admin:secret").decode()
+        s = self.agent.connect()
+        try:
+            s.sendall(("POST /RPC2 HTTP/1.1\r\nHost: a\r\nAuthorization: Basic %s\r\n"
+                       "Content-Type: text/xml\r\nContent-Length: %d\r\n\r\n"
+                       % (auth, len(body))).encode() + body)
+            status, _, reply, _ = read_response(s, timeout=TIMEOUT)
+        finally:
+            s.close()
+        self.assertEqual(status, 200)
+        return reply
+
+    def test_list_vms_as_text_is_list_vms_as_values(self):
+        """list_vms answers a top-level call with text written straight from
+        the db, and a multicall with values serialised by xmlrpc-c: the two
+        must be the same bytes, whatever the records hold."""
+        self.create("lv_odd")
+        fields = [b"weird", b"a<b>&c \r cr \xe9 latin1 \x01 \xf0\x9f\x98\x80", b"path",
+                  b"/elsewhere", b"empty", b""]
+        for k, v in zip(fields[::2], fields[1::2]):
+            r = subprocess.run([binary("db_kfv"), "--config", self.agent.ini, "--", "vm",
+                                b"lv_odd", k, v], capture_output=True, timeout=TIMEOUT)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        alone = self.raw_call(xmlrpc.client.dumps((), "list_vms").encode())
+        multi = self.raw_call(xmlrpc.client.dumps(([{"methodName": "list_vms", "params": []}],),
+                                                  "system.multicall").encode())
+        value = re.search(rb"<param>(.*)</param>", alone, re.S).group(1)
+        # multicall: an array of one-item arrays, each holding a result.
+        self.assertEqual(re.search(rb"<param>(.*)</param>", multi, re.S).group(1),
+                         b"<value><array><data>\r\n<value><array><data>\r\n" + value +
+                         b"\r\n</data></array></value>\r\n</data></array></value>")
+        self.assertIn(b"a&lt;b&gt;&amp;c &#x0d; cr \\xe9 latin1 \\x01 \\xf0\\x9f\\x98\\x80",
+                      value)
+        self.assertIn(b"<member><name>path</name>\r\n<value><string>/elsewhere</string>", value)
+        rows = [r for r in xmlrpc.client.loads(alone)[0][0] if r.get("name") == "lv_odd"]
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(list(rows[0])[:2], ["path", "name"])
+        self.ok("db_del", "--force", "--keep-files", "vm", "lv_odd")
 
     # -- db_del ------------------------------------------------------------------
     def test_del_refuses_a_running_guest(self):

@@ -10,7 +10,10 @@
  *     again to the same text; input already in that form (no blank or
  *     repeated lines, a final newline) comes back byte for byte;
  *   - get, copy, set and delete agree with the fields and keep their order;
- *   - a failed parse still leaves a record that frees cleanly. */
+ *   - a failed parse still leaves a record that frees cleanly;
+ *   - record_scan (no copy) gives the same fields as views, or -2 when
+ *     there are more than it was given room for (maybe before it reaches
+ *     a bad line). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +149,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	got = record_parse(&r, copy, size);
 	if (got != want)
 		abort();
+	{
+		struct record_field sf[8];
+		int k = record_scan(copy, size, sf, 8);
+		/* -2 may come before a bad line is reached. */
+		if (want < 0 ? k != -1 && k != -2 : n > 8 ? k != -2 : k != (int)n)
+			abort();
+		for (int i = 0; i < k; i++)
+			if (sf[i].key != f[i].k || sf[i].klen != f[i].kn || sf[i].val != f[i].v ||
+			    sf[i].vlen != f[i].vn)
+				abort();
+	}
 	if (got == 0) {
 		if (r.n != n)
 			abort();

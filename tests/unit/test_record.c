@@ -5,8 +5,11 @@
 #include "db/guests.h"
 #include "db/record.h"
 #include "db/store.h"
+#include "agent/base/buf.h"
 #include "agent/base/util.h"
 
+#include <lmdb.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -537,6 +540,311 @@ out:
 	remove_db_dir(d);
 }
 
+/* ---- record_scan, transactions, the uuid index ------------------------- */
+
+TEST(record_scan_reads_as_record_parse)
+{
+	static const char *const in[] = {
+		"", "a=1\n", "a=1\nb=2\na=3\n", "a=1\n\n\nb=\n", "k=v", "k=a=b\nz=\r\n",
+		"noequals\n", "a=1\nBad=1\n", "=1\n", "a-b=1\n", "a=1\nb",
+	};
+	struct record_field f[8];
+	struct record r;
+
+	record_init(&r);
+	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
+		int want = record_parse(&r, in[i], strlen(in[i])) == 0 ? (int)r.n : -1;
+		int n = record_scan(in[i], strlen(in[i]), f, ARRAY_SIZE(f));
+		CHECK_INT(n, want);
+		for (int j = 0; j < n && j < want; j++) {
+			char *k = xstrndup(f[j].key, f[j].klen), *v = xstrndup(f[j].val, f[j].vlen);
+			CHECK_STR(k, r.keys[j]);
+			CHECK_STR(v, r.vals[j]);
+			free(k);
+			free(v);
+		}
+	}
+	CHECK_INT(record_scan("a\0=1\n", 5, f, ARRAY_SIZE(f)), -1);
+	CHECK_INT(record_scan("a=1\nb=2\nc=3\n", 12, f, 2), -2);
+	CHECK_INT(record_scan("a=1\nb=2\na=3\n", 12, f, 2), 2);  /* a repeat is no new field */
+	CHECK_INT(record_scan("a=1\nb=2\nc=3\nbad\n", 16, f, 2), -2); /* before the bad line */
+	record_free(&r);
+}
+
+static int count_kv(const char *key, size_t klen, const char *val, size_t vlen, void *arg)
+{
+	(*(int *)arg)++;
+	CHECK(klen == 1 && vlen == 1 && key[0] == val[0]);
+	return 0;
+}
+
+TEST(store_txn_several_tables_all_or_nothing)
+{
+	static const char *const ab[] = { "a", "b", NULL }, *const a_only[] = { "a", NULL };
+	char *d = new_db_dir(), *v = NULL;
+	struct store *s = store_open(d, true, err, sizeof(err));
+	struct store_txn *t;
+	const char *view;
+	size_t len;
+	int n = 0;
+
+	CHECK(s != NULL);
+	if (!s)
+		goto out;
+	t = store_txn_begin(s, true, ab, err, sizeof(err));
+	CHECK_INT(store_txn_put(t, "a", "k", "k", 1, err, sizeof(err)), 0);
+	CHECK_INT(store_txn_put(t, "b", "k", "k", 1, err, sizeof(err)), 0);
+	CHECK_INT(store_txn_get(t, "a", "k", &view, &len, err, sizeof(err)), 1);
+	CHECK(len == 1 && view[0] == 'k');
+	store_txn_abort(t);
+	CHECK_INT(store_get(s, "a", "k", &v, err, sizeof(err)), 0);
+	CHECK_INT(store_get(s, "b", "k", &v, err, sizeof(err)), 0);
+	t = store_txn_begin(s, true, ab, err, sizeof(err));
+	CHECK_INT(store_txn_put(t, "a", "k", "k", 1, err, sizeof(err)), 0);
+	CHECK_INT(store_txn_put(t, "a", "x", "x", 1, err, sizeof(err)), 0);
+	CHECK_INT(store_txn_put(t, "b", "k", "k", 1, err, sizeof(err)), 0);
+	CHECK_INT(store_txn_put(t, "c", "k", "k", 1, err, sizeof(err)), -1);  /* not named */
+	CHECK(strstr(err, "not named") != NULL);
+	CHECK_INT(store_txn_del(t, "b", "nothing", err, sizeof(err)), 0);
+	CHECK_INT(store_txn_commit(t, err, sizeof(err)), 0);
+	CHECK_INT(store_get(s, "b", "k", &v, err, sizeof(err)), 1);
+	free(v);
+	t = store_txn_begin(s, false, a_only, err, sizeof(err));
+	CHECK_INT(store_txn_each(t, "a", count_kv, &n, err, sizeof(err)), 0);
+	CHECK_INT(n, 2);
+	store_txn_abort(t);
+	t = store_txn_begin(s, true, ab, err, sizeof(err));
+	CHECK_INT(store_txn_clear(t, "a", err, sizeof(err)), 0);
+	CHECK_INT(store_txn_del(t, "b", "k", err, sizeof(err)), 1);
+	CHECK_INT(store_txn_commit(t, err, sizeof(err)), 0);
+	CHECK_INT(store_get(s, "a", "x", &v, err, sizeof(err)), 0);
+	CHECK_INT(store_get(s, "b", "k", &v, err, sizeof(err)), 0);
+	store_close(s);
+out:
+	remove_db_dir(d);
+}
+
+#define U1 "11111111-1111-4111-8111-111111111111"
+#define U2 "22222222-2222-4222-8222-222222222222"
+
+static void put_guest(struct store *s, const char *path, const char *uuid)
+{
+	struct record r;
+
+	record_init(&r);
+	record_set(&r, "status", GUEST_DOWN);
+	if (uuid)
+		record_set(&r, "uuid", uuid);
+	CHECK_INT(guests_put(s, path, &r, err, sizeof(err)), 0);
+	record_free(&r);
+}
+
+/* The first guest holding uuid (except `except`), "" when none. */
+static char found[256];
+static const char *find(struct store *s, const char *uuid, const char *except)
+{
+	char *p = NULL;
+	int r = guests_find_uuid(s, uuid, except, &p, err, sizeof(err));
+
+	CHECK(r >= 0);
+	snprintf(found, sizeof(found), "%s", r == 1 ? p : "");
+	free(p);
+	return found;
+}
+
+static const char *index_of(struct store *s, const char *uuid)
+{
+	char *v = NULL;
+
+	snprintf(found, sizeof(found), "%s",
+		 store_get(s, GUESTS_UUID_TABLE, uuid, &v, err, sizeof(err)) == 1 ? v : "(none)");
+	free(v);
+	return found;
+}
+
+static int set_uuid(struct record *rec, bool exists, void *arg, char *e, size_t elen)
+{
+	if (!arg)
+		return 2;                       /* delete */
+	if (strcmp(arg, "refuse") == 0) {
+		record_set(rec, "uuid", "changed-then-refused");
+		snprintf(e, elen, "refused");
+		return -2;
+	}
+	record_set(rec, "uuid", arg);
+	return 0;
+}
+
+TEST(guests_uuid_index_follows_every_write)
+{
+	char *d = new_db_dir(), longu[GUESTS_UUID_MAX + 2];
+	struct store *s = store_open(d, true, err, sizeof(err));
+
+	CHECK(s != NULL);
+	if (!s)
+		goto out;
+	put_guest(s, "/OVS/running_pool/b", U1);
+	put_guest(s, "/OVS/running_pool/c", U2);
+	put_guest(s, "/OVS/running_pool/none", NULL);
+	CHECK_STR(find(s, U1, NULL), "/OVS/running_pool/b");
+	CHECK_STR(find(s, U1, "/OVS/running_pool/b"), "");
+	CHECK_STR(find(s, U2, "/OVS/running_pool/b"), "/OVS/running_pool/c");
+	CHECK_STR(find(s, "", NULL), "");
+	/* Two guests, one uuid (a copied vm.cfg, a db tool): both, in path order. */
+	put_guest(s, "/OVS/running_pool/d", U1);
+	put_guest(s, "/OVS/running_pool/a", U1);
+	CHECK_STR(index_of(s, U1), "/OVS/running_pool/a\n/OVS/running_pool/b\n/OVS/running_pool/d");
+	CHECK_STR(find(s, U1, "/OVS/running_pool/a"), "/OVS/running_pool/b");
+	put_guest(s, "/OVS/running_pool/b", U1);          /* a rewrite moves nothing */
+	CHECK_STR(index_of(s, U1), "/OVS/running_pool/a\n/OVS/running_pool/b\n/OVS/running_pool/d");
+	CHECK_INT(guests_update(s, "/OVS/running_pool/b", set_uuid, U2, err, sizeof(err)), 0);
+	CHECK_STR(index_of(s, U1), "/OVS/running_pool/a\n/OVS/running_pool/d");
+	CHECK_STR(index_of(s, U2), "/OVS/running_pool/b\n/OVS/running_pool/c");
+	CHECK_INT(guests_update(s, "/OVS/running_pool/d", set_uuid, "refuse", err, sizeof(err)), -2);
+	CHECK_STR(index_of(s, "changed-then-refused"), "(none)");
+	CHECK_STR(index_of(s, U1), "/OVS/running_pool/a\n/OVS/running_pool/d");
+	CHECK_INT(guests_update(s, "/OVS/running_pool/d", set_uuid, NULL, err, sizeof(err)), 2);
+	CHECK_INT(guests_del(s, "/OVS/running_pool/a", err, sizeof(err)), 1);
+	CHECK_STR(index_of(s, U1), "(none)");
+	CHECK_STR(find(s, U1, NULL), "");
+	CHECK_INT(guests_del(s, "/OVS/running_pool/c", err, sizeof(err)), 1);
+	CHECK_STR(index_of(s, U2), "/OVS/running_pool/b");
+	CHECK_INT(guests_update(s, "/OVS/running_pool/new", set_uuid, U1, err, sizeof(err)), 0);
+	CHECK_STR(find(s, U1, NULL), "/OVS/running_pool/new");
+	/* Too long to be a uuid: kept in the record, not indexed. */
+	memset(longu, 'f', sizeof(longu) - 1);
+	longu[sizeof(longu) - 1] = '\0';
+	put_guest(s, "/OVS/running_pool/long", longu);
+	CHECK_STR(find(s, longu, NULL), "");
+	store_close(s);
+out:
+	remove_db_dir(d);
+}
+
+/* A db as an agent of schema 1 left it: tables meta and vm, no index. */
+static void write_schema1_db(const char *d)
+{
+	static const char *const rec[][2] = {
+		{ "/OVS/running_pool/b", "name=b\nuuid=" U1 "\nstatus=DOWN\n" },
+		{ "/OVS/running_pool/a", "name=a\nuuid=" U1 "\nstatus=RUNNING\n" },
+		{ "/OVS/running_pool/c", "uuid=" U2 "\n" },
+		{ "/OVS/running_pool/no_uuid", "status=DOWN\n" },
+		{ "/OVS/running_pool/broken", "uuid=" U2 "\nno equals sign\n" },
+	};
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi meta, vm;
+	MDB_val k = { 6, "schema" }, v = { 1, "1" };
+
+	CHECK_INT(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 4);
+	CHECK_INT(mdb_env_open(env, d, 0, 0600), 0);
+	CHECK_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	CHECK_INT(mdb_dbi_open(txn, "meta", MDB_CREATE, &meta), 0);
+	CHECK_INT(mdb_dbi_open(txn, "vm", MDB_CREATE, &vm), 0);
+	CHECK_INT(mdb_put(txn, meta, &k, &v, 0), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(rec); i++) {
+		k = (MDB_val){ strlen(rec[i][0]), (void *)rec[i][0] };
+		v = (MDB_val){ strlen(rec[i][1]), (void *)rec[i][1] };
+		CHECK_INT(mdb_put(txn, vm, &k, &v, 0), 0);
+	}
+	CHECK_INT(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+TEST(store_schema1_db_gets_its_uuid_index_on_open)
+{
+	char *d = new_db_dir(), *v = NULL;
+	struct store *s;
+
+	write_schema1_db(d);
+	s = store_open_existing(d, err, sizeof(err));      /* what the db tools do */
+	CHECK(s != NULL);
+	if (!s)
+		goto out;
+	CHECK_INT(store_get(s, "meta", "schema", &v, err, sizeof(err)), 1);
+	CHECK_INT(atoi(v), STORE_SCHEMA);
+	free(v);
+	CHECK_STR(index_of(s, U1), "/OVS/running_pool/a\n/OVS/running_pool/b");
+	CHECK_STR(index_of(s, U2), "/OVS/running_pool/c");     /* not the damaged one */
+	CHECK_STR(find(s, U2, NULL), "/OVS/running_pool/c");
+	/* Kept from then on. */
+	CHECK_INT(guests_del(s, "/OVS/running_pool/a", err, sizeof(err)), 1);
+	CHECK_STR(find(s, U1, NULL), "/OVS/running_pool/b");
+	store_close(s);
+	s = store_open(d, true, err, sizeof(err));           /* a second open builds nothing */
+	CHECK(s != NULL);
+	if (s)
+		CHECK_STR(index_of(s, U1), "/OVS/running_pool/b");
+	store_close(s);
+out:
+	remove_db_dir(d);
+}
+
+struct view_list {
+	struct buf b;
+	bool view;
+};
+
+static int view_collect(const char *path, size_t plen, const struct record_field *f, size_t n,
+			void *arg)
+{
+	struct view_list *l = arg;
+
+	buf_printf(&l->b, "%.*s:", (int)plen, path);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&l->b, " %.*s=%.*s", (int)f[i].klen, f[i].key, (int)f[i].vlen, f[i].val);
+	buf_puts(&l->b, "\n");
+	return 0;
+}
+
+static int each_collect(const char *path, const struct record *rec, void *arg)
+{
+	struct view_list *l = arg;
+
+	buf_printf(&l->b, "%s:", path);
+	for (size_t i = 0; i < rec->n; i++)
+		buf_printf(&l->b, " %s=%s", rec->keys[i], rec->vals[i]);
+	buf_puts(&l->b, "\n");
+	return 0;
+}
+
+TEST(guests_each_view_gives_what_guests_each_gives)
+{
+	char *d = new_db_dir();
+	struct store *s = store_open(d, true, err, sizeof(err));
+	struct view_list a, b;
+	struct buf many;
+
+	buf_init(&a.b, 0);
+	buf_init(&b.b, 0);
+	buf_init(&many, 0);
+	CHECK(s != NULL);
+	if (!s)
+		goto out;
+	for (int i = 0; i < 100; i++)             /* more fields than a scan holds */
+		buf_printf(&many, "f%d=%d\n", i, i);
+	put_guest(s, "/OVS/running_pool/plain", U1);
+	store_put(s, GUESTS_TABLE, "/OVS/running_pool/many", many.data, err, sizeof(err));
+	buf_puts(&many, "then a bad line\n");
+	store_put(s, GUESTS_TABLE, "/OVS/running_pool/many_broken", many.data, err, sizeof(err));
+	store_put(s, GUESTS_TABLE, "/OVS/running_pool/dup", "a=1\nb=2\na=3\n", err, sizeof(err));
+	store_put(s, GUESTS_TABLE, "/OVS/running_pool/broken", "x", err, sizeof(err));
+	store_put(s, GUESTS_TABLE, "/OVS/running_pool/empty", "", err, sizeof(err));
+	CHECK_INT(guests_each_view(s, view_collect, &a, err, sizeof(err)), 0);
+	CHECK_INT(guests_each(s, each_collect, &b, err, sizeof(err)), 0);
+	CHECK_STR(a.b.data, b.b.data);
+	CHECK(strstr(a.b.data, "/OVS/running_pool/broken: status=ERROR error=damaged db record\n"));
+	CHECK(strstr(a.b.data, "/OVS/running_pool/dup: a=3 b=2\n"));
+	CHECK(strstr(a.b.data, "/OVS/running_pool/many_broken: status=ERROR error=damaged db"));
+	store_close(s);
+out:
+	buf_free(&a.b);
+	buf_free(&b.b);
+	buf_free(&many);
+	remove_db_dir(d);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir)) {
@@ -561,6 +869,11 @@ int main(void)
 	RUN(guest_key_spellings);
 	RUN(guests_put_get_stamps);
 	RUN(guests_each_in_path_order_and_damaged_records);
+	RUN(record_scan_reads_as_record_parse);
+	RUN(store_txn_several_tables_all_or_nothing);
+	RUN(guests_uuid_index_follows_every_write);
+	RUN(store_schema1_db_gets_its_uuid_index_on_open);
+	RUN(guests_each_view_gives_what_guests_each_gives);
 	rmdir(dir);
 	return harness_done();
 }
