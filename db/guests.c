@@ -10,16 +10,42 @@
 #include "db/store.h"
 #include "agent/base/util.h"
 
-bool guest_status_valid(const char *s)
-{
-	static const char *const all[] = { GUEST_RUNNING, GUEST_DOWN, GUEST_PAUSED, GUEST_SUSPEND,
-					   GUEST_ERROR, GUEST_STARTING, GUEST_STOPPING,
-					   GUEST_MIGRATING };
+static const char *const status_names[GS_COUNT] = {
+	[GS_RUNNING] = "RUNNING", [GS_DOWN] = "DOWN", [GS_PAUSED] = "PAUSED",
+	[GS_SUSPEND] = "SUSPEND", [GS_ERROR] = "ERROR", [GS_STARTING] = "STARTING",
+	[GS_STOPPING] = "STOPPING", [GS_MIGRATING] = "MIGRATING",
+};
 
-	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
-		if (strcmp(s, all[i]) == 0)
-			return true;
-	return false;
+const char *guest_status_name(enum guest_status s)
+{
+	return s > GS_NONE && s < GS_COUNT ? status_names[s] : NULL;
+}
+
+enum guest_status guest_status_parse(const char *s)
+{
+	for (int i = GS_NONE + 1; s && i < GS_COUNT; i++)
+		if (strcmp(s, status_names[i]) == 0)
+			return (enum guest_status)i;
+	return GS_NONE;
+}
+
+bool guest_status_valid(const char *s) { return guest_status_parse(s) != GS_NONE; }
+
+char *guest_status_join(unsigned mask, const char *sep, const char *last, char *buf, size_t len)
+{
+	size_t n = 0, left = 0;
+
+	for (int i = GS_NONE + 1; i < GS_COUNT; i++)
+		left += (mask & GS_BIT(i)) != 0;
+	buf[0] = '\0';
+	for (int i = GS_NONE + 1; i < GS_COUNT && n < len; i++) {
+		if (!(mask & GS_BIT(i)))
+			continue;
+		left--;
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", status_names[i],
+				      left > 1 ? sep : left == 1 ? last : "");
+	}
+	return buf;
 }
 
 int guests_get(struct store *s, const char *path, struct record *rec, char *err, size_t errlen)

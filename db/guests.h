@@ -3,7 +3,7 @@
  * Key: the guest's directory, /OVS/running_pool/<name>. Value: a record
  * (record.h) with these fields:
  *   name, uuid          from vm.cfg
- *   status              one of GUEST_* below
+ *   status              one of enum guest_status below, by name
  *   hv_id               the backend's id for the running guest (domid, pid)
  *   host                the server running it
  *   ha                  1 when HA is enabled for the guest
@@ -26,17 +26,36 @@ struct store;
 
 #define GUESTS_TABLE "vm"
 
-#define GUEST_RUNNING   "RUNNING"
-#define GUEST_DOWN      "DOWN"
-#define GUEST_PAUSED    "PAUSED"
-#define GUEST_SUSPEND   "SUSPEND"
-#define GUEST_ERROR     "ERROR"
-#define GUEST_STARTING  "STARTING"
-#define GUEST_STOPPING  "STOPPING"
-#define GUEST_MIGRATING "MIGRATING"
+/* A guest's status. GS_NONE: the record has none, or a word this agent
+ * does not know. Messages list statuses in this order. */
+enum guest_status {
+	GS_NONE, GS_RUNNING, GS_DOWN, GS_PAUSED, GS_SUSPEND, GS_ERROR, GS_STARTING,
+	GS_STOPPING, GS_MIGRATING, GS_COUNT
+};
+/* A set of statuses is a mask of these bits. */
+#define GS_BIT(s) (1u << (s))
+#define GS_ALL    (GS_BIT(GS_COUNT) - 1 - GS_BIT(GS_NONE))
 
+/* How records, methods and tools spell a status ("RUNNING"); NULL for
+ * GS_NONE. The one table of names is behind this. */
+const char *guest_status_name(enum guest_status s);
+/* The status spelled exactly so (case matters), or GS_NONE. */
+enum guest_status guest_status_parse(const char *s);
 /* True for the states a person may set with set_vm_status / db_kfv. */
 bool guest_status_valid(const char *status);
+/* The names of the statuses in mask, in enum order, joined with sep and
+ * with last before the last one ("DOWN or ERROR"). Returns buf. */
+char *guest_status_join(unsigned mask, const char *sep, const char *last, char *buf, size_t len);
+
+/* Each status as text, for code that handles records as text. */
+#define GUEST_RUNNING   guest_status_name(GS_RUNNING)
+#define GUEST_DOWN      guest_status_name(GS_DOWN)
+#define GUEST_PAUSED    guest_status_name(GS_PAUSED)
+#define GUEST_SUSPEND   guest_status_name(GS_SUSPEND)
+#define GUEST_ERROR     guest_status_name(GS_ERROR)
+#define GUEST_STARTING  guest_status_name(GS_STARTING)
+#define GUEST_STOPPING  guest_status_name(GS_STOPPING)
+#define GUEST_MIGRATING guest_status_name(GS_MIGRATING)
 
 /* 1 found (rec filled), 0 absent, -1 error (err). rec must be
  * uninitialised or freed: it is initialised here, and the caller frees it. */

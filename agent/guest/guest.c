@@ -33,21 +33,21 @@
 static const struct op_def {
 	const char *name;
 	const char *from;       /* statuses it may start from, ',' separated */
-	const char *during;     /* status while in flight; NULL = unchanged */
-	const char *after;      /* status on success */
+	enum guest_status during; /* status while in flight; GS_NONE = unchanged */
+	enum guest_status after;  /* status on success */
 	enum { K_START, K_ACT, K_SAVE, K_RESTORE } kind;
 	enum hv_action action;
 } ops[] = {
-	[GOP_START]   = { "start", "DOWN,ERROR", GUEST_STARTING, GUEST_RUNNING, K_START, 0 },
-	[GOP_STOP]    = { "stop", "RUNNING,PAUSED", GUEST_STOPPING, GUEST_DOWN, K_ACT, HV_SHUTDOWN },
-	[GOP_DESTROY] = { "destroy", "RUNNING,PAUSED,ERROR", GUEST_STOPPING, GUEST_DOWN, K_ACT,
+	[GOP_START]   = { "start", "DOWN,ERROR", GS_STARTING, GS_RUNNING, K_START, 0 },
+	[GOP_STOP]    = { "stop", "RUNNING,PAUSED", GS_STOPPING, GS_DOWN, K_ACT, HV_SHUTDOWN },
+	[GOP_DESTROY] = { "destroy", "RUNNING,PAUSED,ERROR", GS_STOPPING, GS_DOWN, K_ACT,
 			  HV_DESTROY },
-	[GOP_PAUSE]   = { "pause", "RUNNING", NULL, GUEST_PAUSED, K_ACT, HV_PAUSE },
-	[GOP_UNPAUSE] = { "unpause", "PAUSED", NULL, GUEST_RUNNING, K_ACT, HV_UNPAUSE },
-	[GOP_REBOOT]  = { "reboot", "RUNNING", NULL, GUEST_RUNNING, K_ACT, HV_REBOOT },
-	[GOP_RESET]   = { "reset", "RUNNING,PAUSED,ERROR", NULL, GUEST_RUNNING, K_ACT, HV_RESET },
-	[GOP_SUSPEND] = { "suspend", "RUNNING,PAUSED", GUEST_STOPPING, GUEST_SUSPEND, K_SAVE, 0 },
-	[GOP_RESUME]  = { "resume", "SUSPEND", GUEST_STARTING, GUEST_RUNNING, K_RESTORE, 0 },
+	[GOP_PAUSE]   = { "pause", "RUNNING", GS_NONE, GS_PAUSED, K_ACT, HV_PAUSE },
+	[GOP_UNPAUSE] = { "unpause", "PAUSED", GS_NONE, GS_RUNNING, K_ACT, HV_UNPAUSE },
+	[GOP_REBOOT]  = { "reboot", "RUNNING", GS_NONE, GS_RUNNING, K_ACT, HV_REBOOT },
+	[GOP_RESET]   = { "reset", "RUNNING,PAUSED,ERROR", GS_NONE, GS_RUNNING, K_ACT, HV_RESET },
+	[GOP_SUSPEND] = { "suspend", "RUNNING,PAUSED", GS_STOPPING, GS_SUSPEND, K_SAVE, 0 },
+	[GOP_RESUME]  = { "resume", "SUSPEND", GS_STARTING, GS_RUNNING, K_RESTORE, 0 },
 };
 
 /* One operation in flight. */
@@ -326,13 +326,13 @@ static int apply_outcome(struct record *rec, bool exists, void *arg, char *err, 
 		record_set(rec, "uuid", f->uuid);
 	record_del(rec, "op");
 	record_del(rec, "op_started");
-	if (!o->fault && o->have == 0 && (strcmp(f->def->after, GUEST_RUNNING) == 0 ||
-					   strcmp(f->def->after, GUEST_PAUSED) == 0)) {
+	if (!o->fault && o->have == 0 && (f->def->after == GS_RUNNING ||
+					   f->def->after == GS_PAUSED)) {
 		/* The backend said yes, but the guest is gone by now. */
 		record_set(rec, "status", GUEST_DOWN);
 		record_set(rec, "last_error", "the guest stopped while the operation ended");
 	} else if (!o->fault) {
-		record_set(rec, "status", f->def->after);
+		record_set(rec, "status", guest_status_name(f->def->after));
 		record_del(rec, "error");
 		if (f->def->kind == K_SAVE)
 			record_set(rec, "save_file", f->state_file);
@@ -509,8 +509,8 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
 		}
 		record_set(&rec, "op", def->name);
 		record_set_int(&rec, "op_started", (long long)time(NULL));
-		if (def->during)
-			record_set(&rec, "status", def->during);
+		if (def->during != GS_NONE)
+			record_set(&rec, "status", guest_status_name(def->during));
 		/* The intent goes to the db before the backend acts, in one
 		 * transaction with a last look at the status a db tool may
 		 * have changed since we read it. */

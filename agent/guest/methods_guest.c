@@ -169,8 +169,9 @@ void m_set_vm_status(struct rpc_call *call, xmlrpc_value *params)
 		if (*p >= 'a' && *p <= 'z')
 			*p = (char)(*p - 'a' + 'A');
 	if (!guest_status_valid(st)) {
-		rpc_fault(call, FAULT_INVALID_ARGUMENT, "'%s' is not a guest status (RUNNING, DOWN, "
-			  "PAUSED, SUSPEND, ERROR, STARTING, STOPPING, MIGRATING)", st);
+		char names[128];
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "'%s' is not a guest status (%s)", st,
+			  guest_status_join(GS_ALL, ", ", ", ", names, sizeof(names)));
 		goto out;
 	}
 	if (guest_busy(srv, path)) {
