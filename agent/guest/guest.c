@@ -29,25 +29,21 @@
 
 #define STATE_FILE "vm.state"   /* a suspended guest's memory, in its directory */
 
-/* What each operation needs, starts from, shows while running, ends in. */
+/* How guest_run carries out the operations of the table in lifecycle.c
+ * (which statuses each starts from, shows and ends in). */
 static const struct op_def {
-	const char *name;
-	const char *from;       /* statuses it may start from, ',' separated */
-	enum guest_status during; /* status while in flight; GS_NONE = unchanged */
-	enum guest_status after;  /* status on success */
 	enum { K_START, K_ACT, K_SAVE, K_RESTORE } kind;
 	enum hv_action action;
 } ops[] = {
-	[GOP_START]   = { "start", "DOWN,ERROR", GS_STARTING, GS_RUNNING, K_START, 0 },
-	[GOP_STOP]    = { "stop", "RUNNING,PAUSED", GS_STOPPING, GS_DOWN, K_ACT, HV_SHUTDOWN },
-	[GOP_DESTROY] = { "destroy", "RUNNING,PAUSED,ERROR", GS_STOPPING, GS_DOWN, K_ACT,
-			  HV_DESTROY },
-	[GOP_PAUSE]   = { "pause", "RUNNING", GS_NONE, GS_PAUSED, K_ACT, HV_PAUSE },
-	[GOP_UNPAUSE] = { "unpause", "PAUSED", GS_NONE, GS_RUNNING, K_ACT, HV_UNPAUSE },
-	[GOP_REBOOT]  = { "reboot", "RUNNING", GS_NONE, GS_RUNNING, K_ACT, HV_REBOOT },
-	[GOP_RESET]   = { "reset", "RUNNING,PAUSED,ERROR", GS_NONE, GS_RUNNING, K_ACT, HV_RESET },
-	[GOP_SUSPEND] = { "suspend", "RUNNING,PAUSED", GS_STOPPING, GS_SUSPEND, K_SAVE, 0 },
-	[GOP_RESUME]  = { "resume", "SUSPEND", GS_STARTING, GS_RUNNING, K_RESTORE, 0 },
+	[GOP_START]   = { K_START, 0 },
+	[GOP_STOP]    = { K_ACT, HV_SHUTDOWN },
+	[GOP_DESTROY] = { K_ACT, HV_DESTROY },
+	[GOP_PAUSE]   = { K_ACT, HV_PAUSE },
+	[GOP_UNPAUSE] = { K_ACT, HV_UNPAUSE },
+	[GOP_REBOOT]  = { K_ACT, HV_REBOOT },
+	[GOP_RESET]   = { K_ACT, HV_RESET },
+	[GOP_SUSPEND] = { K_SAVE, 0 },
+	[GOP_RESUME]  = { K_RESTORE, 0 },
 };
 
 /* One operation in flight. */
@@ -60,6 +56,7 @@ struct inflight {
 	struct server *srv;
 	char *path;
 	const struct op_def *def;
+	const struct guest_transition *t;
 	char before[16];        /* status before the operation, for a rollback */
 	char uuid[40];
 	char *state_file;
@@ -84,18 +81,15 @@ bool guest_busy(struct server *srv, const char *path)
 	return false;
 }
 
-static bool status_in(const char *status, const char *list)
+/* "x is RUNNING; start needs it DOWN,ERROR" */
+static void refuse_state(const char *path, const char *status, enum guest_op op, char *err,
+			 size_t errlen)
 {
-	size_t n = strlen(status);
+	char from[128];
 
-	for (const char *p = list; *p;) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		if (len == n && strncmp(p, status, n) == 0)
-			return true;
-		p += len + (end ? 1 : 0);
-	}
-	return false;
+	snprintf(err, errlen, "%s is %s; %s needs it %s", path, status ? status : "in no state",
+		 guest_transitions[op].name,
+		 guest_status_join(guest_transitions[op].from, ",", ",", from, sizeof(from)));
 }
 
 /* ---- paths ---------------------------------------------------------------- */
@@ -326,13 +320,12 @@ static int apply_outcome(struct record *rec, bool exists, void *arg, char *err, 
 		record_set(rec, "uuid", f->uuid);
 	record_del(rec, "op");
 	record_del(rec, "op_started");
-	if (!o->fault && o->have == 0 && (f->def->after == GS_RUNNING ||
-					   f->def->after == GS_PAUSED)) {
+	if (!o->fault && o->have == 0 && (f->t->after == GS_RUNNING || f->t->after == GS_PAUSED)) {
 		/* The backend said yes, but the guest is gone by now. */
 		record_set(rec, "status", GUEST_DOWN);
 		record_set(rec, "last_error", "the guest stopped while the operation ended");
 	} else if (!o->fault) {
-		record_set(rec, "status", guest_status_name(f->def->after));
+		record_set(rec, "status", guest_status_name(f->t->after));
 		record_del(rec, "error");
 		if (f->def->kind == K_SAVE)
 			record_set(rec, "save_file", f->state_file);
@@ -376,7 +369,7 @@ static void on_backend(void *arg, int fault, const char *msg)
 	if (guests_update(srv->store, f->path, apply_outcome, &o, err, sizeof(err)) < 0) {
 		/* The guest changed but the db could not say so: the caller must
 		 * not believe the old record. */
-		log_err("%s %s: cannot record the result: %s", f->def->name, f->path, err);
+		log_err("%s %s: cannot record the result: %s", f->t->name, f->path, err);
 		if (!fault) {
 			fault = FAULT_IO;
 			msg = err;
@@ -385,7 +378,7 @@ static void on_backend(void *arg, int fault, const char *msg)
 		/* Only once the db says RUNNING is the state file garbage. */
 		unlink(f->state_file);
 	}
-	log_info("%s %s: %s%s%s", f->def->name, f->path, fault ? "failed" : "done",
+	log_info("%s %s: %s%s%s", f->t->name, f->path, fault ? "failed" : "done",
 		 fault ? ": " : "", fault ? msg : "");
 	inflight_end(f, fault, msg, &o.after);
 	record_free(&o.after);
@@ -415,13 +408,21 @@ static int apply_intent(struct record *rec, bool exists, void *arg, char *err, s
 
 void guest_run(struct server *srv, const char *path, enum guest_op op, guest_done_cb done, void *arg)
 {
-	const struct op_def *def = &ops[op];
+	const struct guest_transition *t = &guest_transitions[op];
 	const struct hv_ops *hvo = srv->hv->ops;
+	const struct op_def *def;
 	struct inflight *f;
 	struct record rec;
 	char err[512];
 	int r, fault = 0;
 
+	if ((unsigned)op >= ARRAY_SIZE(ops)) {
+		/* Migrations are claimed (guest_claim), not run. */
+		snprintf(err, sizeof(err), "%s cannot be run as one step", t->name);
+		done(arg, FAULT_NOT_SUPPORTED, err, NULL);
+		return;
+	}
+	def = &ops[op];
 	if (guest_busy(srv, path)) {
 		snprintf(err, sizeof(err), "%s is busy with another operation; try again when it ends",
 			 path);
@@ -444,10 +445,8 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
 			return;
 		}
 	}
-	if (!status_in(record_get(&rec, "status") ? record_get(&rec, "status") : "", def->from)) {
-		snprintf(err, sizeof(err), "%s is %s; %s needs it %s", path,
-			 record_get(&rec, "status") ? record_get(&rec, "status") : "in no state",
-			 def->name, def->from);
+	if (!guest_may(op, guest_status_parse(record_get(&rec, "status")))) {
+		refuse_state(path, record_get(&rec, "status"), op, err, sizeof(err));
 		done(arg, FAULT_STATE, err, &rec);
 		record_free(&rec);
 		return;
@@ -456,6 +455,7 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
 	f->srv = srv;
 	f->path = xstrdup(path);
 	f->def = def;
+	f->t = t;
 	f->done = done;
 	f->arg = arg;
 	snprintf(f->before, sizeof(f->before), "%s", record_get(&rec, "status"));
@@ -467,7 +467,7 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
 	/* Backends that cannot do this say so before anything is recorded. */
 	if ((def->kind == K_START && !hvo->start) || (def->kind == K_ACT && !hvo->act) ||
 	    (def->kind == K_SAVE && !hvo->save) || (def->kind == K_RESTORE && !hvo->restore)) {
-		snprintf(err, sizeof(err), "the %s backend cannot %s guests", hvo->name, def->name);
+		snprintf(err, sizeof(err), "the %s backend cannot %s guests", hvo->name, t->name);
 		record_free(&rec);
 		inflight_end(f, FAULT_NOT_SUPPORTED, err, NULL);
 		return;
@@ -507,10 +507,10 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
 			record_set(&rec, "name", f->name);
 			record_set(&rec, "host", "localhost");
 		}
-		record_set(&rec, "op", def->name);
+		record_set(&rec, "op", t->name);
 		record_set_int(&rec, "op_started", (long long)time(NULL));
-		if (def->during != GS_NONE)
-			record_set(&rec, "status", guest_status_name(def->during));
+		if (t->during != GS_NONE)
+			record_set(&rec, "status", guest_status_name(t->during));
 		/* The intent goes to the db before the backend acts, in one
 		 * transaction with a last look at the status a db tool may
 		 * have changed since we read it. */
@@ -520,7 +520,7 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
 			inflight_end(f, r == -2 ? FAULT_STATE : FAULT_IO, err, NULL);
 			return;
 		}
-		log_info("%s %s (%s)", def->name, path, f->uuid);
+		log_info("%s %s (%s)", t->name, path, f->uuid);
 		switch (def->kind) {
 		case K_START:
 			hvo->start(srv->hv, &g, on_backend, f);
@@ -720,10 +720,10 @@ static struct inflight *find_inflight(struct server *srv, const char *path)
 	return NULL;
 }
 
-int guest_claim(struct server *srv, const char *path, const char *op, const char *from,
-		const char *during, bool may_register, struct record *rec, char *err,
-		size_t errlen)
+int guest_claim(struct server *srv, const char *path, enum guest_op op, bool may_register,
+		struct record *rec, char *err, size_t errlen)
 {
+	const struct guest_transition *t = &guest_transitions[op];
 	struct record delta;
 	struct inflight *f;
 	int r, fault;
@@ -744,24 +744,23 @@ int guest_claim(struct server *srv, const char *path, const char *op, const char
 		if ((fault = guest_register(srv, path, rec, err, errlen)) != 0)
 			return fault;
 	}
-	if (!status_in(record_get(rec, "status") ? record_get(rec, "status") : "", from)) {
-		snprintf(err, errlen, "%s is %s; %s needs it %s", path,
-			 record_get(rec, "status") ? record_get(rec, "status") : "in no state", op, from);
+	if (!guest_may(op, guest_status_parse(record_get(rec, "status")))) {
+		refuse_state(path, record_get(rec, "status"), op, err, errlen);
 		return FAULT_STATE;
 	}
 	record_init(&delta);
 	record_set(&delta, "_status_seen", record_get(rec, "status"));
-	record_set(&delta, "op", op);
+	record_set(&delta, "op", t->name);
 	record_set_int(&delta, "op_started", (long long)time(NULL));
-	record_set(&delta, "status", during);
+	record_set(&delta, "status", guest_status_name(t->during));
 	r = guests_update(srv->store, path, apply_intent, &delta, err, errlen);
 	record_free(&delta);
 	if (r != 0)
 		return r == -2 ? FAULT_STATE : FAULT_IO;
 	/* The caller's copy keeps the status it had, for a rollback. */
 	record_set(rec, "_before", record_get(rec, "status"));
-	record_set(rec, "op", op);
-	record_set(rec, "status", during);
+	record_set(rec, "op", t->name);
+	record_set(rec, "status", guest_status_name(t->during));
 	f = xcalloc(1, sizeof(*f));
 	f->srv = srv;
 	f->path = xstrdup(path);

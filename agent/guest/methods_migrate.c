@@ -110,7 +110,8 @@ static void on_finished(void *arg, xmlrpc_value *result, int fault, const char *
 		guest_release(o->srv, o->path, GUEST_DOWN, &set, why);
 		rpc_fault(o->call, FAULT_PEER, "%s", why);
 	} else {
-		guest_release(o->srv, o->path, GUEST_DOWN, &set, NULL);
+		guest_release(o->srv, o->path, guest_status_name(guest_transitions[GOP_MIGRATE].after),
+			      &set, NULL);
 		log_info("%s migrated to %s", o->path, o->host);
 		rpc_return_string(o->call, "success");
 	}
@@ -225,8 +226,7 @@ void m_xen_migrate_vm(struct rpc_call *call, xmlrpc_value *params)
 			  srv->hv->ops->name);
 		goto out;
 	}
-	fault = guest_claim(srv, path, "migrate", "RUNNING,PAUSED", GUEST_MIGRATING, false, &rec,
-			    err, sizeof(err));
+	fault = guest_claim(srv, path, GOP_MIGRATE, false, &rec, err, sizeof(err));
 	if (fault) {
 		rpc_fault(call, fault, "%s", err);
 		goto out;
@@ -338,8 +338,7 @@ void m_migrate_prepare_vm(struct rpc_call *call, xmlrpc_value *params)
 		free(path);
 		return;
 	}
-	fault = guest_claim(srv, path, "migrate_in", "DOWN,ERROR", GUEST_MIGRATING, true, &rec,
-			    err, sizeof(err));
+	fault = guest_claim(srv, path, GOP_MIGRATE_IN, true, &rec, err, sizeof(err));
 	record_free(&rec);
 	if (fault) {
 		rpc_fault(call, fault, "%s", err);
@@ -386,7 +385,8 @@ static void on_arrived(void *arg, int fault, const char *msg)
 		record_set_int(&set, "hv_id", dom.id);
 		record_set_int(&set, "vnc_port", dom.vnc_port);
 	}
-	guest_release(in->srv, in->path, GUEST_RUNNING, &set, NULL);
+	guest_release(in->srv, in->path, guest_status_name(guest_transitions[GOP_MIGRATE_IN].after),
+		      &set, NULL);
 	record_free(&set);
 	log_info("%s arrived and runs here", in->path);
 	rpc_return_string(call, "success");
