@@ -1,6 +1,7 @@
 /* guests.c - guest records in the "vm" table. */
 #include "db/guests.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,161 @@ char *guest_status_join(unsigned mask, const char *sep, const char *last, char *
 	}
 	return buf;
 }
+
+/* ---- the typed view: the one place that knows how fields are spelled ------- */
+
+static const struct field {
+	const char *key;
+	enum { T_STATUS, T_STR, T_INT } type;
+	size_t off;
+} fields[GF_COUNT] = {
+#define F(id, key, type, member) [id] = { key, type, offsetof(struct guest_state, member) }
+	F(GF_STATUS, "status", T_STATUS, status),
+	F(GF_NAME, "name", T_STR, name),
+	F(GF_UUID, "uuid", T_STR, uuid),
+	F(GF_MEMORY, "memory", T_INT, memory),
+	F(GF_VCPUS, "vcpus", T_INT, vcpus),
+	F(GF_HA, "ha", T_INT, ha),
+	F(GF_HOST, "host", T_STR, host),
+	F(GF_OP, "op", T_STR, op),
+	F(GF_OP_STARTED, "op_started", T_INT, op_started),
+	F(GF_SAVE_FILE, "save_file", T_STR, save_file),
+	F(GF_ERROR, "error", T_STR, error),
+	F(GF_LAST_ERROR, "last_error", T_STR, last_error),
+	F(GF_HV_ID, "hv_id", T_INT, hv_id),
+	F(GF_VNC_PORT, "vnc_port", T_INT, vnc_port),
+#undef F
+};
+
+/* Field f of g again from g->rec. */
+static void decode(struct guest_state *g, enum guest_field f)
+{
+	const struct field *d = &fields[f];
+	const char *v = record_get(&g->rec, d->key);
+	void *p = (char *)g + d->off;
+
+	switch (d->type) {
+	case T_STATUS:
+		*(enum guest_status *)p = guest_status_parse(v);
+		break;
+	case T_STR:
+		free(*(char **)p);
+		*(char **)p = v ? xstrdup(v) : NULL;
+		break;
+	case T_INT:
+		*(long long *)p = record_get_int(&g->rec, d->key, GUEST_NO_INT);
+		break;
+	}
+}
+
+static void decode_all(struct guest_state *g)
+{
+	for (int f = 0; f < GF_COUNT; f++)
+		decode(g, (enum guest_field)f);
+}
+
+void guest_state_init(struct guest_state *g)
+{
+	memset(g, 0, sizeof(*g));
+	record_init(&g->rec);
+	decode_all(g);
+}
+
+void guest_state_free(struct guest_state *g)
+{
+	for (int f = 0; f < GF_COUNT; f++)
+		if (fields[f].type == T_STR)
+			free(*(char **)((char *)g + fields[f].off));
+	record_free(&g->rec);
+	memset(g, 0, sizeof(*g));
+}
+
+void guest_state_read(struct guest_state *g, const struct record *rec)
+{
+	memset(g, 0, sizeof(*g));
+	record_copy(&g->rec, rec);
+	decode_all(g);
+}
+
+void guest_state_adopt(struct guest_state *g, struct record *rec)
+{
+	memset(g, 0, sizeof(*g));
+	g->rec = *rec;
+	record_init(rec);
+	decode_all(g);
+}
+
+int guest_set(struct guest_state *g, enum guest_field f, const char *val)
+{
+	int r = 0;
+
+	if (!val)
+		record_del(&g->rec, fields[f].key);
+	else
+		r = record_set(&g->rec, fields[f].key, val);
+	decode(g, f);
+	return r;
+}
+
+void guest_set_int(struct guest_state *g, enum guest_field f, long long val)
+{
+	record_set_int(&g->rec, fields[f].key, val);
+	decode(g, f);
+}
+
+void guest_set_status(struct guest_state *g, enum guest_status s)
+{
+	guest_set(g, GF_STATUS, guest_status_name(s));
+}
+
+void guest_unset(struct guest_state *g, enum guest_field f) { guest_set(g, f, NULL); }
+
+int guest_state_get(struct store *s, const char *path, struct guest_state *g, char *err,
+		    size_t errlen)
+{
+	struct record rec;
+	int r = guests_get(s, path, &rec, err, errlen);
+
+	guest_state_adopt(g, &rec);
+	return r;
+}
+
+int guest_state_put(struct store *s, const char *path, struct guest_state *g, char *err,
+		    size_t errlen)
+{
+	return guests_put(s, path, &g->rec, err, errlen);
+}
+
+struct typed_update {
+	int (*fn)(struct guest_state *g, bool exists, void *arg, char *err, size_t errlen);
+	void *arg;
+};
+
+static int typed_one(struct record *rec, bool exists, void *arg, char *err, size_t errlen)
+{
+	struct typed_update *t = arg;
+	struct guest_state g;
+	int r;
+
+	guest_state_adopt(&g, rec);
+	r = t->fn(&g, exists, t->arg, err, errlen);
+	*rec = g.rec;           /* the record goes back to be written */
+	record_init(&g.rec);
+	guest_state_free(&g);
+	return r;
+}
+
+int guest_state_update(struct store *s, const char *path,
+		       int (*fn)(struct guest_state *g, bool exists, void *arg, char *err,
+				 size_t errlen),
+		       void *arg, char *err, size_t errlen)
+{
+	struct typed_update t = { fn, arg };
+
+	return guests_update(s, path, typed_one, &t, err, errlen);
+}
+
+/* ---- records ------------------------------------------------------------------ */
 
 int guests_get(struct store *s, const char *path, struct record *rec, char *err, size_t errlen)
 {

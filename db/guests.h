@@ -17,6 +17,7 @@
 #ifndef OVS_GUESTS_H
 #define OVS_GUESTS_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -56,6 +57,59 @@ char *guest_status_join(unsigned mask, const char *sep, const char *last, char *
 #define GUEST_STARTING  guest_status_name(GS_STARTING)
 #define GUEST_STOPPING  guest_status_name(GS_STOPPING)
 #define GUEST_MIGRATING guest_status_name(GS_MIGRATING)
+
+/* ---- the typed view -------------------------------------------------------
+ *
+ * A guest's record with the fields the agent acts on decoded, so code reads
+ * `g->status == GS_DOWN`, not strings. The field table in guests.c is the
+ * one place that knows how each is spelled in a record. Read the fields
+ * directly; change them only with guest_set*(), which change rec in the
+ * same step: rec is always the record to write, its fields in their order,
+ * and a field this view does not know is kept as it is. */
+#define GUEST_NO_INT LLONG_MIN  /* an integer field that is absent or not a number */
+
+enum guest_field {
+	GF_STATUS, GF_NAME, GF_UUID, GF_MEMORY, GF_VCPUS, GF_HA, GF_HOST, GF_OP, GF_OP_STARTED,
+	GF_SAVE_FILE, GF_ERROR, GF_LAST_ERROR, GF_HV_ID, GF_VNC_PORT, GF_COUNT
+};
+
+struct guest_state {
+	enum guest_status status;
+	char *name, *uuid, *host;       /* NULL when absent */
+	char *op;                       /* the operation in flight; NULL when none */
+	char *save_file;
+	char *error, *last_error;
+	long long memory, vcpus, ha, op_started, hv_id, vnc_port;     /* or GUEST_NO_INT */
+	struct record rec;
+};
+
+/* g (uninitialised or freed) becomes the view of an empty record. */
+void guest_state_init(struct guest_state *g);
+void guest_state_free(struct guest_state *g);
+/* g (uninitialised or freed) becomes the view of a copy of rec. */
+void guest_state_read(struct guest_state *g, const struct record *rec);
+/* The same, taking rec's fields over (rec is left empty). */
+void guest_state_adopt(struct guest_state *g, struct record *rec);
+
+/* Set a text field; NULL removes it. 0, or -1 for a value holding a
+ * newline (the field is left as it was). */
+int guest_set(struct guest_state *g, enum guest_field f, const char *val);
+void guest_set_int(struct guest_state *g, enum guest_field f, long long val);
+/* GS_NONE removes the field. */
+void guest_set_status(struct guest_state *g, enum guest_status s);
+void guest_unset(struct guest_state *g, enum guest_field f);
+
+/* guests_get, guests_put and guests_update through the typed view. */
+int guest_state_get(struct store *s, const char *path, struct guest_state *g, char *err,
+		    size_t errlen);
+int guest_state_put(struct store *s, const char *path, struct guest_state *g, char *err,
+		    size_t errlen);
+int guest_state_update(struct store *s, const char *path,
+		       int (*fn)(struct guest_state *g, bool exists, void *arg, char *err,
+				 size_t errlen),
+		       void *arg, char *err, size_t errlen);
+
+/* ---- records ---------------------------------------------------------------- */
 
 /* 1 found (rec filled), 0 absent, -1 error (err). rec must be
  * uninitialised or freed: it is initialised here, and the caller frees it. */

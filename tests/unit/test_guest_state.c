@@ -1,10 +1,14 @@
-/* test_guest_state.c - guest statuses and their one table of names
- * (db/guests.c). */
+/* test_guest_state.c - guest statuses and their one table of names, and
+ * the typed view of a guest record (db/guests.c). */
 #include "harness.h"
 #include "db/guests.h"
+#include "db/record.h"
+#include "db/store.h"
 #include "agent/base/util.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 TEST(status_names_round_trip)
 {
@@ -50,10 +54,248 @@ TEST(status_join_lists_in_enum_order)
 	CHECK_STR(guest_status_join(GS_ALL, ", ", ", ", buf, 8), "RUNNING");
 }
 
+/* ---- record <-> struct ---------------------------------------------------- */
+
+static const char every_field[] =
+	"name=g1\nuuid=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\nmemory=512\nvcpus=2\nha=0\n"
+	"status=RUNNING\ncreated=1000\nupdated=2000\nhost=localhost\nop=stop\n"
+	"op_started=1700000000\nsave_file=/OVS/running_pool/g1/vm.state\nerror=it crashed\n"
+	"last_error=stop failed\nhv_id=7\nvnc_port=-1\nfuture_field=a=b\n";
+
+/* A record parsed from text, viewed. */
+static void view(struct guest_state *g, const char *text)
+{
+	struct record r;
+
+	record_init(&r);
+	CHECK_INT(record_parse(&r, text, strlen(text)), 0);
+	guest_state_adopt(g, &r);
+	CHECK_INT(r.n, 0);      /* taken over */
+	record_free(&r);
+}
+
+/* g's record as text equals want. */
+static void check_text(const struct guest_state *g, const char *want)
+{
+	char *text = record_format(&g->rec);
+
+	CHECK_STR(text, want);
+	free(text);
+}
+
+TEST(read_decodes_every_field)
+{
+	struct guest_state g;
+
+	view(&g, every_field);
+	CHECK_INT(g.status, GS_RUNNING);
+	CHECK_STR(g.name, "g1");
+	CHECK_STR(g.uuid, "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+	CHECK_STR(g.host, "localhost");
+	CHECK_STR(g.op, "stop");
+	CHECK_STR(g.save_file, "/OVS/running_pool/g1/vm.state");
+	CHECK_STR(g.error, "it crashed");
+	CHECK_STR(g.last_error, "stop failed");
+	CHECK_INT(g.memory, 512);
+	CHECK_INT(g.vcpus, 2);
+	CHECK_INT(g.ha, 0);
+	CHECK_INT(g.op_started, 1700000000);
+	CHECK_INT(g.hv_id, 7);
+	CHECK_INT(g.vnc_port, -1);      /* a value, not "absent" */
+	check_text(&g, every_field);    /* reading changes nothing */
+	guest_state_free(&g);
+}
+
+TEST(absent_fields_read_as_absent)
+{
+	struct guest_state g;
+
+	guest_state_init(&g);
+	CHECK_INT(g.status, GS_NONE);
+	CHECK(!g.name && !g.uuid && !g.host && !g.op && !g.save_file && !g.error);
+	CHECK_INT(g.memory, GUEST_NO_INT);
+	CHECK_INT(g.hv_id, GUEST_NO_INT);
+	CHECK_INT(g.op_started, GUEST_NO_INT);
+	check_text(&g, "");
+	guest_state_free(&g);
+}
+
+TEST(words_it_does_not_know_are_kept)
+{
+	static const char text[] = "status=SLEEPING\nmemory=lots\nhv_id=\nname=x\n";
+	struct guest_state g;
+
+	view(&g, text);
+	CHECK_INT(g.status, GS_NONE);
+	CHECK_INT(g.memory, GUEST_NO_INT);
+	CHECK_INT(g.hv_id, GUEST_NO_INT);
+	CHECK_STR(g.name, "x");
+	check_text(&g, text);           /* not rewritten unless set */
+	guest_set_int(&g, GF_MEMORY, 1024);
+	CHECK_INT(g.memory, 1024);
+	check_text(&g, "status=SLEEPING\nmemory=1024\nhv_id=\nname=x\n");
+	guest_unset(&g, GF_HV_ID);      /* removed even when not a number */
+	guest_set_status(&g, GS_ERROR);
+	check_text(&g, "status=ERROR\nmemory=1024\nname=x\n");
+	guest_state_free(&g);
+}
+
+TEST(set_in_place_add_at_the_end_remove)
+{
+	struct guest_state g;
+
+	view(&g, "name=g\nstatus=DOWN\nfuture=1\nhv_id=3\n");
+	guest_set_status(&g, GS_STARTING);
+	CHECK_INT(g.status, GS_STARTING);
+	CHECK_INT(guest_set(&g, GF_OP, "start"), 0);
+	guest_set_int(&g, GF_OP_STARTED, 1234);
+	guest_unset(&g, GF_HV_ID);
+	CHECK_INT(g.hv_id, GUEST_NO_INT);
+	CHECK_STR(g.op, "start");
+	CHECK_INT(g.op_started, 1234);
+	check_text(&g, "name=g\nstatus=STARTING\nfuture=1\nop=start\nop_started=1234\n");
+	/* A value holding a newline is refused and changes nothing. */
+	CHECK_INT(guest_set(&g, GF_ERROR, "two\nlines"), -1);
+	CHECK(g.error == NULL);
+	CHECK_INT(guest_set(&g, GF_OP, "x\ny"), -1);
+	CHECK_STR(g.op, "start");
+	/* Setting a field to its own value is safe (the view owns its copies). */
+	CHECK_INT(guest_set(&g, GF_NAME, g.name), 0);
+	CHECK_STR(g.name, "g");
+	guest_unset(&g, GF_OP);
+	guest_unset(&g, GF_OP_STARTED);
+	guest_unset(&g, GF_ERROR);      /* absent already: nothing happens */
+	CHECK(g.op == NULL);
+	check_text(&g, "name=g\nstatus=STARTING\nfuture=1\n");
+	guest_set_status(&g, GS_NONE);
+	CHECK_INT(g.status, GS_NONE);
+	check_text(&g, "name=g\nfuture=1\n");
+	guest_state_free(&g);
+}
+
+TEST(every_field_has_its_own_key)
+{
+	static const struct {
+		enum guest_field f;
+		const char *key;
+	} text_fields[] = {
+		{ GF_NAME, "name" }, { GF_UUID, "uuid" }, { GF_HOST, "host" }, { GF_OP, "op" },
+		{ GF_SAVE_FILE, "save_file" }, { GF_ERROR, "error" },
+		{ GF_LAST_ERROR, "last_error" },
+	}, int_fields[] = {
+		{ GF_MEMORY, "memory" }, { GF_VCPUS, "vcpus" }, { GF_HA, "ha" },
+		{ GF_OP_STARTED, "op_started" }, { GF_HV_ID, "hv_id" }, { GF_VNC_PORT, "vnc_port" },
+	};
+	struct guest_state g;
+
+	CHECK_INT(ARRAY_SIZE(text_fields) + ARRAY_SIZE(int_fields) + 1, GF_COUNT);
+	guest_state_init(&g);
+	for (size_t i = 0; i < ARRAY_SIZE(text_fields); i++) {
+		CHECK_INT(guest_set(&g, text_fields[i].f, text_fields[i].key), 0);
+		CHECK_INT(g.rec.n, i + 1);
+		CHECK_STR(record_get(&g.rec, text_fields[i].key), text_fields[i].key);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(int_fields); i++) {
+		guest_set_int(&g, int_fields[i].f, (long long)i * 10 - 5);
+		CHECK_INT(record_get_int(&g.rec, int_fields[i].key, 999), (long long)i * 10 - 5);
+	}
+	guest_set_status(&g, GS_SUSPEND);
+	CHECK_STR(record_get(&g.rec, "status"), "SUSPEND");
+	CHECK_INT(g.rec.n, GF_COUNT);
+	/* The view read back from the record it wrote is the same view. */
+	{
+		struct guest_state back;
+		guest_state_read(&back, &g.rec);
+		CHECK_STR(back.name, "name");
+		CHECK_STR(back.last_error, "last_error");
+		CHECK_STR(back.save_file, "save_file");
+		CHECK_INT(back.vnc_port, 45);
+		CHECK_INT(back.memory, -5);
+		CHECK_INT(back.status, GS_SUSPEND);
+		guest_unset(&back, GF_NAME);       /* a copy: g keeps its own */
+		CHECK_STR(g.name, "name");
+		guest_state_free(&back);
+	}
+	guest_state_free(&g);
+}
+
+/* ---- through the store --------------------------------------------------- */
+
+static char dir[] = "/tmp/test_guest_state.XXXXXX";
+static char err[1024];
+
+static int stop_it(struct guest_state *g, bool exists, void *arg, char *e, size_t elen)
+{
+	if (!exists) {
+		snprintf(e, elen, "gone");
+		return -2;
+	}
+	guest_set_status(g, GS_DOWN);
+	guest_unset(g, GF_HV_ID);
+	return *(int *)arg;
+}
+
+TEST(update_through_the_view_keeps_other_fields)
+{
+	struct store *s = store_open(dir, true, err, sizeof(err));
+	struct guest_state g;
+	struct record r;
+	int keep = 0;
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_INT(guest_state_get(s, "/OVS/running_pool/g", &g, err, sizeof(err)), 0);
+	CHECK_INT(g.status, GS_NONE);
+	guest_set(&g, GF_NAME, "g");
+	guest_set_status(&g, GS_RUNNING);
+	guest_set_int(&g, GF_HV_ID, 4);
+	CHECK_INT(guest_state_put(s, "/OVS/running_pool/g", &g, err, sizeof(err)), 0);
+	guest_state_free(&g);
+	/* A db tool adds a field of its own meanwhile. */
+	CHECK_INT(guests_get(s, "/OVS/running_pool/g", &r, err, sizeof(err)), 1);
+	record_set(&r, "note", "kept");
+	CHECK_INT(guests_put(s, "/OVS/running_pool/g", &r, err, sizeof(err)), 0);
+	record_free(&r);
+	CHECK_INT(guest_state_update(s, "/OVS/running_pool/g", stop_it, &keep, err, sizeof(err)), 0);
+	CHECK_INT(guest_state_get(s, "/OVS/running_pool/g", &g, err, sizeof(err)), 1);
+	CHECK_INT(g.status, GS_DOWN);
+	CHECK_INT(g.hv_id, GUEST_NO_INT);
+	CHECK_STR(record_get(&g.rec, "note"), "kept");
+	CHECK(record_get(&g.rec, "updated") != NULL);
+	guest_state_free(&g);
+	/* fn's refusal passes through and writes nothing. */
+	CHECK_INT(guest_state_update(s, "/OVS/running_pool/none", stop_it, &keep, err,
+				     sizeof(err)), -2);
+	CHECK_STR(err, "gone");
+	CHECK_INT(guests_get(s, "/OVS/running_pool/none", &r, err, sizeof(err)), 0);
+	record_free(&r);
+	store_close(s);
+}
+
 int main(void)
 {
+	char *f, *l;
+
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
 	RUN(status_names_round_trip);
 	RUN(status_parse_is_exact);
 	RUN(status_join_lists_in_enum_order);
+	RUN(read_decodes_every_field);
+	RUN(absent_fields_read_as_absent);
+	RUN(words_it_does_not_know_are_kept);
+	RUN(set_in_place_add_at_the_end_remove);
+	RUN(every_field_has_its_own_key);
+	RUN(update_through_the_view_keeps_other_fields);
+	f = xasprintf("%s/data.mdb", dir);
+	l = xasprintf("%s/lock.mdb", dir);
+	unlink(f);
+	unlink(l);
+	rmdir(dir);
+	free(f);
+	free(l);
 	return harness_done();
 }
