@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "agent/guest/lifecycle.h"
+#include "db/guests.h"
 #include "db/record.h"
 
 struct server;
@@ -39,20 +40,31 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
  * the backend already runs its uuid). 0 or a fault code with err. */
 int guest_register(struct server *srv, const char *path, struct record *rec, char *err, size_t errlen);
 
+/* A guest as guest_claim left it. */
+struct guest_claimed {
+	struct guest_state state;       /* its record as claimed (op, op's status in flight) */
+	enum guest_status before;       /* its status before the claim, for a rollback */
+};
 /* For operations of several steps (live migration): claim the guest for
  * op, which must be allowed from its status (a guest not yet registered
  * is registered first when may_register). It is then busy, and the intent
- * (op, op_started, op's status while in flight) is in the db. Returns 0
- * with the record as claimed in rec (free it; its field "_before" holds
- * the status before the claim), or a fault code with err. */
+ * (op, op_started, op's status while in flight) is in the db. Returns 0,
+ * or a fault code with err; c->state is to be freed either way. */
 int guest_claim(struct server *srv, const char *path, enum guest_op op, bool may_register,
-		struct record *rec, char *err, size_t errlen);
-/* End a claim: record status (and the fields of `set`, may be NULL; a field
- * with an empty value is removed), clear the op, and free the guest for
- * other operations. last_error may be NULL. 0, or -1 when the db failed
- * (logged). */
-int guest_release(struct server *srv, const char *path, const char *status,
-		  const struct record *set, const char *last_error);
+		struct guest_claimed *c, char *err, size_t errlen);
+
+struct hv_dom;
+/* How a claim ends. */
+struct guest_end {
+	enum guest_status status;
+	const char *host;               /* NULL: unchanged */
+	bool forget_hv;                 /* remove hv_id and vnc_port */
+	const struct hv_dom *dom;       /* else record its hv_id and vnc_port (NULL: unchanged) */
+	const char *last_error;         /* NULL: unchanged */
+};
+/* End a claim: record what end says, clear the op, and free the guest for
+ * other operations. 0, or -1 when the db failed (logged). */
+int guest_release(struct server *srv, const char *path, const struct guest_end *end);
 
 struct vmcfg;
 struct hv_guest;

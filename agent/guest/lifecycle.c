@@ -1,6 +1,8 @@
 /* lifecycle.c - the guest's operations as one table. */
 #include "agent/guest/lifecycle.h"
 
+#include <string.h>
+
 #define S(x) GS_BIT(GS_##x)
 
 const struct guest_transition guest_transitions[GOP_COUNT] = {
@@ -18,6 +20,14 @@ const struct guest_transition guest_transitions[GOP_COUNT] = {
 	[GOP_MIGRATE]    = { "migrate",    S(RUNNING) | S(PAUSED), GS_MIGRATING, GS_DOWN },
 	[GOP_MIGRATE_IN] = { "migrate_in", S(DOWN) | S(ERROR),    GS_MIGRATING, GS_RUNNING },
 };
+
+enum guest_op guest_op_parse(const char *name)
+{
+	for (int op = 0; name && op < GOP_COUNT; op++)
+		if (strcmp(name, guest_transitions[op].name) == 0)
+			return (enum guest_op)op;
+	return GOP_COUNT;
+}
 
 bool guest_may(enum guest_op op, enum guest_status s)
 {

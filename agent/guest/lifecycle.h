@@ -28,6 +28,10 @@ struct guest_transition {
 /* Indexed by enum guest_op. */
 extern const struct guest_transition guest_transitions[GOP_COUNT];
 
+/* The operation a record's "op" field names; GOP_COUNT for NULL or a name
+ * not in the table. */
+enum guest_op guest_op_parse(const char *name);
+
 /* True when op may start on a guest whose status is s. */
 bool guest_may(enum guest_op op, enum guest_status s);
 
