@@ -219,6 +219,26 @@ TEST(every_field_has_its_own_key)
 	guest_state_free(&g);
 }
 
+/* ---- record_rename --------------------------------------------------------- */
+
+TEST(record_rename_keeps_the_place)
+{
+	struct record r;
+	char *text;
+
+	record_init(&r);
+	record_parse(&r, "a=1\nb=2\nc=3\n", 12);
+	CHECK_INT(record_rename(&r, "b", "x"), 1);
+	CHECK_INT(record_rename(&r, "nope", "y"), 0);
+	CHECK_INT(record_rename(&r, "a", "Bad Key"), -1);
+	CHECK_INT(record_rename(&r, "x", "c"), 1);      /* the old c goes */
+	CHECK_INT(record_rename(&r, "a", "a"), 1);
+	text = record_format(&r);
+	CHECK_STR(text, "a=1\nc=2\n");
+	free(text);
+	record_free(&r);
+}
+
 /* ---- through the store --------------------------------------------------- */
 
 static char dir[] = "/tmp/test_guest_state.XXXXXX";
@@ -290,6 +310,7 @@ int main(void)
 	RUN(set_in_place_add_at_the_end_remove);
 	RUN(every_field_has_its_own_key);
 	RUN(update_through_the_view_keeps_other_fields);
+	RUN(record_rename_keeps_the_place);
 	f = xasprintf("%s/data.mdb", dir);
 	l = xasprintf("%s/lock.mdb", dir);
 	unlink(f);
