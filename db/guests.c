@@ -68,7 +68,6 @@ static const struct field {
 	F(GF_OP_STARTED, "op_started", T_INT, op_started),
 	F(GF_SAVE_FILE, "save_file", T_STR, save_file),
 	F(GF_ERROR, "error", T_STR, error),
-	F(GF_LAST_ERROR, "last_error", T_STR, last_error),
 	F(GF_HV_ID, "hv_id", T_INT, hv_id),
 	F(GF_VNC_PORT, "vnc_port", T_INT, vnc_port),
 #undef F
@@ -117,10 +116,29 @@ void guest_state_free(struct guest_state *g)
 	memset(g, 0, sizeof(*g));
 }
 
+/* Records of the older format had two error fields: error (why the guest
+ * is ERROR) and last_error (why its last operation failed). Folded into
+ * one: error when the guest is ERROR, which it explains, else the last
+ * failure. True when rec changed. */
+static bool fold_last_error(struct record *rec)
+{
+	const char *last = record_get(rec, "last_error");
+
+	if (!last)
+		return false;
+	if (!record_get(rec, "error"))
+		record_rename(rec, "last_error", "error");      /* in its place */
+	else if (guest_status_parse(record_get(rec, "status")) != GS_ERROR)
+		record_set(rec, "error", last);
+	record_del(rec, "last_error");
+	return true;
+}
+
 void guest_state_read(struct guest_state *g, const struct record *rec)
 {
 	memset(g, 0, sizeof(*g));
 	record_copy(&g->rec, rec);
+	g->upgraded = fold_last_error(&g->rec);
 	decode_all(g);
 }
 
@@ -129,18 +147,28 @@ void guest_state_adopt(struct guest_state *g, struct record *rec)
 	memset(g, 0, sizeof(*g));
 	g->rec = *rec;
 	record_init(rec);
+	g->upgraded = fold_last_error(&g->rec);
 	decode_all(g);
 }
 
 int guest_set(struct guest_state *g, enum guest_field f, const char *val)
 {
+	char *flat = NULL;
 	int r = 0;
 
+	if (f == GF_ERROR && val && strpbrk(val, "\r\n")) {
+		/* A backend's message may span lines; the record holds one. */
+		flat = xstrdup(val);
+		for (char *p = flat; (p = strpbrk(p, "\r\n")); p++)
+			*p = ' ';
+		val = flat;
+	}
 	if (!val)
 		record_del(&g->rec, fields[f].key);
 	else
 		r = record_set(&g->rec, fields[f].key, val);
 	decode(g, f);
+	free(flat);
 	return r;
 }
 

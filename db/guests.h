@@ -10,7 +10,14 @@
  *   memory, vcpus       MB and count, as last started
  *   op, op_started      the operation in flight and when it began: written
  *                       before the agent acts, cleared after (crash safety)
- *   error               why the status is ERROR
+ *   error               the one error field: why the guest is ERROR, or why
+ *                       its last operation failed (whatever its status is
+ *                       now); an operation that succeeds removes it.
+ *                       Records written before had a second field,
+ *                       last_error, for the last failure: the typed view
+ *                       reads the two as one (guest_state_read), so a
+ *                       record written back through it has only error, and
+ *                       the agent's start-up reconciliation rewrites them.
  *   save_file           state file of a suspended guest
  *   created, updated    seconds since the epoch
  * Any other field is kept as is. */
@@ -70,7 +77,7 @@ char *guest_status_join(unsigned mask, const char *sep, const char *last, char *
 
 enum guest_field {
 	GF_STATUS, GF_NAME, GF_UUID, GF_MEMORY, GF_VCPUS, GF_HA, GF_HOST, GF_OP, GF_OP_STARTED,
-	GF_SAVE_FILE, GF_ERROR, GF_LAST_ERROR, GF_HV_ID, GF_VNC_PORT, GF_COUNT
+	GF_SAVE_FILE, GF_ERROR, GF_HV_ID, GF_VNC_PORT, GF_COUNT
 };
 
 struct guest_state {
@@ -78,21 +85,26 @@ struct guest_state {
 	char *name, *uuid, *host;       /* NULL when absent */
 	char *op;                       /* the operation in flight; NULL when none */
 	char *save_file;
-	char *error, *last_error;
+	char *error;
 	long long memory, vcpus, ha, op_started, hv_id, vnc_port;     /* or GUEST_NO_INT */
+	bool upgraded;                  /* rec was read from the older format and brought up
+					 * to date: writing it back changes it */
 	struct record rec;
 };
 
 /* g (uninitialised or freed) becomes the view of an empty record. */
 void guest_state_init(struct guest_state *g);
 void guest_state_free(struct guest_state *g);
-/* g (uninitialised or freed) becomes the view of a copy of rec. */
+/* g (uninitialised or freed) becomes the view of a copy of rec. A record
+ * of the older format is brought up to date in the copy: its last_error
+ * becomes error, unless the guest is ERROR and error explains that. */
 void guest_state_read(struct guest_state *g, const struct record *rec);
 /* The same, taking rec's fields over (rec is left empty). */
 void guest_state_adopt(struct guest_state *g, struct record *rec);
 
 /* Set a text field; NULL removes it. 0, or -1 for a value holding a
- * newline (the field is left as it was). */
+ * newline (the field is left as it was), except in error, where line
+ * breaks become spaces. */
 int guest_set(struct guest_state *g, enum guest_field f, const char *val);
 void guest_set_int(struct guest_state *g, enum guest_field f, long long val);
 /* GS_NONE removes the field. */

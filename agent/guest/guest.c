@@ -334,7 +334,7 @@ static int apply_outcome(struct guest_state *g, bool exists, void *arg, char *er
 	if (!o->fault && o->have == 0 && (f->t->after == GS_RUNNING || f->t->after == GS_PAUSED)) {
 		/* The backend said yes, but the guest is gone by now. */
 		guest_set_status(g, GS_DOWN);
-		guest_set(g, GF_LAST_ERROR, "the guest stopped while the operation ended");
+		guest_set(g, GF_ERROR, "the guest stopped while the operation ended");
 	} else if (!o->fault) {
 		guest_set_status(g, f->t->after);
 		guest_unset(g, GF_ERROR);
@@ -350,7 +350,7 @@ static int apply_outcome(struct guest_state *g, bool exists, void *arg, char *er
 		else if (o->have == 0 && f->def->kind != K_SAVE && f->before != GS_SUSPEND)
 			now = GS_DOWN;
 		guest_set_status(g, now);
-		guest_set(g, GF_LAST_ERROR, o->msg ? o->msg : "failed");
+		guest_set(g, GF_ERROR, o->msg ? o->msg : "failed");
 	}
 	if (o->have == 1) {
 		guest_set_int(g, GF_HV_ID, o->dom.id);
@@ -572,9 +572,11 @@ static int reconcile_one(const char *path, const struct record *old, void *arg)
 	enum guest_status was, now;
 	enum guest_op op;
 	const char *why = NULL;
-	char err[256], *text_old, *text_new, *op_text;
+	char err[256], *text_old, *text_new, *text_read = NULL, *op_text;
 
 	guest_state_read(&g, old);
+	if (g.upgraded)         /* an older format: written back below even if nothing else changes */
+		text_read = record_format(&g.rec);
 	d = find_dom(rc, g.uuid);
 	was = g.status;
 	op_text = g.op ? xstrdup(g.op) : NULL;  /* for the log: g.op is cleared below */
@@ -623,6 +625,8 @@ static int reconcile_one(const char *path, const struct record *old, void *arg)
 	if (strcmp(text_old, text_new) != 0) {
 		if (guest_state_put(rc->srv->store, path, &g, err, sizeof(err)) != 0)
 			log_err("reconcile %s: %s", path, err);
+		else if (text_read && strcmp(text_read, text_new) == 0)
+			log_info("%s: record brought up to date (last_error folded into error)", path);
 		else
 			log_warn("reconciled %s: %s%s%s -> %s%s%s", path,
 				 was != GS_NONE ? guest_status_name(was) : "?",
@@ -632,6 +636,7 @@ static int reconcile_one(const char *path, const struct record *old, void *arg)
 	}
 	free(text_old);
 	free(text_new);
+	free(text_read);
 	free(op_text);
 	guest_state_free(&g);
 	return 0;
@@ -802,8 +807,7 @@ static int apply_release(struct guest_state *g, bool exists, void *arg, char *er
 		guest_set_int(g, GF_HV_ID, end->dom->id);
 		guest_set_int(g, GF_VNC_PORT, end->dom->vnc_port);
 	}
-	if (end->last_error)
-		guest_set(g, GF_LAST_ERROR, end->last_error);
+	guest_set(g, GF_ERROR, end->error);
 	return 0;
 }
 

@@ -60,7 +60,7 @@ struct guest_end {
 	const char *host;               /* NULL: unchanged */
 	bool forget_hv;                 /* remove hv_id and vnc_port */
 	const struct hv_dom *dom;       /* else record its hv_id and vnc_port (NULL: unchanged) */
-	const char *last_error;         /* NULL: unchanged */
+	const char *error;              /* why it failed; NULL: it succeeded (no error) */
 };
 /* End a claim: record what end says, clear the op, and free the guest for
  * other operations. 0, or -1 when the db failed (logged). */

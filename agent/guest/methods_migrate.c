@@ -65,7 +65,7 @@ static void out_free(struct outgoing *o)
 /* Fail before the guest left: it still runs here. */
 static void out_fail(struct outgoing *o, int fault, const char *msg)
 {
-	guest_release(o->srv, o->path, &(struct guest_end){ .status = o->before, .last_error = msg });
+	guest_release(o->srv, o->path, &(struct guest_end){ .status = o->before, .error = msg });
 	log_warn("migrating %s to %s failed: %s", o->path, o->host, msg);
 	rpc_fault(o->call, fault, "migration of %s to %s failed: %s", o->path, o->host, msg);
 	out_free(o);
@@ -105,7 +105,7 @@ static void on_finished(void *arg, xmlrpc_value *result, int fault, const char *
 		char why[600];
 		snprintf(why, sizeof(why), "migrated to %s, which did not confirm: %s", o->host, msg);
 		end.status = GS_DOWN;
-		end.last_error = why;
+		end.error = why;
 		guest_release(o->srv, o->path, &end);
 		rpc_fault(o->call, FAULT_PEER, "%s", why);
 	} else {
@@ -292,7 +292,7 @@ static void in_drop(struct incoming *in, const char *why)
 	struct hv *hv = in->srv->hv;
 
 	hv->ops->act(hv, in->uuid, HV_DESTROY, discard_done, NULL);
-	guest_release(in->srv, in->path, &(struct guest_end){ .status = GS_DOWN, .last_error = why });
+	guest_release(in->srv, in->path, &(struct guest_end){ .status = GS_DOWN, .error = why });
 	log_warn("incoming migration of %s dropped: %s", in->path, why);
 	in_free(in);
 }
@@ -310,7 +310,7 @@ static void on_listening(void *arg, int fault, const char *msg)
 	in->call = NULL;
 	if (fault) {
 		guest_release(in->srv, in->path,
-			      &(struct guest_end){ .status = GS_DOWN, .last_error = msg });
+			      &(struct guest_end){ .status = GS_DOWN, .error = msg });
 		rpc_fault(call, fault, "cannot receive %s: %s", in->path, msg);
 		in_free(in);
 		return;
@@ -354,7 +354,7 @@ void m_migrate_prepare_vm(struct rpc_call *call, xmlrpc_value *params)
 	if ((fault = guest_load_cfg(path, &in->cfg, &g, in->name, sizeof(in->name), in->uuid, err,
 				    sizeof(err))) != 0) {
 		in->call = NULL;
-		guest_release(srv, path, &(struct guest_end){ .status = GS_DOWN, .last_error = err });
+		guest_release(srv, path, &(struct guest_end){ .status = GS_DOWN, .error = err });
 		rpc_fault(call, fault, "%s", err);
 		in_free(in);
 		return;

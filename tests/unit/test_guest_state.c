@@ -60,7 +60,7 @@ static const char every_field[] =
 	"name=g1\nuuid=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\nmemory=512\nvcpus=2\nha=0\n"
 	"status=RUNNING\ncreated=1000\nupdated=2000\nhost=localhost\nop=stop\n"
 	"op_started=1700000000\nsave_file=/OVS/running_pool/g1/vm.state\nerror=it crashed\n"
-	"last_error=stop failed\nhv_id=7\nvnc_port=-1\nfuture_field=a=b\n";
+	"hv_id=7\nvnc_port=-1\nfuture_field=a=b\n";
 
 /* A record parsed from text, viewed. */
 static void view(struct guest_state *g, const char *text)
@@ -95,7 +95,6 @@ TEST(read_decodes_every_field)
 	CHECK_STR(g.op, "stop");
 	CHECK_STR(g.save_file, "/OVS/running_pool/g1/vm.state");
 	CHECK_STR(g.error, "it crashed");
-	CHECK_STR(g.last_error, "stop failed");
 	CHECK_INT(g.memory, 512);
 	CHECK_INT(g.vcpus, 2);
 	CHECK_INT(g.ha, 0);
@@ -155,18 +154,23 @@ TEST(set_in_place_add_at_the_end_remove)
 	CHECK_INT(g.op_started, 1234);
 	check_text(&g, "name=g\nstatus=STARTING\nfuture=1\nop=start\nop_started=1234\n");
 	/* A value holding a newline is refused and changes nothing. */
-	CHECK_INT(guest_set(&g, GF_ERROR, "two\nlines"), -1);
-	CHECK(g.error == NULL);
 	CHECK_INT(guest_set(&g, GF_OP, "x\ny"), -1);
 	CHECK_STR(g.op, "start");
+	CHECK_INT(guest_set(&g, GF_HOST, "a\n"), -1);
+	CHECK(g.host == NULL);
+	/* Except an error message: it is kept, on one line. */
+	CHECK_INT(guest_set(&g, GF_ERROR, "qemu said:\r\nno\n"), 0);
+	CHECK_STR(g.error, "qemu said:  no ");
 	/* Setting a field to its own value is safe (the view owns its copies). */
 	CHECK_INT(guest_set(&g, GF_NAME, g.name), 0);
 	CHECK_STR(g.name, "g");
 	guest_unset(&g, GF_OP);
 	guest_unset(&g, GF_OP_STARTED);
-	guest_unset(&g, GF_ERROR);      /* absent already: nothing happens */
+	guest_unset(&g, GF_HOST);       /* absent already: nothing happens */
 	CHECK(g.op == NULL);
-	check_text(&g, "name=g\nstatus=STARTING\nfuture=1\n");
+	check_text(&g, "name=g\nstatus=STARTING\nfuture=1\nerror=qemu said:  no \n");
+	guest_unset(&g, GF_ERROR);
+	CHECK(g.error == NULL);
 	guest_set_status(&g, GS_NONE);
 	CHECK_INT(g.status, GS_NONE);
 	check_text(&g, "name=g\nfuture=1\n");
@@ -181,7 +185,6 @@ TEST(every_field_has_its_own_key)
 	} text_fields[] = {
 		{ GF_NAME, "name" }, { GF_UUID, "uuid" }, { GF_HOST, "host" }, { GF_OP, "op" },
 		{ GF_SAVE_FILE, "save_file" }, { GF_ERROR, "error" },
-		{ GF_LAST_ERROR, "last_error" },
 	}, int_fields[] = {
 		{ GF_MEMORY, "memory" }, { GF_VCPUS, "vcpus" }, { GF_HA, "ha" },
 		{ GF_OP_STARTED, "op_started" }, { GF_HV_ID, "hv_id" }, { GF_VNC_PORT, "vnc_port" },
@@ -207,7 +210,7 @@ TEST(every_field_has_its_own_key)
 		struct guest_state back;
 		guest_state_read(&back, &g.rec);
 		CHECK_STR(back.name, "name");
-		CHECK_STR(back.last_error, "last_error");
+		CHECK_STR(back.error, "error");
 		CHECK_STR(back.save_file, "save_file");
 		CHECK_INT(back.vnc_port, 45);
 		CHECK_INT(back.memory, -5);
@@ -239,10 +242,144 @@ TEST(record_rename_keeps_the_place)
 	record_free(&r);
 }
 
-/* ---- through the store --------------------------------------------------- */
+/* ---- records of the older format: last_error folded into error ------------- */
+
+/* A record of the older format read through the view: its text now, and
+ * whether the view says it changed. */
+static void check_fold(const char *old, const char *want, bool upgraded)
+{
+	struct guest_state g;
+
+	view(&g, old);
+	check_text(&g, want);
+	CHECK_INT(g.upgraded, upgraded);
+	guest_state_free(&g);
+}
+
+TEST(last_error_of_older_records_read_as_error)
+{
+	struct guest_state g;
+
+	/* Only last_error: it becomes error, in its place. */
+	check_fold("name=g\nstatus=DOWN\nlast_error=start failed\nhost=localhost\n",
+		   "name=g\nstatus=DOWN\nerror=start failed\nhost=localhost\n", true);
+	/* Both, and the guest is not ERROR: the error it had is over; the last
+	 * failure is what the record says now. */
+	check_fold("status=RUNNING\nerror=the guest crashed\nlast_error=stop failed\n",
+		   "status=RUNNING\nerror=stop failed\n", true);
+	/* Both, and the guest is ERROR: error explains that; it stays. */
+	check_fold("status=ERROR\nerror=the guest crashed\nlast_error=start failed\nx=1\n",
+		   "status=ERROR\nerror=the guest crashed\nx=1\n", true);
+	/* The current format: nothing to do. */
+	check_fold("name=g\nstatus=ERROR\nerror=e\n", "name=g\nstatus=ERROR\nerror=e\n", false);
+	/* The copy is brought up to date; the record read is not touched. */
+	{
+		struct record r;
+		record_init(&r);
+		record_parse(&r, "status=DOWN\nlast_error=x\n", 25);
+		guest_state_read(&g, &r);
+		CHECK_STR(g.error, "x");
+		CHECK_STR(record_get(&r, "last_error"), "x");
+		CHECK(record_get(&g.rec, "last_error") == NULL);
+		guest_state_free(&g);
+		record_free(&r);
+	}
+}
 
 static char dir[] = "/tmp/test_guest_state.XXXXXX";
 static char err[1024];
+
+/* Remove a db directory the store made (its two files). */
+static void remove_db(const char *d)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char *p = xasprintf("%s/%s", d, files[i]);
+		unlink(p);
+		free(p);
+	}
+	rmdir(d);
+}
+
+/* A db as the previous agent left it: a guest that failed an operation,
+ * one that never did, a damaged record and another table. */
+static void write_old_db(const char *d)
+{
+	struct store *s = store_open(d, true, err, sizeof(err));
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_INT(store_put(s, GUESTS_TABLE, "/OVS/running_pool/a",
+			    "name=a\nstatus=DOWN\ncreated=5\nupdated=6\nlast_error=no memory\n",
+			    err, sizeof(err)), 0);
+	CHECK_INT(store_put(s, GUESTS_TABLE, "/OVS/running_pool/b",
+			    "name=b\nstatus=RUNNING\ncreated=5\nupdated=6\n", err, sizeof(err)), 0);
+	CHECK_INT(store_put(s, GUESTS_TABLE, "/OVS/running_pool/c", "damaged", err,
+			    sizeof(err)), 0);
+	CHECK_INT(store_put(s, "pool", "last_error", "x", err, sizeof(err)), 0);
+	store_close(s);
+}
+
+static void check_value(struct store *s, const char *table, const char *key, const char *want)
+{
+	char *v = NULL;
+
+	CHECK_INT(store_get(s, table, key, &v, err, sizeof(err)), 1);
+	CHECK_STR(v, want);
+	free(v);
+}
+
+static int write_back(struct guest_state *g, bool exists, void *arg, char *e, size_t elen)
+{
+	return 0;
+}
+
+TEST(old_db_loads_and_is_brought_up_to_date_record_by_record)
+{
+	char *d = xasprintf("%s/old", dir);
+	struct store *s;
+	struct guest_state g;
+	char *v = NULL;
+
+	mkdir(d, 0700);
+	write_old_db(d);
+	s = store_open(d, false, err, sizeof(err));
+	CHECK(s != NULL);
+	if (!s)
+		goto out;
+	/* Same schema: an older agent can still open the db. */
+	check_value(s, "meta", "schema", "1");
+	CHECK_INT(STORE_SCHEMA, 1);
+	/* Reading changes nothing on disk... */
+	CHECK_INT(guest_state_get(s, "/OVS/running_pool/a", &g, err, sizeof(err)), 1);
+	CHECK_STR(g.error, "no memory");
+	CHECK_INT(g.status, GS_DOWN);
+	CHECK(g.upgraded);
+	guest_state_free(&g);
+	check_value(s, GUESTS_TABLE, "/OVS/running_pool/a",
+		    "name=a\nstatus=DOWN\ncreated=5\nupdated=6\nlast_error=no memory\n");
+	/* ...writing it back brings it up to date. */
+	CHECK_INT(guest_state_update(s, "/OVS/running_pool/a", write_back, NULL, err, sizeof(err)),
+		  0);
+	CHECK_INT(store_get(s, GUESTS_TABLE, "/OVS/running_pool/a", &v, err, sizeof(err)), 1);
+	CHECK(v && strncmp(v, "name=a\nstatus=DOWN\ncreated=5\nupdated=", 37) == 0);
+	CHECK(v && strstr(v, "\nerror=no memory\n") && !strstr(v, "last_error"));
+	free(v);
+	CHECK_INT(guest_state_get(s, "/OVS/running_pool/b", &g, err, sizeof(err)), 1);
+	CHECK(!g.upgraded && !g.error);
+	guest_state_free(&g);
+	CHECK_INT(guest_state_get(s, "/OVS/running_pool/c", &g, err, sizeof(err)), -1);
+	guest_state_free(&g);
+	check_value(s, "pool", "last_error", "x");      /* other tables are not guests */
+	store_close(s);
+out:
+	remove_db(d);
+	free(d);
+}
+
+/* ---- through the store --------------------------------------------------- */
 
 static int stop_it(struct guest_state *g, bool exists, void *arg, char *e, size_t elen)
 {
@@ -295,8 +432,6 @@ TEST(update_through_the_view_keeps_other_fields)
 
 int main(void)
 {
-	char *f, *l;
-
 	if (!mkdtemp(dir)) {
 		perror("mkdtemp");
 		return 1;
@@ -311,12 +446,8 @@ int main(void)
 	RUN(every_field_has_its_own_key);
 	RUN(update_through_the_view_keeps_other_fields);
 	RUN(record_rename_keeps_the_place);
-	f = xasprintf("%s/data.mdb", dir);
-	l = xasprintf("%s/lock.mdb", dir);
-	unlink(f);
-	unlink(l);
-	rmdir(dir);
-	free(f);
-	free(l);
+	RUN(last_error_of_older_records_read_as_error);
+	RUN(old_db_loads_and_is_brought_up_to_date_record_by_record);
+	remove_db(dir);
 	return harness_done();
 }
