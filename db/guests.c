@@ -1,6 +1,7 @@
 /* guests.c - guest records in the "vm" table. */
 #include "db/guests.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,17 +12,226 @@
 #include "agent/base/buf.h"
 #include "agent/base/util.h"
 
-bool guest_status_valid(const char *s)
-{
-	static const char *const all[] = { GUEST_RUNNING, GUEST_DOWN, GUEST_PAUSED, GUEST_SUSPEND,
-					   GUEST_ERROR, GUEST_STARTING, GUEST_STOPPING,
-					   GUEST_MIGRATING };
+static const char *const status_names[GS_COUNT] = {
+	[GS_RUNNING] = "RUNNING", [GS_DOWN] = "DOWN", [GS_PAUSED] = "PAUSED",
+	[GS_SUSPEND] = "SUSPEND", [GS_ERROR] = "ERROR", [GS_STARTING] = "STARTING",
+	[GS_STOPPING] = "STOPPING", [GS_MIGRATING] = "MIGRATING",
+};
 
-	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
-		if (strcmp(s, all[i]) == 0)
-			return true;
-	return false;
+const char *guest_status_name(enum guest_status s)
+{
+	return s > GS_NONE && s < GS_COUNT ? status_names[s] : NULL;
 }
+
+enum guest_status guest_status_parse(const char *s)
+{
+	for (int i = GS_NONE + 1; s && i < GS_COUNT; i++)
+		if (strcmp(s, status_names[i]) == 0)
+			return (enum guest_status)i;
+	return GS_NONE;
+}
+
+bool guest_status_valid(const char *s) { return guest_status_parse(s) != GS_NONE; }
+
+char *guest_status_join(unsigned mask, const char *sep, const char *last, char *buf, size_t len)
+{
+	size_t n = 0, left = 0;
+
+	for (int i = GS_NONE + 1; i < GS_COUNT; i++)
+		left += (mask & GS_BIT(i)) != 0;
+	buf[0] = '\0';
+	for (int i = GS_NONE + 1; i < GS_COUNT && n < len; i++) {
+		if (!(mask & GS_BIT(i)))
+			continue;
+		left--;
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", status_names[i],
+				      left > 1 ? sep : left == 1 ? last : "");
+	}
+	return buf;
+}
+
+/* ---- the typed view: the one place that knows how fields are spelled ------- */
+
+static const struct field {
+	const char *key;
+	enum { T_STATUS, T_STR, T_INT } type;
+	size_t off;
+} fields[GF_COUNT] = {
+#define F(id, key, type, member) [id] = { key, type, offsetof(struct guest_state, member) }
+	F(GF_STATUS, "status", T_STATUS, status),
+	F(GF_NAME, "name", T_STR, name),
+	F(GF_UUID, "uuid", T_STR, uuid),
+	F(GF_MEMORY, "memory", T_INT, memory),
+	F(GF_VCPUS, "vcpus", T_INT, vcpus),
+	F(GF_HA, "ha", T_INT, ha),
+	F(GF_HOST, "host", T_STR, host),
+	F(GF_OP, "op", T_STR, op),
+	F(GF_OP_STARTED, "op_started", T_INT, op_started),
+	F(GF_SAVE_FILE, "save_file", T_STR, save_file),
+	F(GF_ERROR, "error", T_STR, error),
+	F(GF_HV_ID, "hv_id", T_INT, hv_id),
+	F(GF_VNC_PORT, "vnc_port", T_INT, vnc_port),
+#undef F
+};
+
+/* Field f of g again from g->rec. */
+static void decode(struct guest_state *g, enum guest_field f)
+{
+	const struct field *d = &fields[f];
+	const char *v = record_get(&g->rec, d->key);
+	void *p = (char *)g + d->off;
+
+	switch (d->type) {
+	case T_STATUS:
+		*(enum guest_status *)p = guest_status_parse(v);
+		break;
+	case T_STR:
+		free(*(char **)p);
+		*(char **)p = v ? xstrdup(v) : NULL;
+		break;
+	case T_INT:
+		*(long long *)p = record_get_int(&g->rec, d->key, GUEST_NO_INT);
+		break;
+	}
+}
+
+static void decode_all(struct guest_state *g)
+{
+	for (int f = 0; f < GF_COUNT; f++)
+		decode(g, (enum guest_field)f);
+}
+
+void guest_state_init(struct guest_state *g)
+{
+	memset(g, 0, sizeof(*g));
+	record_init(&g->rec);
+	decode_all(g);
+}
+
+void guest_state_free(struct guest_state *g)
+{
+	for (int f = 0; f < GF_COUNT; f++)
+		if (fields[f].type == T_STR)
+			free(*(char **)((char *)g + fields[f].off));
+	record_free(&g->rec);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Records of the older format had two error fields: error (why the guest
+ * is ERROR) and last_error (why its last operation failed). Folded into
+ * one: error when the guest is ERROR, which it explains, else the last
+ * failure. True when rec changed. */
+static bool fold_last_error(struct record *rec)
+{
+	const char *last = record_get(rec, "last_error");
+
+	if (!last)
+		return false;
+	if (!record_get(rec, "error"))
+		record_rename(rec, "last_error", "error");      /* in its place */
+	else if (guest_status_parse(record_get(rec, "status")) != GS_ERROR)
+		record_set(rec, "error", last);
+	record_del(rec, "last_error");
+	return true;
+}
+
+void guest_state_read(struct guest_state *g, const struct record *rec)
+{
+	memset(g, 0, sizeof(*g));
+	record_copy(&g->rec, rec);
+	g->upgraded = fold_last_error(&g->rec);
+	decode_all(g);
+}
+
+void guest_state_adopt(struct guest_state *g, struct record *rec)
+{
+	memset(g, 0, sizeof(*g));
+	g->rec = *rec;
+	record_init(rec);
+	g->upgraded = fold_last_error(&g->rec);
+	decode_all(g);
+}
+
+int guest_set(struct guest_state *g, enum guest_field f, const char *val)
+{
+	char *flat = NULL;
+	int r = 0;
+
+	if (f == GF_ERROR && val && strpbrk(val, "\r\n")) {
+		/* A backend's message may span lines; the record holds one. */
+		flat = xstrdup(val);
+		for (char *p = flat; (p = strpbrk(p, "\r\n")); p++)
+			*p = ' ';
+		val = flat;
+	}
+	if (!val)
+		record_del(&g->rec, fields[f].key);
+	else
+		r = record_set(&g->rec, fields[f].key, val);
+	decode(g, f);
+	free(flat);
+	return r;
+}
+
+void guest_set_int(struct guest_state *g, enum guest_field f, long long val)
+{
+	record_set_int(&g->rec, fields[f].key, val);
+	decode(g, f);
+}
+
+void guest_set_status(struct guest_state *g, enum guest_status s)
+{
+	guest_set(g, GF_STATUS, guest_status_name(s));
+}
+
+void guest_unset(struct guest_state *g, enum guest_field f) { guest_set(g, f, NULL); }
+
+int guest_state_get(struct store *s, const char *path, struct guest_state *g, char *err,
+		    size_t errlen)
+{
+	struct record rec;
+	int r = guests_get(s, path, &rec, err, errlen);
+
+	guest_state_adopt(g, &rec);
+	return r;
+}
+
+int guest_state_put(struct store *s, const char *path, struct guest_state *g, char *err,
+		    size_t errlen)
+{
+	return guests_put(s, path, &g->rec, err, errlen);
+}
+
+struct typed_update {
+	int (*fn)(struct guest_state *g, bool exists, void *arg, char *err, size_t errlen);
+	void *arg;
+};
+
+static int typed_one(struct record *rec, bool exists, void *arg, char *err, size_t errlen)
+{
+	struct typed_update *t = arg;
+	struct guest_state g;
+	int r;
+
+	guest_state_adopt(&g, rec);
+	r = t->fn(&g, exists, t->arg, err, errlen);
+	*rec = g.rec;           /* the record goes back to be written */
+	record_init(&g.rec);
+	guest_state_free(&g);
+	return r;
+}
+
+int guest_state_update(struct store *s, const char *path,
+		       int (*fn)(struct guest_state *g, bool exists, void *arg, char *err,
+				 size_t errlen),
+		       void *arg, char *err, size_t errlen)
+{
+	struct typed_update t = { fn, arg };
+
+	return guests_update(s, path, typed_one, &t, err, errlen);
+}
+
+/* ---- records ------------------------------------------------------------------ */
 
 int guests_get(struct store *s, const char *path, struct record *rec, char *err, size_t errlen)
 {
@@ -305,7 +515,7 @@ struct view_ctx {
 };
 
 static const struct record_field damaged[] = {
-	{ "status", GUEST_ERROR, 6, sizeof(GUEST_ERROR) - 1 },
+	{ "status", "ERROR", 6, 5 },  /* guest_status_name(GS_ERROR) */
 	{ "error", "damaged db record", 5, 17 },
 };
 

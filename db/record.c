@@ -111,6 +111,22 @@ int record_del(struct record *r, const char *key)
 	return 1;
 }
 
+int record_rename(struct record *r, const char *from, const char *to)
+{
+	long i;
+
+	if (!valid_key(to))
+		return -1;
+	if (find(r, from) < 0)
+		return 0;
+	if (strcmp(from, to) != 0)
+		record_del(r, to);
+	i = find(r, from);
+	free(r->keys[i]);
+	r->keys[i] = xstrdup(to);
+	return 1;
+}
+
 int record_parse(struct record *r, const char *text, size_t len)
 {
 	size_t i = 0;

@@ -27,6 +27,9 @@ int record_set(struct record *r, const char *key, const char *val);
 int record_set_int(struct record *r, const char *key, long long val);
 /* 1 removed, 0 absent. */
 int record_del(struct record *r, const char *key);
+/* Give field `from` the key `to`, in its place; a field `to` already there
+ * is removed. 1 renamed, 0 `from` absent, -1 a bad key. */
+int record_rename(struct record *r, const char *from, const char *to);
 /* Parse "key=value\n" text (replacing r's contents); -1 on a bad line. */
 int record_parse(struct record *r, const char *text, size_t len);
 /* record_parse without a copy, for readers of many records: fill f[0..max)

@@ -258,13 +258,8 @@ static int remove_files(const char *ovs_root, const char *path)
 
 static bool status_busy(const char *s)
 {
-	static const char *const busy[] = { GUEST_RUNNING, GUEST_PAUSED, GUEST_STARTING,
-					    GUEST_STOPPING, GUEST_MIGRATING };
-
-	for (size_t i = 0; s && i < ARRAY_SIZE(busy); i++)
-		if (strcmp(s, busy[i]) == 0)
-			return true;
-	return false;
+	return (GS_BIT(guest_status_parse(s)) & (GS_BIT(GS_RUNNING) | GS_BIT(GS_PAUSED) |
+		GS_BIT(GS_STARTING) | GS_BIT(GS_STOPPING) | GS_BIT(GS_MIGRATING))) != 0;
 }
 
 /* 0 when the guest may go; 1 refused or error (reported). *found tells

@@ -152,8 +152,9 @@ static int set_field(struct store *s, const char *path, struct record *rec, cons
 	if (strcmp(field, "status") == 0) {
 		upcase(val);
 		if (!guest_status_valid(val)) {
-			fprintf(stderr, PROG ": bad status \"%s\": use RUNNING, DOWN, PAUSED, "
-				"SUSPEND, ERROR, STARTING, STOPPING or MIGRATING\n", value);
+			char names[128];
+			fprintf(stderr, PROG ": bad status \"%s\": use %s\n", value,
+				guest_status_join(GS_ALL, ", ", " or ", names, sizeof(names)));
 			goto out;
 		}
 	}

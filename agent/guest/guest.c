@@ -29,25 +29,21 @@
 
 #define STATE_FILE "vm.state"   /* a suspended guest's memory, in its directory */
 
-/* What each operation needs, starts from, shows while running, ends in. */
+/* How guest_run carries out the operations of the table in lifecycle.c
+ * (which statuses each starts from, shows and ends in). */
 static const struct op_def {
-	const char *name;
-	const char *from;       /* statuses it may start from, ',' separated */
-	const char *during;     /* status while in flight; NULL = unchanged */
-	const char *after;      /* status on success */
 	enum { K_START, K_ACT, K_SAVE, K_RESTORE } kind;
 	enum hv_action action;
 } ops[] = {
-	[GOP_START]   = { "start", "DOWN,ERROR", GUEST_STARTING, GUEST_RUNNING, K_START, 0 },
-	[GOP_STOP]    = { "stop", "RUNNING,PAUSED", GUEST_STOPPING, GUEST_DOWN, K_ACT, HV_SHUTDOWN },
-	[GOP_DESTROY] = { "destroy", "RUNNING,PAUSED,ERROR", GUEST_STOPPING, GUEST_DOWN, K_ACT,
-			  HV_DESTROY },
-	[GOP_PAUSE]   = { "pause", "RUNNING", NULL, GUEST_PAUSED, K_ACT, HV_PAUSE },
-	[GOP_UNPAUSE] = { "unpause", "PAUSED", NULL, GUEST_RUNNING, K_ACT, HV_UNPAUSE },
-	[GOP_REBOOT]  = { "reboot", "RUNNING", NULL, GUEST_RUNNING, K_ACT, HV_REBOOT },
-	[GOP_RESET]   = { "reset", "RUNNING,PAUSED,ERROR", NULL, GUEST_RUNNING, K_ACT, HV_RESET },
-	[GOP_SUSPEND] = { "suspend", "RUNNING,PAUSED", GUEST_STOPPING, GUEST_SUSPEND, K_SAVE, 0 },
-	[GOP_RESUME]  = { "resume", "SUSPEND", GUEST_STARTING, GUEST_RUNNING, K_RESTORE, 0 },
+	[GOP_START]   = { K_START, 0 },
+	[GOP_STOP]    = { K_ACT, HV_SHUTDOWN },
+	[GOP_DESTROY] = { K_ACT, HV_DESTROY },
+	[GOP_PAUSE]   = { K_ACT, HV_PAUSE },
+	[GOP_UNPAUSE] = { K_ACT, HV_UNPAUSE },
+	[GOP_REBOOT]  = { K_ACT, HV_REBOOT },
+	[GOP_RESET]   = { K_ACT, HV_RESET },
+	[GOP_SUSPEND] = { K_SAVE, 0 },
+	[GOP_RESUME]  = { K_RESTORE, 0 },
 };
 
 /* One operation in flight. */
@@ -60,7 +56,8 @@ struct inflight {
 	struct server *srv;
 	char *path;
 	const struct op_def *def;
-	char before[16];        /* status before the operation, for a rollback */
+	const struct guest_transition *t;
+	enum guest_status before;       /* status before the operation, for a rollback */
 	char uuid[40];
 	char *state_file;
 	struct vmcfg *cfg;
@@ -84,18 +81,15 @@ bool guest_busy(struct server *srv, const char *path)
 	return false;
 }
 
-static bool status_in(const char *status, const char *list)
+/* "x is RUNNING; start needs it DOWN,ERROR" */
+static void refuse_state(const char *path, const char *status, enum guest_op op, char *err,
+			 size_t errlen)
 {
-	size_t n = strlen(status);
+	char from[128];
 
-	for (const char *p = list; *p;) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		if (len == n && strncmp(p, status, n) == 0)
-			return true;
-		p += len + (end ? 1 : 0);
-	}
-	return false;
+	snprintf(err, errlen, "%s is %s; %s needs it %s", path, status ? status : "in no state",
+		 guest_transitions[op].name,
+		 guest_status_join(guest_transitions[op].from, ",", ",", from, sizeof(from)));
 }
 
 /* ---- paths ---------------------------------------------------------------- */
@@ -238,6 +232,7 @@ int guest_register(struct server *srv, const char *path, struct record *rec, cha
 	struct vmcfg *cfg = NULL;
 	struct hv_guest g;
 	struct hv_dom dom;
+	struct guest_state gs;
 	char name[256], uuid[37], e2[256], *other;
 	int rc = guest_load_cfg(path, &cfg, &g, name, sizeof(name), uuid, err, errlen);
 
@@ -250,25 +245,29 @@ int guest_register(struct server *srv, const char *path, struct record *rec, cha
 		vmcfg_free(cfg);
 		return FAULT_EXISTS;
 	}
-	record_init(rec);
-	record_set(rec, "name", name);
-	record_set(rec, "uuid", uuid);
-	record_set_int(rec, "memory", g.memory);
-	record_set_int(rec, "vcpus", g.vcpus);
-	record_set(rec, "ha", "0");
+	guest_state_init(&gs);
+	guest_set(&gs, GF_NAME, name);
+	guest_set(&gs, GF_UUID, uuid);
+	guest_set_int(&gs, GF_MEMORY, g.memory);
+	guest_set_int(&gs, GF_VCPUS, g.vcpus);
+	guest_set_int(&gs, GF_HA, 0);
 	/* A guest the backend already runs is registered as running. */
 	if (hv_lookup(srv->hv, uuid, &dom, e2, sizeof(e2)) == 1) {
-		record_set(rec, "status", dom.state == HV_PAUSED ? GUEST_PAUSED : GUEST_RUNNING);
-		record_set_int(rec, "hv_id", dom.id);
+		guest_set_status(&gs, dom.state == HV_PAUSED ? GS_PAUSED : GS_RUNNING);
+		guest_set_int(&gs, GF_HV_ID, dom.id);
 	} else {
-		record_set(rec, "status", GUEST_DOWN);
+		guest_set_status(&gs, GS_DOWN);
 	}
 	vmcfg_free(cfg);
-	if (guests_put(srv->store, path, rec, err, errlen) != 0) {
-		record_free(rec);
+	if (guest_state_put(srv->store, path, &gs, err, errlen) != 0) {
+		guest_state_free(&gs);
+		record_init(rec);
 		return FAULT_IO;
 	}
-	log_info("registered %s (%s) as %s", path, uuid, record_get(rec, "status"));
+	log_info("registered %s (%s) as %s", path, uuid, guest_status_name(gs.status));
+	*rec = gs.rec;          /* the record as written goes to the caller */
+	record_init(&gs.rec);
+	guest_state_free(&gs);
 	return 0;
 }
 
@@ -301,49 +300,52 @@ struct outcome {
 	struct record after;    /* the record as written, for the reply */
 };
 
-static int apply_outcome(struct record *rec, bool exists, void *arg, char *err, size_t errlen)
+/* What a guest the backend runs is, by the backend's word. */
+static enum guest_status status_of(enum hv_state st)
+{
+	return st == HV_PAUSED ? GS_PAUSED : st == HV_CRASHED ? GS_ERROR : GS_RUNNING;
+}
+
+static int apply_outcome(struct guest_state *g, bool exists, void *arg, char *err, size_t errlen)
 {
 	struct outcome *o = arg;
 	const struct inflight *f = o->f;
 
 	if (!exists)
-		record_set(rec, "uuid", f->uuid);
-	record_del(rec, "op");
-	record_del(rec, "op_started");
-	if (!o->fault && o->have == 0 && (strcmp(f->def->after, GUEST_RUNNING) == 0 ||
-					   strcmp(f->def->after, GUEST_PAUSED) == 0)) {
+		guest_set(g, GF_UUID, f->uuid);
+	guest_unset(g, GF_OP);
+	guest_unset(g, GF_OP_STARTED);
+	if (!o->fault && o->have == 0 && (f->t->after == GS_RUNNING || f->t->after == GS_PAUSED)) {
 		/* The backend said yes, but the guest is gone by now. */
-		record_set(rec, "status", GUEST_DOWN);
-		record_set(rec, "last_error", "the guest stopped while the operation ended");
+		guest_set_status(g, GS_DOWN);
+		guest_set(g, GF_ERROR, "the guest stopped while the operation ended");
 	} else if (!o->fault) {
-		record_set(rec, "status", f->def->after);
-		record_del(rec, "error");
+		guest_set_status(g, f->t->after);
+		guest_unset(g, GF_ERROR);
 		if (f->def->kind == K_SAVE)
-			record_set(rec, "save_file", f->state_file);
+			guest_set(g, GF_SAVE_FILE, f->state_file);
 		else if (f->def->kind == K_RESTORE)
-			record_del(rec, "save_file");
+			guest_unset(g, GF_SAVE_FILE);
 	} else {
 		/* Failed: the backend's view decides what the guest is now. */
-		const char *now = f->before;
+		enum guest_status now = f->before;
 		if (o->have == 1)
-			now = o->dom.state == HV_PAUSED ? GUEST_PAUSED :
-			      o->dom.state == HV_CRASHED ? GUEST_ERROR : GUEST_RUNNING;
-		else if (o->have == 0 && f->def->kind != K_SAVE &&
-			 strcmp(f->before, GUEST_SUSPEND) != 0)
-			now = GUEST_DOWN;
-		record_set(rec, "status", now);
-		record_set(rec, "last_error", o->msg ? o->msg : "failed");
+			now = status_of(o->dom.state);
+		else if (o->have == 0 && f->def->kind != K_SAVE && f->before != GS_SUSPEND)
+			now = GS_DOWN;
+		guest_set_status(g, now);
+		guest_set(g, GF_ERROR, o->msg ? o->msg : "failed");
 	}
 	if (o->have == 1) {
-		record_set_int(rec, "hv_id", o->dom.id);
-		record_set_int(rec, "vnc_port", o->dom.vnc_port);
-		record_set_int(rec, "memory", o->dom.memory);
-		record_set_int(rec, "vcpus", o->dom.vcpus);
+		guest_set_int(g, GF_HV_ID, o->dom.id);
+		guest_set_int(g, GF_VNC_PORT, o->dom.vnc_port);
+		guest_set_int(g, GF_MEMORY, o->dom.memory);
+		guest_set_int(g, GF_VCPUS, o->dom.vcpus);
 	} else if (o->have == 0) {
-		record_del(rec, "hv_id");
-		record_del(rec, "vnc_port");
+		guest_unset(g, GF_HV_ID);
+		guest_unset(g, GF_VNC_PORT);
 	}
-	record_copy(&o->after, rec);
+	record_copy(&o->after, &g->rec);
 	return 0;
 }
 
@@ -357,10 +359,10 @@ static void on_backend(void *arg, int fault, const char *msg)
 
 	o.have = hv_lookup(srv->hv, f->uuid, &o.dom, err, sizeof(err));
 	record_init(&o.after);
-	if (guests_update(srv->store, f->path, apply_outcome, &o, err, sizeof(err)) < 0) {
+	if (guest_state_update(srv->store, f->path, apply_outcome, &o, err, sizeof(err)) < 0) {
 		/* The guest changed but the db could not say so: the caller must
 		 * not believe the old record. */
-		log_err("%s %s: cannot record the result: %s", f->def->name, f->path, err);
+		log_err("%s %s: cannot record the result: %s", f->t->name, f->path, err);
 		if (!fault) {
 			fault = FAULT_IO;
 			msg = err;
@@ -369,55 +371,78 @@ static void on_backend(void *arg, int fault, const char *msg)
 		/* Only once the db says RUNNING is the state file garbage. */
 		unlink(f->state_file);
 	}
-	log_info("%s %s: %s%s%s", f->def->name, f->path, fault ? "failed" : "done",
+	log_info("%s %s: %s%s%s", f->t->name, f->path, fault ? "failed" : "done",
 		 fault ? ": " : "", fault ? msg : "");
 	inflight_end(f, fault, msg, &o.after);
 	record_free(&o.after);
 }
 
-/* Write the intent: the fields guest_run prepared in arg (op, op_started,
- * the transient status, and for starts the identity from vm.cfg). */
-static int apply_intent(struct record *rec, bool exists, void *arg, char *err, size_t errlen)
+/* What guest_run and guest_claim write before the backend acts. */
+struct intent {
+	enum guest_status seen;         /* the status the operation was allowed from */
+	const struct guest_transition *t;
+	const char *uuid, *name;        /* vm.cfg's identity, for starts; else NULL */
+};
+
+/* Write the intent, in one transaction with a last look at the status a
+ * db tool may have changed since it was read. */
+static int apply_intent(struct guest_state *g, bool exists, void *arg, char *err, size_t errlen)
 {
-	const struct record *want = arg;
+	const struct intent *in = arg;
 
 	if (!exists) {
 		snprintf(err, errlen, "the guest was unregistered meanwhile");
 		return -2;
 	}
-	if (strcmp(record_get(rec, "status") ? record_get(rec, "status") : "",
-		   record_get(want, "_status_seen")) != 0) {
+	if (g->status != in->seen) {
 		snprintf(err, errlen, "the guest's status changed to %s meanwhile",
-			 record_get(rec, "status") ? record_get(rec, "status") : "nothing");
+			 g->status != GS_NONE ? guest_status_name(g->status) : "nothing");
 		return -2;
 	}
-	for (size_t i = 0; i < want->n; i++)
-		if (want->keys[i][0] != '_')
-			record_set(rec, want->keys[i], want->vals[i]);
+	if (in->uuid) {
+		guest_set(g, GF_UUID, in->uuid);
+		guest_set(g, GF_NAME, in->name);
+		guest_set(g, GF_HOST, "localhost");
+	}
+	guest_set(g, GF_OP, in->t->name);
+	guest_set_int(g, GF_OP_STARTED, (long long)time(NULL));
+	if (in->t->during != GS_NONE)
+		guest_set_status(g, in->t->during);
 	return 0;
 }
 
 void guest_run(struct server *srv, const char *path, enum guest_op op, guest_done_cb done, void *arg)
 {
-	const struct op_def *def = &ops[op];
+	const struct guest_transition *t = &guest_transitions[op];
 	const struct hv_ops *hvo = srv->hv->ops;
+	const struct op_def *def;
 	struct inflight *f;
-	struct record rec;
+	struct guest_state gs;
 	char err[512];
 	int r, fault = 0;
 
+	if ((unsigned)op >= ARRAY_SIZE(ops)) {
+		/* Migrations are claimed (guest_claim), not run. */
+		snprintf(err, sizeof(err), "%s cannot be run as one step", t->name);
+		done(arg, FAULT_NOT_SUPPORTED, err, NULL);
+		return;
+	}
+	def = &ops[op];
 	if (guest_busy(srv, path)) {
 		snprintf(err, sizeof(err), "%s is busy with another operation; try again when it ends",
 			 path);
 		done(arg, FAULT_BUSY, err, NULL);
 		return;
 	}
-	r = guests_get(srv->store, path, &rec, err, sizeof(err));
+	r = guest_state_get(srv->store, path, &gs, err, sizeof(err));
 	if (r < 0) {
+		guest_state_free(&gs);
 		done(arg, FAULT_IO, err, NULL);
 		return;
 	}
 	if (r == 0) {
+		struct record rec;
+		guest_state_free(&gs);
 		if (op != GOP_START) {
 			snprintf(err, sizeof(err), "%s is not a registered guest", path);
 			done(arg, FAULT_NOT_FOUND, err, NULL);
@@ -427,84 +452,68 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
 			done(arg, fault, err, NULL);
 			return;
 		}
+		guest_state_adopt(&gs, &rec);
 	}
-	if (!status_in(record_get(&rec, "status") ? record_get(&rec, "status") : "", def->from)) {
-		snprintf(err, sizeof(err), "%s is %s; %s needs it %s", path,
-			 record_get(&rec, "status") ? record_get(&rec, "status") : "in no state",
-			 def->name, def->from);
-		done(arg, FAULT_STATE, err, &rec);
-		record_free(&rec);
+	if (!guest_may(op, gs.status)) {
+		refuse_state(path, guest_status_name(gs.status), op, err, sizeof(err));
+		done(arg, FAULT_STATE, err, &gs.rec);
+		guest_state_free(&gs);
 		return;
 	}
 	f = xcalloc(1, sizeof(*f));
 	f->srv = srv;
 	f->path = xstrdup(path);
 	f->def = def;
+	f->t = t;
 	f->done = done;
 	f->arg = arg;
-	snprintf(f->before, sizeof(f->before), "%s", record_get(&rec, "status"));
-	snprintf(f->uuid, sizeof(f->uuid), "%s", record_get(&rec, "uuid") ? record_get(&rec, "uuid") : "");
+	f->before = gs.status;
+	snprintf(f->uuid, sizeof(f->uuid), "%s", gs.uuid ? gs.uuid : "");
 	f->state_file = xasprintf("%s/" STATE_FILE, path);
 	f->next = ops_of(srv)->head;
 	ops_of(srv)->head = f;
+	guest_state_free(&gs);
 
 	/* Backends that cannot do this say so before anything is recorded. */
 	if ((def->kind == K_START && !hvo->start) || (def->kind == K_ACT && !hvo->act) ||
 	    (def->kind == K_SAVE && !hvo->save) || (def->kind == K_RESTORE && !hvo->restore)) {
-		snprintf(err, sizeof(err), "the %s backend cannot %s guests", hvo->name, def->name);
-		record_free(&rec);
+		snprintf(err, sizeof(err), "the %s backend cannot %s guests", hvo->name, t->name);
 		inflight_end(f, FAULT_NOT_SUPPORTED, err, NULL);
 		return;
 	}
 	{
+		struct intent in = { .seen = f->before, .t = t };
 		struct hv_guest g;
 		char uuid[37];
-		if ((def->kind == K_START || def->kind == K_RESTORE) &&
-		    (fault = guest_load_cfg(path, &f->cfg, &g, f->name, sizeof(f->name), uuid, err,
-				      sizeof(err))) != 0) {
-			record_free(&rec);
+		bool starts = def->kind == K_START || def->kind == K_RESTORE;
+		if (starts && (fault = guest_load_cfg(path, &f->cfg, &g, f->name, sizeof(f->name),
+						      uuid, err, sizeof(err))) != 0) {
 			inflight_end(f, fault, err, NULL);
 			return;
 		}
-		/* From here rec holds only the fields the intent changes. */
-		{
-			char seen[16];
-			snprintf(seen, sizeof(seen), "%s", f->before);
-			record_free(&rec);
-			record_set(&rec, "_status_seen", seen);
-		}
-		if ((def->kind == K_START || def->kind == K_RESTORE) && strcmp(uuid, f->uuid) != 0) {
+		if (starts && strcmp(uuid, f->uuid) != 0) {
 			char *other = uuid_taken(srv, uuid, path);
 			if (other) {
 				snprintf(err, sizeof(err), "%s/vm.cfg: uuid %s already belongs to %s",
 					 path, uuid, other);
 				free(other);
-				record_free(&rec);
 				inflight_end(f, FAULT_EXISTS, err, NULL);
 				return;
 			}
 		}
-		if (def->kind == K_START || def->kind == K_RESTORE) {
+		if (starts) {
 			/* vm.cfg may have been edited since registration. */
 			snprintf(f->uuid, sizeof(f->uuid), "%s", uuid);
-			record_set(&rec, "uuid", uuid);
-			record_set(&rec, "name", f->name);
-			record_set(&rec, "host", "localhost");
+			in.uuid = uuid;
+			in.name = f->name;
 		}
-		record_set(&rec, "op", def->name);
-		record_set_int(&rec, "op_started", (long long)time(NULL));
-		if (def->during)
-			record_set(&rec, "status", def->during);
-		/* The intent goes to the db before the backend acts, in one
-		 * transaction with a last look at the status a db tool may
-		 * have changed since we read it. */
-		r = guests_update(srv->store, path, apply_intent, &rec, err, sizeof(err));
-		record_free(&rec);
+		/* The intent goes to the db before the backend acts. */
+		r = guest_state_update(srv->store, path, apply_intent, &in, err, sizeof(err));
 		if (r != 0) {
 			inflight_end(f, r == -2 ? FAULT_STATE : FAULT_IO, err, NULL);
 			return;
 		}
-		log_info("%s %s (%s)", def->name, path, f->uuid);
+		log_info("%s %s (%s)", t->name, path, f->uuid);
 		switch (def->kind) {
 		case K_START:
 			hvo->start(srv->hv, &g, on_backend, f);
@@ -542,65 +551,78 @@ static const struct hv_dom *find_dom(const struct recon *rc, const char *uuid)
 static int reconcile_one(const char *path, const struct record *old, void *arg)
 {
 	struct recon *rc = arg;
-	const struct hv_dom *d = find_dom(rc, record_get(old, "uuid"));
-	const char *st = record_get(old, "status"), *op = record_get(old, "op");
-	const char *now = st ? st : GUEST_ERROR, *why = NULL;
-	struct record rec;
-	char err[256], *text_old, *text_new;
+	struct guest_state g;
+	const struct hv_dom *d;
+	enum guest_status was, now;
+	enum guest_op op;
+	const char *why = NULL;
+	char err[256], *text_old, *text_new, *text_read = NULL, *op_text;
 
-	if (op && strcmp(op, "migrate_in") == 0) {
+	guest_state_read(&g, old);
+	if (g.upgraded)         /* an older format: written back below even if nothing else changes */
+		text_read = record_format(&g.rec);
+	d = find_dom(rc, g.uuid);
+	was = g.status;
+	op_text = g.op ? xstrdup(g.op) : NULL;  /* for the log: g.op is cleared below */
+	now = was != GS_NONE ? was : GS_ERROR;
+	op = guest_op_parse(g.op);
+	if (op == GOP_MIGRATE_IN) {
 		/* Half received: its state may never arrive. destroy_vm clears it. */
-		now = GUEST_ERROR;
+		now = GS_ERROR;
 		why = "the agent stopped during an incoming migration";
-	} else if (op && strcmp(op, "migrate") == 0 && d) {
+	} else if (op == GOP_MIGRATE && d) {
 		/* Its state may have reached the destination: running it here
 		 * too could run the guest twice. A person decides. */
-		now = GUEST_ERROR;
+		now = GS_ERROR;
 		why = "the agent stopped during an outgoing migration; check the destination "
 		      "before destroying or starting it here";
 	} else if (d) {
 		/* The backend is the truth about a guest that exists. */
-		now = d->state == HV_PAUSED ? GUEST_PAUSED :
-		      d->state == HV_CRASHED ? GUEST_ERROR : GUEST_RUNNING;
+		now = status_of(d->state);
 		if (d->state == HV_CRASHED)
 			why = "the guest crashed";
-	} else if (op && strcmp(op, "suspend") == 0) {
+	} else if (op == GOP_SUSPEND) {
 		char *file = xasprintf("%s/" STATE_FILE, path);
-		now = access(file, R_OK) == 0 ? GUEST_SUSPEND : GUEST_ERROR;
-		if (strcmp(now, GUEST_ERROR) == 0)
+		now = access(file, R_OK) == 0 ? GS_SUSPEND : GS_ERROR;
+		if (now == GS_ERROR)
 			why = "the agent stopped while suspending it and no state file was written";
 		free(file);
-	} else if (op && strcmp(op, "resume") == 0) {
-		now = GUEST_SUSPEND; /* not restored: its state file is still there */
-	} else if (op) {
-		now = GUEST_DOWN;   /* start never happened, or stop/destroy did */
-	} else if (st && (strcmp(st, GUEST_RUNNING) == 0 || strcmp(st, GUEST_PAUSED) == 0)) {
-		now = GUEST_ERROR;
+	} else if (op == GOP_RESUME) {
+		now = GS_SUSPEND; /* not restored: its state file is still there */
+	} else if (g.op) {
+		now = GS_DOWN;   /* start never happened, or stop/destroy did */
+	} else if (was == GS_RUNNING || was == GS_PAUSED) {
+		now = GS_ERROR;
 		why = "recorded as running, but the hypervisor does not run it";
 	}
-	record_copy(&rec, old);
-	record_del(&rec, "op");
-	record_del(&rec, "op_started");
-	record_set(&rec, "status", now);
+	guest_unset(&g, GF_OP);
+	guest_unset(&g, GF_OP_STARTED);
+	guest_set_status(&g, now);
 	if (why)
-		record_set(&rec, "error", why);
+		guest_set(&g, GF_ERROR, why);
 	if (!d)
-		record_del(&rec, "hv_id");
+		guest_unset(&g, GF_HV_ID);
 	else
-		record_set_int(&rec, "hv_id", d->id);
+		guest_set_int(&g, GF_HV_ID, d->id);
 	text_old = record_format(old);
-	text_new = record_format(&rec);
+	text_new = record_format(&g.rec);
 	if (strcmp(text_old, text_new) != 0) {
-		if (guests_put(rc->srv->store, path, &rec, err, sizeof(err)) != 0)
+		if (guest_state_put(rc->srv->store, path, &g, err, sizeof(err)) != 0)
 			log_err("reconcile %s: %s", path, err);
+		else if (text_read && strcmp(text_read, text_new) == 0)
+			log_info("%s: record brought up to date (last_error folded into error)", path);
 		else
-			log_warn("reconciled %s: %s%s%s -> %s%s%s", path, st ? st : "?",
-				 op ? " during " : "", op ? op : "", now, why ? ": " : "", why ? why : "");
+			log_warn("reconciled %s: %s%s%s -> %s%s%s", path,
+				 was != GS_NONE ? guest_status_name(was) : "?",
+				 op_text ? " during " : "", op_text ? op_text : "",
+				 guest_status_name(now), why ? ": " : "", why ? why : "");
 		rc->changed++;
 	}
 	free(text_old);
 	free(text_new);
-	record_free(&rec);
+	free(text_read);
+	free(op_text);
+	guest_state_free(&g);
 	return 0;
 }
 
@@ -627,31 +649,31 @@ void guest_reconcile(struct server *srv)
 
 /* ---- events from the backend ------------------------------------------------ */
 
-static int apply_event(struct record *rec, bool exists, void *arg, char *err, size_t errlen)
+static int apply_event(struct guest_state *g, bool exists, void *arg, char *err, size_t errlen)
 {
 	enum hv_event ev = *(enum hv_event *)arg;
 
-	if (!exists || record_get(rec, "op"))
+	if (!exists || g->op)
 		return 1; /* gone meanwhile, or an operation owns the guest now */
 	switch (ev) {
 	case HV_EV_GONE:
 		/* A suspended guest's QEMU is meant to be gone: its state file is
 		 * the guest now. */
-		if (record_get(rec, "status") && strcmp(record_get(rec, "status"), GUEST_SUSPEND) == 0)
+		if (g->status == GS_SUSPEND)
 			return 1;
-		record_set(rec, "status", GUEST_DOWN);
-		record_del(rec, "hv_id");
-		record_del(rec, "vnc_port");
+		guest_set_status(g, GS_DOWN);
+		guest_unset(g, GF_HV_ID);
+		guest_unset(g, GF_VNC_PORT);
 		break;
 	case HV_EV_PAUSED:
-		record_set(rec, "status", GUEST_PAUSED);
+		guest_set_status(g, GS_PAUSED);
 		break;
 	case HV_EV_RUNNING:
-		record_set(rec, "status", GUEST_RUNNING);
+		guest_set_status(g, GS_RUNNING);
 		break;
 	case HV_EV_CRASHED:
-		record_set(rec, "status", GUEST_ERROR);
-		record_set(rec, "error", "the guest crashed");
+		guest_set_status(g, GS_ERROR);
+		guest_set(g, GF_ERROR, "the guest crashed");
 		break;
 	}
 	return 0;
@@ -672,7 +694,7 @@ void guest_on_event(struct hv *hv, const char *uuid, enum hv_event ev)
 		return;
 	}
 	if (!guest_busy(srv, path)) {
-		if (guests_update(srv->store, path, apply_event, &ev, err, sizeof(err)) < 0)
+		if (guest_state_update(srv->store, path, apply_event, &ev, err, sizeof(err)) < 0)
 			log_err("%s: cannot record that it is %s: %s", path, names[ev], err);
 		else
 			log_info("%s is %s (reported by the hypervisor)", path, names[ev]);
@@ -690,20 +712,22 @@ static struct inflight *find_inflight(struct server *srv, const char *path)
 	return NULL;
 }
 
-int guest_claim(struct server *srv, const char *path, const char *op, const char *from,
-		const char *during, bool may_register, struct record *rec, char *err,
-		size_t errlen)
+int guest_claim(struct server *srv, const char *path, enum guest_op op, bool may_register,
+		struct guest_claimed *c, char *err, size_t errlen)
 {
-	struct record delta;
+	struct intent in = { .t = &guest_transitions[op] };
+	struct record rec;
 	struct inflight *f;
 	int r, fault;
 
+	guest_state_init(&c->state);
+	c->before = GS_NONE;
 	if (guest_busy(srv, path)) {
 		snprintf(err, errlen, "%s is busy with another operation", path);
-		record_init(rec);
 		return FAULT_BUSY;
 	}
-	r = guests_get(srv->store, path, rec, err, errlen);
+	guest_state_free(&c->state);
+	r = guest_state_get(srv->store, path, &c->state, err, errlen);
 	if (r < 0)
 		return FAULT_IO;
 	if (r == 0) {
@@ -711,27 +735,24 @@ int guest_claim(struct server *srv, const char *path, const char *op, const char
 			snprintf(err, errlen, "%s is not a registered guest", path);
 			return FAULT_NOT_FOUND;
 		}
-		if ((fault = guest_register(srv, path, rec, err, errlen)) != 0)
+		if ((fault = guest_register(srv, path, &rec, err, errlen)) != 0)
 			return fault;
+		guest_state_free(&c->state);
+		guest_state_adopt(&c->state, &rec);
 	}
-	if (!status_in(record_get(rec, "status") ? record_get(rec, "status") : "", from)) {
-		snprintf(err, errlen, "%s is %s; %s needs it %s", path,
-			 record_get(rec, "status") ? record_get(rec, "status") : "in no state", op, from);
+	if (!guest_may(op, c->state.status)) {
+		refuse_state(path, guest_status_name(c->state.status), op, err, errlen);
 		return FAULT_STATE;
 	}
-	record_init(&delta);
-	record_set(&delta, "_status_seen", record_get(rec, "status"));
-	record_set(&delta, "op", op);
-	record_set_int(&delta, "op_started", (long long)time(NULL));
-	record_set(&delta, "status", during);
-	r = guests_update(srv->store, path, apply_intent, &delta, err, errlen);
-	record_free(&delta);
+	in.seen = c->state.status;
+	r = guest_state_update(srv->store, path, apply_intent, &in, err, errlen);
 	if (r != 0)
 		return r == -2 ? FAULT_STATE : FAULT_IO;
-	/* The caller's copy keeps the status it had, for a rollback. */
-	record_set(rec, "_before", record_get(rec, "status"));
-	record_set(rec, "op", op);
-	record_set(rec, "status", during);
+	/* The caller's copy shows the claim, and keeps the status it had for
+	 * a rollback. */
+	c->before = c->state.status;
+	guest_set(&c->state, GF_OP, in.t->name);
+	guest_set_status(&c->state, in.t->during);
 	f = xcalloc(1, sizeof(*f));
 	f->srv = srv;
 	f->path = xstrdup(path);
@@ -740,40 +761,34 @@ int guest_claim(struct server *srv, const char *path, const char *op, const char
 	return 0;
 }
 
-struct release {
-	const char *status;
-	const struct record *set;
-	const char *last_error;
-};
-
-static int apply_release(struct record *rec, bool exists, void *arg, char *err, size_t errlen)
+static int apply_release(struct guest_state *g, bool exists, void *arg, char *err, size_t errlen)
 {
-	const struct release *r = arg;
+	const struct guest_end *end = arg;
 
-	record_del(rec, "op");
-	record_del(rec, "op_started");
-	record_set(rec, "status", r->status);
-	for (size_t i = 0; r->set && i < r->set->n; i++) {
-		if (r->set->vals[i][0])
-			record_set(rec, r->set->keys[i], r->set->vals[i]);
-		else
-			record_del(rec, r->set->keys[i]);
+	guest_unset(g, GF_OP);
+	guest_unset(g, GF_OP_STARTED);
+	guest_set_status(g, end->status);
+	if (end->host)
+		guest_set(g, GF_HOST, end->host);
+	if (end->forget_hv) {
+		guest_unset(g, GF_HV_ID);
+		guest_unset(g, GF_VNC_PORT);
+	} else if (end->dom) {
+		guest_set_int(g, GF_HV_ID, end->dom->id);
+		guest_set_int(g, GF_VNC_PORT, end->dom->vnc_port);
 	}
-	if (r->last_error)
-		record_set(rec, "last_error", r->last_error);
+	guest_set(g, GF_ERROR, end->error);
 	return 0;
 }
 
-int guest_release(struct server *srv, const char *path, const char *status,
-		  const struct record *set, const char *last_error)
+int guest_release(struct server *srv, const char *path, const struct guest_end *end)
 {
-	struct release r = { status, set, last_error };
 	struct inflight *f = find_inflight(srv, path), **pp = &ops_of(srv)->head;
 	char err[512];
 	int rc = 0;
 
-	if (guests_update(srv->store, path, apply_release, &r, err, sizeof(err)) < 0) {
-		log_err("%s: cannot record status %s: %s", path, status, err);
+	if (guest_state_update(srv->store, path, apply_release, (void *)end, err, sizeof(err)) < 0) {
+		log_err("%s: cannot record status %s: %s", path, guest_status_name(end->status), err);
 		rc = -1;
 	}
 	while (*pp && *pp != f)

@@ -16,14 +16,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "agent/guest/lifecycle.h"
+#include "db/guests.h"
 #include "db/record.h"
 
 struct server;
-
-enum guest_op {
-	GOP_START, GOP_STOP, GOP_DESTROY, GOP_PAUSE, GOP_UNPAUSE, GOP_REBOOT, GOP_RESET,
-	GOP_SUSPEND, GOP_RESUME,
-};
 
 /* fault 0 = done; rec is the guest's record after the operation (valid
  * only during the call, NULL on some faults). */
@@ -35,29 +32,39 @@ typedef void (*guest_done_cb)(void *arg, int fault, const char *msg, const struc
 int guest_resolve(struct server *srv, const char *arg, bool must_exist, char **path,
 		  char *err, size_t errlen);
 
-/* Run op on the guest at path; done is called exactly once, maybe before
- * guest_run returns. */
+/* Run op (start .. resume) on the guest at path; done is called exactly
+ * once, maybe before guest_run returns. */
 void guest_run(struct server *srv, const char *path, enum guest_op op, guest_done_cb done, void *arg);
 
 /* Register the guest directory's vm.cfg as a DOWN guest (or RUNNING when
  * the backend already runs its uuid). 0 or a fault code with err. */
 int guest_register(struct server *srv, const char *path, struct record *rec, char *err, size_t errlen);
 
-/* For operations of several steps (live migration): claim the guest, which
- * must be in one of the ',' separated statuses `from` (a guest not yet
- * registered is registered first when may_register). It is then busy, and
- * the intent (op, op_started, status `during`) is in the db. Returns 0 with
- * the record as claimed in rec (free it; its field "_before" holds the
- * status before the claim), or a fault code with err. */
-int guest_claim(struct server *srv, const char *path, const char *op, const char *from,
-		const char *during, bool may_register, struct record *rec, char *err,
-		size_t errlen);
-/* End a claim: record status (and the fields of `set`, may be NULL; a field
- * with an empty value is removed), clear the op, and free the guest for
- * other operations. last_error may be NULL. 0, or -1 when the db failed
- * (logged). */
-int guest_release(struct server *srv, const char *path, const char *status,
-		  const struct record *set, const char *last_error);
+/* A guest as guest_claim left it. */
+struct guest_claimed {
+	struct guest_state state;       /* its record as claimed (op, op's status in flight) */
+	enum guest_status before;       /* its status before the claim, for a rollback */
+};
+/* For operations of several steps (live migration): claim the guest for
+ * op, which must be allowed from its status (a guest not yet registered
+ * is registered first when may_register). It is then busy, and the intent
+ * (op, op_started, op's status while in flight) is in the db. Returns 0,
+ * or a fault code with err; c->state is to be freed either way. */
+int guest_claim(struct server *srv, const char *path, enum guest_op op, bool may_register,
+		struct guest_claimed *c, char *err, size_t errlen);
+
+struct hv_dom;
+/* How a claim ends. */
+struct guest_end {
+	enum guest_status status;
+	const char *host;               /* NULL: unchanged */
+	bool forget_hv;                 /* remove hv_id and vnc_port */
+	const struct hv_dom *dom;       /* else record its hv_id and vnc_port (NULL: unchanged) */
+	const char *error;              /* why it failed; NULL: it succeeded (no error) */
+};
+/* End a claim: record what end says, clear the op, and free the guest for
+ * other operations. 0, or -1 when the db failed (logged). */
+int guest_release(struct server *srv, const char *path, const struct guest_end *end);
 
 struct vmcfg;
 struct hv_guest;

@@ -83,77 +83,78 @@ void m_register_vm(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
 	char *path = guest_param(call, params, true), err[512];
+	struct guest_state g;
 	struct record rec;
 	int r, fault;
 
 	if (!path)
 		return;
-	r = guests_get(srv->store, path, &rec, err, sizeof(err));
+	r = guest_state_get(srv->store, path, &g, err, sizeof(err));
 	if (r != 0) {
 		if (r > 0)
 			rpc_fault(call, FAULT_EXISTS, "%s is already registered (%s)", path,
-				  record_get(&rec, "status") ? record_get(&rec, "status") : "?");
+				  g.status != GS_NONE ? guest_status_name(g.status) : "?");
 		else
 			rpc_fault(call, FAULT_IO, "%s", err);
 	} else if ((fault = guest_register(srv, path, &rec, err, sizeof(err))) != 0) {
 		rpc_fault(call, fault, "%s", err);
 	} else {
-		rpc_return_printf(call, "success:uuid=%s;status=%s", record_get(&rec, "uuid"),
-				  record_get(&rec, "status"));
+		guest_state_free(&g);
+		guest_state_adopt(&g, &rec);
+		rpc_return_printf(call, "success:uuid=%s;status=%s", g.uuid,
+				  guest_status_name(g.status));
 	}
-	record_free(&rec);
+	guest_state_free(&g);
 	free(path);
 }
 
 /* Statuses in which the agent may forget a guest. */
-static bool removable(const char *st)
-{
-	return st && (strcmp(st, GUEST_DOWN) == 0 || strcmp(st, GUEST_ERROR) == 0);
-}
+#define REMOVABLE (GS_BIT(GS_DOWN) | GS_BIT(GS_ERROR))
 
 void m_unregister_vm(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
 	char *path = guest_param(call, params, false), err[512];
-	struct record rec;
+	struct guest_state g;
 	int r;
 
 	if (!path)
 		return;
-	r = guests_get(srv->store, path, &rec, err, sizeof(err));
+	r = guest_state_get(srv->store, path, &g, err, sizeof(err));
 	if (r < 0)
 		rpc_fault(call, FAULT_IO, "%s", err);
 	else if (r == 0)
 		rpc_fault(call, FAULT_NOT_FOUND, "%s is not a registered guest", path);
 	else if (guest_busy(srv, path))
 		rpc_fault(call, FAULT_BUSY, "%s is busy with another operation", path);
-	else if (!removable(record_get(&rec, "status")))
+	else if (!(GS_BIT(g.status) & REMOVABLE))
 		rpc_fault(call, FAULT_STATE, "%s is %s; stop it before unregistering", path,
-			  record_get(&rec, "status"));
+			  g.status != GS_NONE ? guest_status_name(g.status) : "in no state");
 	else if (guests_del(srv->store, path, err, sizeof(err)) < 0)
 		rpc_fault(call, FAULT_IO, "%s", err);
 	else
 		rpc_return_string(call, "success");
-	record_free(&rec);
+	guest_state_free(&g);
 	free(path);
 }
 
 void m_get_vm_status(struct rpc_call *call, xmlrpc_value *params)
 {
 	char *path = guest_param(call, params, false), err[512];
-	struct record rec;
+	struct guest_state g;
 	int r;
 
 	if (!path)
 		return;
-	r = guests_get(rpc_server(call)->store, path, &rec, err, sizeof(err));
+	r = guest_state_get(rpc_server(call)->store, path, &g, err, sizeof(err));
 	if (r < 0)
 		rpc_fault(call, FAULT_IO, "%s", err);
 	else if (r == 0)
 		rpc_fault(call, FAULT_NOT_FOUND, "%s is not a registered guest", path);
 	else
-		rpc_return_printf(call, "success:status=%s", record_get(&rec, "status"));
-	record_free(&rec);
+		rpc_return_printf(call, "success:status=%s",
+				  g.status != GS_NONE ? guest_status_name(g.status) : "");
+	guest_state_free(&g);
 	free(path);
 }
 
@@ -161,39 +162,43 @@ void m_set_vm_status(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
 	char *path = guest_param(call, params, false), *st = param_str(params, 1), err[512];
-	struct record rec;
+	struct guest_state g;
+	enum guest_status was;
 	int r;
 
-	record_init(&rec);
+	guest_state_init(&g);
 	if (!path)
 		goto out;
 	for (char *p = st; *p; p++)
 		if (*p >= 'a' && *p <= 'z')
 			*p = (char)(*p - 'a' + 'A');
 	if (!guest_status_valid(st)) {
-		rpc_fault(call, FAULT_INVALID_ARGUMENT, "'%s' is not a guest status (RUNNING, DOWN, "
-			  "PAUSED, SUSPEND, ERROR, STARTING, STOPPING, MIGRATING)", st);
+		char names[128];
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "'%s' is not a guest status (%s)", st,
+			  guest_status_join(GS_ALL, ", ", ", ", names, sizeof(names)));
 		goto out;
 	}
 	if (guest_busy(srv, path)) {
 		rpc_fault(call, FAULT_BUSY, "%s is busy with another operation", path);
 		goto out;
 	}
-	r = guests_get(srv->store, path, &rec, err, sizeof(err));
+	guest_state_free(&g);
+	r = guest_state_get(srv->store, path, &g, err, sizeof(err));
 	if (r <= 0) {
 		rpc_fault(call, r < 0 ? FAULT_IO : FAULT_NOT_FOUND, "%s",
 			  r < 0 ? err : "not a registered guest");
 		goto out;
 	}
+	was = g.status;
+	guest_set_status(&g, guest_status_parse(st));
 	log_warn("%s: status set by %s from %s to %s", path, rpc_origin(call)->user,
-		 record_get(&rec, "status"), st);
-	record_set(&rec, "status", st);
-	if (guests_put(srv->store, path, &rec, err, sizeof(err)) != 0)
+		 was != GS_NONE ? guest_status_name(was) : "none", guest_status_name(g.status));
+	if (guest_state_put(srv->store, path, &g, err, sizeof(err)) != 0)
 		rpc_fault(call, FAULT_IO, "%s", err);
 	else
 		rpc_return_string(call, "success");
 out:
-	record_free(&rec);
+	guest_state_free(&g);
 	free(st);
 	free(path);
 }
@@ -310,33 +315,33 @@ void m_sim_crash_vm(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
 	char *path = guest_param(call, params, true), err[512];
-	struct record rec;
+	struct guest_state g;
 
-	record_init(&rec);
 	if (!path)
 		return;
 	if (srv->hv->ops != &hv_sim_ops) {
 		rpc_fault(call, FAULT_NOT_SUPPORTED, "guests can be crashed on purpose only with "
 			  "hypervisor=sim");
-	} else if (guests_get(srv->store, path, &rec, err, sizeof(err)) != 1) {
+		free(path);
+		return;
+	}
+	if (guest_state_get(srv->store, path, &g, err, sizeof(err)) != 1) {
 		rpc_fault(call, FAULT_NOT_FOUND, "%s is not a registered guest", path);
 	} else if (guest_busy(srv, path)) {
 		rpc_fault(call, FAULT_BUSY, "%s is busy with another operation", path);
-	} else if (sim_crash(srv->hv, record_get(&rec, "uuid") ? record_get(&rec, "uuid") : "",
-			     err, sizeof(err)) != 0) {
+	} else if (sim_crash(srv->hv, g.uuid ? g.uuid : "", err, sizeof(err)) != 0) {
 		rpc_fault(call, FAULT_STATE, "%s", err);
 	} else {
-		const char *st;
-		record_free(&rec);
-		st = guests_get(srv->store, path, &rec, err, sizeof(err)) == 1 ?
-		     record_get(&rec, "status") : NULL;
-		if (st && strcmp(st, GUEST_ERROR) == 0)
+		/* The crash came back as a backend event, which recorded it. */
+		guest_state_free(&g);
+		if (guest_state_get(srv->store, path, &g, err, sizeof(err)) == 1 &&
+		    g.status == GS_ERROR)
 			rpc_return_string(call, "success");
 		else
 			rpc_fault(call, FAULT_IO, "%s crashed, but the db does not say so (see the "
 				  "log)", path);
 	}
-	record_free(&rec);
+	guest_state_free(&g);
 	free(path);
 }
 
@@ -375,31 +380,28 @@ void m_xen_get_vm_perf_metrics(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
 	char *path = guest_param(call, params, false), err[512];
-	const char *st;
-	struct record rec;
+	struct guest_state g;
 	struct perf_req *p;
 	int r;
 
 	if (!path)
 		return;
-	r = guests_get(srv->store, path, &rec, err, sizeof(err));
-	st = r == 1 ? record_get(&rec, "status") : NULL;
+	r = guest_state_get(srv->store, path, &g, err, sizeof(err));
 	if (r <= 0) {
 		rpc_fault(call, r < 0 ? FAULT_IO : FAULT_NOT_FOUND, "%s",
 			  r < 0 ? err : "not a registered guest");
-	} else if (!st || (strcmp(st, GUEST_RUNNING) != 0 && strcmp(st, GUEST_PAUSED) != 0)) {
+	} else if (g.status != GS_RUNNING && g.status != GS_PAUSED) {
 		rpc_fault(call, FAULT_STATE, "%s is %s; only a running guest has figures", path,
-			  st ? st : "in no state");
+			  g.status != GS_NONE ? guest_status_name(g.status) : "in no state");
 	} else if (!srv->hv->ops->stats) {
 		rpc_fault(call, FAULT_NOT_SUPPORTED, "the %s backend has no guest figures",
 			  srv->hv->ops->name);
 	} else {
 		p = xcalloc(1, sizeof(*p));
 		p->call = call;
-		p->vcpus = (int)record_get_int(&rec, "vcpus", 1);
-		srv->hv->ops->stats(srv->hv, record_get(&rec, "uuid") ? record_get(&rec, "uuid") : "",
-				    on_stats, p);
+		p->vcpus = g.vcpus != GUEST_NO_INT ? (int)g.vcpus : 1;
+		srv->hv->ops->stats(srv->hv, g.uuid ? g.uuid : "", on_stats, p);
 	}
-	record_free(&rec);
+	guest_state_free(&g);
 	free(path);
 }

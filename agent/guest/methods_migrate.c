@@ -47,7 +47,7 @@ struct outgoing {
 	struct server *srv;
 	char *path, *uuid, *host, *authz;
 	int port;
-	char before[16];        /* RUNNING or PAUSED */
+	enum guest_status before;       /* RUNNING or PAUSED */
 };
 
 static void out_free(struct outgoing *o)
@@ -65,7 +65,7 @@ static void out_free(struct outgoing *o)
 /* Fail before the guest left: it still runs here. */
 static void out_fail(struct outgoing *o, int fault, const char *msg)
 {
-	guest_release(o->srv, o->path, o->before, NULL, msg);
+	guest_release(o->srv, o->path, &(struct guest_end){ .status = o->before, .error = msg });
 	log_warn("migrating %s to %s failed: %s", o->path, o->host, msg);
 	rpc_fault(o->call, fault, "migration of %s to %s failed: %s", o->path, o->host, msg);
 	out_free(o);
@@ -96,25 +96,23 @@ static struct peer_call *call_peer(struct outgoing *o, const char *method, peer_
 static void on_finished(void *arg, xmlrpc_value *result, int fault, const char *msg)
 {
 	struct outgoing *o = arg;
-	struct record set;
+	/* The state left this server: the guest is not running here. */
+	struct guest_end end = { .status = guest_transitions[GOP_MIGRATE].after, .host = o->host,
+				 .forget_hv = true };
 
-	record_init(&set);
-	record_set(&set, "host", o->host);
-	record_set(&set, "hv_id", "");
-	record_set(&set, "vnc_port", "");
 	if (fault) {
-		/* The state left this server; where it runs now is the
-		 * destination's to say. The guest is not running here. */
+		/* Where it runs now is the destination's to say. */
 		char why[600];
 		snprintf(why, sizeof(why), "migrated to %s, which did not confirm: %s", o->host, msg);
-		guest_release(o->srv, o->path, GUEST_DOWN, &set, why);
+		end.status = GS_DOWN;
+		end.error = why;
+		guest_release(o->srv, o->path, &end);
 		rpc_fault(o->call, FAULT_PEER, "%s", why);
 	} else {
-		guest_release(o->srv, o->path, GUEST_DOWN, &set, NULL);
+		guest_release(o->srv, o->path, &end);
 		log_info("%s migrated to %s", o->path, o->host);
 		rpc_return_string(o->call, "success");
 	}
-	record_free(&set);
 	out_free(o);
 }
 
@@ -204,10 +202,10 @@ void m_xen_migrate_vm(struct rpc_call *call, xmlrpc_value *params)
 	const struct rpc_origin *org = rpc_origin(call);
 	char *path = guest_param(call, params, true), *arg = NULL, host[64], err[512];
 	struct outgoing *o;
-	struct record rec;
+	struct guest_claimed c;
 	int port, fault;
 
-	record_init(&rec);
+	guest_state_init(&c.state);
 	if (!path)
 		return;
 	arg = param_str(params, 1);
@@ -225,8 +223,8 @@ void m_xen_migrate_vm(struct rpc_call *call, xmlrpc_value *params)
 			  srv->hv->ops->name);
 		goto out;
 	}
-	fault = guest_claim(srv, path, "migrate", "RUNNING,PAUSED", GUEST_MIGRATING, false, &rec,
-			    err, sizeof(err));
+	guest_state_free(&c.state);
+	fault = guest_claim(srv, path, GOP_MIGRATE, false, &c, err, sizeof(err));
 	if (fault) {
 		rpc_fault(call, fault, "%s", err);
 		goto out;
@@ -235,15 +233,15 @@ void m_xen_migrate_vm(struct rpc_call *call, xmlrpc_value *params)
 	o->call = call;
 	o->srv = srv;
 	o->path = xstrdup(path);
-	o->uuid = xstrdup(record_get(&rec, "uuid") ? record_get(&rec, "uuid") : "");
+	o->uuid = xstrdup(c.state.uuid ? c.state.uuid : "");
 	o->host = xstrdup(host);
 	o->port = port;
 	o->authz = org->authorization ? xstrdup(org->authorization) : NULL;
-	snprintf(o->before, sizeof(o->before), "%s", record_get(&rec, "_before"));
+	o->before = c.before;
 	if (!call_peer(o, "migrate_prepare_vm", on_prepared, err, sizeof(err)))
 		out_fail(o, FAULT_PEER, err);
 out:
-	record_free(&rec);
+	guest_state_free(&c.state);
 	free(arg);
 	free(path);
 }
@@ -294,7 +292,7 @@ static void in_drop(struct incoming *in, const char *why)
 	struct hv *hv = in->srv->hv;
 
 	hv->ops->act(hv, in->uuid, HV_DESTROY, discard_done, NULL);
-	guest_release(in->srv, in->path, GUEST_DOWN, NULL, why);
+	guest_release(in->srv, in->path, &(struct guest_end){ .status = GS_DOWN, .error = why });
 	log_warn("incoming migration of %s dropped: %s", in->path, why);
 	in_free(in);
 }
@@ -311,7 +309,8 @@ static void on_listening(void *arg, int fault, const char *msg)
 
 	in->call = NULL;
 	if (fault) {
-		guest_release(in->srv, in->path, GUEST_DOWN, NULL, msg);
+		guest_release(in->srv, in->path,
+			      &(struct guest_end){ .status = GS_DOWN, .error = msg });
 		rpc_fault(call, fault, "cannot receive %s: %s", in->path, msg);
 		in_free(in);
 		return;
@@ -327,7 +326,7 @@ void m_migrate_prepare_vm(struct rpc_call *call, xmlrpc_value *params)
 	char *path = guest_param(call, params, true), err[512];
 	struct incoming *in;
 	struct hv_guest g;
-	struct record rec;
+	struct guest_claimed c;
 	int fault;
 
 	if (!path)
@@ -338,9 +337,8 @@ void m_migrate_prepare_vm(struct rpc_call *call, xmlrpc_value *params)
 		free(path);
 		return;
 	}
-	fault = guest_claim(srv, path, "migrate_in", "DOWN,ERROR", GUEST_MIGRATING, true, &rec,
-			    err, sizeof(err));
-	record_free(&rec);
+	fault = guest_claim(srv, path, GOP_MIGRATE_IN, true, &c, err, sizeof(err));
+	guest_state_free(&c.state);
 	if (fault) {
 		rpc_fault(call, fault, "%s", err);
 		free(path);
@@ -356,7 +354,7 @@ void m_migrate_prepare_vm(struct rpc_call *call, xmlrpc_value *params)
 	if ((fault = guest_load_cfg(path, &in->cfg, &g, in->name, sizeof(in->name), in->uuid, err,
 				    sizeof(err))) != 0) {
 		in->call = NULL;
-		guest_release(srv, path, GUEST_DOWN, NULL, err);
+		guest_release(srv, path, &(struct guest_end){ .status = GS_DOWN, .error = err });
 		rpc_fault(call, fault, "%s", err);
 		in_free(in);
 		return;
@@ -369,7 +367,8 @@ static void on_arrived(void *arg, int fault, const char *msg)
 	struct incoming *in = arg;
 	struct rpc_call *call = in->call;
 	struct hv_dom dom;
-	struct record set;
+	struct guest_end end = { .status = guest_transitions[GOP_MIGRATE_IN].after,
+				 .host = "localhost" };
 	char err[256];
 
 	in->call = NULL;
@@ -380,14 +379,9 @@ static void on_arrived(void *arg, int fault, const char *msg)
 		in_drop(in, why);
 		return;
 	}
-	record_init(&set);
-	record_set(&set, "host", "localhost");
-	if (hv_lookup(in->srv->hv, in->uuid, &dom, err, sizeof(err)) == 1) {
-		record_set_int(&set, "hv_id", dom.id);
-		record_set_int(&set, "vnc_port", dom.vnc_port);
-	}
-	guest_release(in->srv, in->path, GUEST_RUNNING, &set, NULL);
-	record_free(&set);
+	if (hv_lookup(in->srv->hv, in->uuid, &dom, err, sizeof(err)) == 1)
+		end.dom = &dom;
+	guest_release(in->srv, in->path, &end);
 	log_info("%s arrived and runs here", in->path);
 	rpc_return_string(call, "success");
 	in_free(in);
