@@ -131,6 +131,17 @@ char *crypt_rn(const char *phrase, const char *setting, void *data, int size)
 	return real(phrase, setting, data, size);
 }
 
+/* Most of the fuzzer's memory is ASan's quarantine of freed blocks (256 MiB
+ * by default). Every fork (an uncached password check) copies the page
+ * tables of all of it and pays a copy-on-write fault per page touched
+ * after, so forks were most of the time. 32 MiB still holds many inputs'
+ * worth of freed blocks; ASAN_OPTIONS overrides this. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "quarantine_size_mb=32";
+}
+
 /* ---- what main.c provides to the modules ------------------------------- */
 
 void server_conn_gone(struct server *s) { (void)s; }
