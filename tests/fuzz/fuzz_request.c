@@ -250,30 +250,38 @@ static void sweep_stale(void)
 	closedir(d);
 }
 
-/* Descriptors open now; with show, list them on stderr. */
+/* Descriptors open now; with show, list them on stderr. Read with
+ * getdents64 into a stack buffer: opendir's 32 KiB malloc, freed into
+ * ASan's quarantine at every input, was a sixth of the fuzzer's time. */
 static int count_fds(bool show)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
+	_Alignas(struct dirent64) char buf[4096];
+	char path[300], target[PATH_MAX];
+	int fd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
+	ssize_t got;
 
-	if (!d)
+	if (fd < 0)
 		die("/proc/self/fd");
-	while ((e = readdir(d))) {
-		char path[300], target[PATH_MAX];
-		ssize_t len;
+	while ((got = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off < got;) {
+			const struct dirent64 *e = (const struct dirent64 *)(buf + off);
+			ssize_t len;
 
-		if (e->d_name[0] == '.')
-			continue;
-		n++;
-		if (!show)
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		len = readlink(path, target, sizeof(target) - 1);
-		target[len > 0 ? len : 0] = '\0';
-		fprintf(stderr, "  fd %s -> %s\n", e->d_name, target);
+			off += e->d_reclen;
+			if (e->d_name[0] == '.')
+				continue;
+			n++;
+			if (!show)
+				continue;
+			snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+			len = readlink(path, target, sizeof(target) - 1);
+			target[len > 0 ? len : 0] = '\0';
+			fprintf(stderr, "  fd %s -> %s\n", e->d_name, target);
+		}
 	}
-	closedir(d);
+	if (got < 0)
+		die("getdents64");
+	close(fd);
 	return n;
 }
 
