@@ -17,15 +17,17 @@
  *     turn run before the input is over; work that goes on after the reply
  *     (a background rm) gets SETTLE_MS to close what it opened.
  *
- * Auth stays fast without touching auth.c: LLVMFuzzerInitialize sends one
- * request with the fixed credential admin:secret, whose check (in a forked
- * child) puts it in the credential cache for auth_cache_ttl (a day); every
- * input carrying `Authorization: Basic YWRtaW46c2VjcmV0` is then a cache
- * hit. Other credentials fork a checker as in production; the password file
- * holds the cheapest yescrypt hash and unknown users' dummy hash is made
- * cheap (crypt_rn below), so a credential that is not cached costs a fork,
- * not 100 ms; auth_fail_delay_max=0 keeps the failure slow-down from ever
- * sleeping.
+ * Auth stays fast: LLVMFuzzerInitialize sends one request with the fixed
+ * credential admin:secret, whose check puts it in the credential cache for
+ * auth_cache_ttl (a day); every input carrying `Authorization: Basic
+ * YWRtaW46c2VjcmV0` is then a cache hit. Other credentials are checked as
+ * in production except that auth_check_in_process (auth.h) runs the
+ * checker in this process, not a forked child: a fork of the fuzzer cost
+ * ~50 ms of page-table copies and copy-on-write faults, and ~3% of inputs
+ * carry a valid-looking credential that is not cached, so forks took two
+ * thirds of the time. The password file holds the cheapest yescrypt hash
+ * and unknown users' dummy hash is made cheap (crypt_rn below);
+ * auth_fail_delay_max=0 keeps the failure slow-down from ever sleeping.
  *
  * Guests and files the methods create persist from input to input (the
  * agent's own state does too); every WIPE_EVERY inputs ovs_root and the
@@ -716,6 +718,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	srv.resolver = resolver_new(srv.loop);
 	srv.perf = perf_new();
 	srv.started_ms = now_ms();
+	auth_check_in_process = true;
 	/* The first request checks admin:secret for real and caches it. */
 	seed_state();
 	return 0;
