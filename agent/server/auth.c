@@ -68,6 +68,8 @@ struct auth_req {
 	unsigned generation;    /* the cache's at spawn: a flush since voids the result */
 };
 
+bool auth_check_in_process;
+
 struct auth *auth_new(struct server *srv)
 {
 	struct auth *a = xcalloc(1, sizeof(*a));
@@ -400,6 +402,19 @@ int auth_check(struct auth *a, const struct sockaddr *peer, const char *peer_str
 	r->generation = a->generation;
 	r->pam = cfg->auth == AUTH_PAM;
 	r->file_or_service = xstrdup(r->pam ? cfg->pam_service : cfg->password_file);
+	if (auth_check_in_process) {
+		/* The fuzzer's seam (auth.h): the same check, no process; the
+		 * answer still comes from the loop (conclude's timer). */
+		struct buf none;
+		struct child_result res = { 0 };
+
+		buf_init(&none, 0);
+		res.status = W_EXITCODE(verify_in_child(r) & 0xff, 0);
+		res.out = res.err = &none;
+		on_verified(&res, r);
+		*reqp = r;
+		return AUTH_PENDING;
+	}
 	{
 		struct child_opts o = { .fn = verify_in_child, .fn_arg = r,
 					.timeout_ms = VERIFY_TIMEOUT_MS, .max_output = 1024 };
