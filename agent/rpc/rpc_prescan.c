@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "agent/base/util.h"
+
 enum unit { U8, U16LE, U16BE };
 
 /* Encodings whose bytes below 0x80 are ASCII and whose other bytes never
@@ -87,9 +89,10 @@ int rpc_prescan(const char *body, size_t len, char *err, size_t errlen)
 		size_t nlen;
 		size_t skip = len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
 		if (declared(body + skip, len - skip, &name, &nlen) && !ascii_superset(name, nlen)) {
-			snprintf(err, errlen, "line 1: encoding '%.*s' is not accepted; send UTF-8",
-				 (int)(nlen < 32 ? nlen : 32), name);
-			/* the name is ASCII or cut: rpc_text_wire() escapes the rest */
+			char shown[80];
+			quote_printable(shown, sizeof(shown), name, nlen);
+			snprintf(err, errlen, "line 1: encoding '%s' is not accepted; send UTF-8",
+				 shown);
 			return -1;
 		}
 	}
