@@ -342,9 +342,10 @@ static int index_change(struct store_txn *t, const char *uuid, const char *path,
 		if (at == len && len)
 			buf_append(&b, "\n", 1);
 		buf_append(&b, path, plen);
-		if (at < len)
+		if (at < len) {
 			buf_append(&b, "\n", 1);
-		buf_append(&b, cur + at, len - at);
+			buf_append(&b, cur + at, len - at);  /* cur is NULL when r != 1 */
+		}
 	} else {
 		size_t end = at + plen < len ? at + plen + 1 : len;
 		/* Drop the line and one of its separators. */
