@@ -16,7 +16,9 @@
  *     says something else (the kernel counts links under RESOLVE_BENEATH
  *     its own way: 27 "b/up" hops, up -> "..", then a link out, are ELOOP
  *     to it and EXDEV to the walk). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>

@@ -477,9 +477,10 @@ static int check_reply(const struct buf *reply, bool *closed_out)
 	int count = 0;
 
 	while (at < n) {
-		const char *head = p + at, *end, *line;
-		size_t head_len, left = n - at, cl = 0, vlen;
-		bool have_cl = false, xml = false;
+		const char *head = p + at, *end;
+		size_t head_len, left = n - at, cl;
+		struct http_response res;
+		bool xml;
 		int status;
 
 		if (closed)
@@ -496,27 +497,15 @@ static int check_reply(const struct buf *reply, bool *closed_out)
 			continue;
 		}
 		count++;
-		for (line = (const char *)memchr(head, '\n', head_len) + 1; line < end;) {
-			const char *eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
-			const char *v;
-			size_t len = (size_t)(eol - line);
-			if ((v = http_header_value(line, len, "Content-Length", &vlen))) {
-				char num[24];
-				if (have_cl || vlen == 0 || vlen >= sizeof(num))
-					bad_reply("bad or repeated Content-Length", reply, at);
-				memcpy(num, v, vlen);
-				num[vlen] = '\0';
-				cl = strtoull(num, NULL, 10);
-				have_cl = true;
-			} else if ((v = http_header_value(line, len, "Content-Type", &vlen))) {
-				xml = vlen == 8 && memcmp(v, "text/xml", 8) == 0;
-			} else if ((v = http_header_value(line, len, "Connection", &vlen))) {
-				closed = vlen == 5 && memcmp(v, "close", 5) == 0;
-			}
-			line = eol + 2;
-		}
-		if (!have_cl)
+		/* The final head, read by the same parser the agent's clients use
+		 * (peer.c, do_rpc): the agent must write what they can read. */
+		if (http_parse_response_head(head, left, left, &res) != (int)head_len)
+			bad_reply("a response head its clients cannot read", reply, at);
+		if (res.content_length < 0)
 			bad_reply("no Content-Length", reply, at);
+		cl = (size_t)res.content_length;
+		xml = res.content_type.n == 8 && memcmp(res.content_type.p, "text/xml", 8) == 0;
+		closed = !res.keep_alive;
 		at += head_len;
 		/* A response to HEAD has the length but no body; only the page and
 		 * errors can answer a HEAD, never an XML-RPC reply. */
