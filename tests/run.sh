@@ -18,8 +18,9 @@ fail=0
 skip=0
 failed_names=()
 log_dir=$(mktemp -d /tmp/ovs-tests.XXXXXX)
-export OVS_LEFTOVER_LOG="$log_dir/leftovers"
+export OVS_LEFTOVER_LOG="$log_dir/leftovers" OVS_E2E_DIRS="$log_dir/e2e-dirs"
 : >"$OVS_LEFTOVER_LOG"
+: >"$OVS_E2E_DIRS"
 
 # run LABEL TIMEOUT CMD... : count the TAP lines of one test program.
 run() {
@@ -115,14 +116,19 @@ else
 	echo "ok - leftovers: every test destroyed its guests"
 	pass=$((pass + 1))
 fi
-# Whatever still runs from a test's temp dir: agents, QEMUs, children. Only
-# looked for here, never killed by pattern; the tests end their own by pid.
-# (Matched inside bash, so no process of this scan carries the pattern.)
+# Whatever still runs from a temp dir this run's tests made (agentfix lists
+# them in $OVS_E2E_DIRS): agents, QEMUs, children. Only looked for here,
+# never killed by pattern; the tests end their own by pid. (Matched inside
+# bash, so no process of this scan carries a dir in its command line.)
+mapfile -t dirs <"$OVS_E2E_DIRS"
 left=$(for c in /proc/[0-9]*/cmdline; do
-	cmd=$(tr '\0' ' ' <"$c" 2>/dev/null)
-	case $cmd in
-	*/tmp/ovs-e2e-* | */tmp/ovs-fuzz*) echo "${c//[^0-9]/}: ${cmd:0:150}" ;;
-	esac
+	{ cmd=$(tr '\0' ' ' <"$c"); } 2>/dev/null || continue
+	for d in "${dirs[@]}"; do
+		if [ -n "$d" ] && [[ $cmd == *"$d"* ]]; then
+			echo "${c//[^0-9]/}: ${cmd:0:150}"
+			break
+		fi
+	done
 done)
 if [ -n "$left" ]; then
 	echo "$left" | sed 's/^/# still running: /'

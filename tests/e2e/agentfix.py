@@ -112,6 +112,9 @@ class Agent:
         self.user = user
         self.password = password
         self.dir = tempfile.mkdtemp(prefix="ovs-e2e-")
+        if os.environ.get("OVS_E2E_DIRS"):  # tests/run.sh checks none is left running
+            with open(os.environ["OVS_E2E_DIRS"], "a") as f:
+                f.write(self.dir + "\n")
         self.cert, self.key = make_cert(self.dir)
         self.ini = os.path.join(self.dir, "agent.ini")
         self.log_path = os.path.join(self.dir, "agent.log")
