@@ -515,14 +515,14 @@ struct view_ctx {
 	void *arg;
 };
 
-static const struct record_field damaged[] = {
-	{ "status", "ERROR", 6, 5 },  /* guest_status_name(GS_ERROR) */
-	{ "error", "damaged db record", 5, 17 },
-};
-
 static int view_one(const char *key, size_t klen, const char *val, size_t vlen, void *arg)
 {
 	struct view_ctx *c = arg;
+	const char *error = guest_status_name(GS_ERROR);
+	const struct record_field damaged[] = {
+		{ "status", error, 6, strlen(error) },
+		{ "error", "damaged db record", 5, 17 },
+	};
 	struct record_field f[SCAN_FIELDS], *many;
 	struct record rec;
 	int n = record_scan(val, vlen, f, SCAN_FIELDS), stop;

@@ -311,6 +311,8 @@ static void write_old_db(const char *d)
 	CHECK(s != NULL);
 	if (!s)
 		return;
+	/* Written by the previous version: schema 1, no uuid index yet. */
+	CHECK_INT(store_put(s, "meta", "schema", "1", err, sizeof(err)), 0);
 	CHECK_INT(store_put(s, GUESTS_TABLE, "/OVS/running_pool/a",
 			    "name=a\nstatus=DOWN\ncreated=5\nupdated=6\nlast_error=no memory\n",
 			    err, sizeof(err)), 0);
