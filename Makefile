@@ -136,12 +136,15 @@ bench: deps
 # --- install --------------------------------------------------------------
 PREFIX    ?= /opt/ovs-agent-2.2
 SYSCONFDIR?= /etc
+# hooks_dir in agent.ini: the shipped hooks (hooks/*).
+HOOKSDIR  ?= /usr/lib/ovs
 DESTDIR   ?=
 install: all
 	install -d $(DESTDIR)$(PREFIX)/utils $(DESTDIR)$(PREFIX)/db $(DESTDIR)$(PREFIX)/logs \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/ovs-agent/cert \
 		$(DESTDIR)$(SYSCONFDIR)/init.d \
-		$(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)/lib/systemd/system
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)/lib/systemd/system \
+		$(DESTDIR)$(HOOKSDIR)
 	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/ovs-agent/db
 	install -m 0755 $(BUILD)/bin/ovs-agent $(BUILD)/bin/ovs-agent-passwd $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(BUILD)/bin/do_rpc $(DESTDIR)$(PREFIX)/utils/do_rpc
@@ -155,6 +158,7 @@ install: all
 	install -m 0755 init.d/ovs-agent $(DESTDIR)$(SYSCONFDIR)/init.d/ovs-agent
 	install -m 0644 etc/ovs-agent.service $(DESTDIR)/lib/systemd/system/ovs-agent.service
 	install -m 0644 etc/ovs-agent.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/ovs-agent
+	install -m 0755 hooks/network-bridge hooks/vif-bridge $(DESTDIR)$(HOOKSDIR)/
 
 clean:
 	rm -rf build build-san build-fuzz
