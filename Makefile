@@ -95,7 +95,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libagent.a
 DEB_BUILD := build-essential pkg-config libssl-dev libxmlrpc-core-c3-dev \
              libpam0g-dev libcrypt-dev liblmdb-dev libnl-route-3-dev libxml2-dev
 DEB_TEST  := clang libclang-rt-14-dev python3 curl openssl libpam-wrapper \
-             procps iproute2 util-linux qemu-system-x86
+             procps iproute2 util-linux qemu-system-x86 iputils-ping shellcheck
 DEB_BENCH := nginx-light wrk
 # deps-build: what building and the demo need; deps: also what the tests need.
 deps-build: ; @$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD)"
