@@ -2,6 +2,8 @@
 # Build the tiny end-to-end test guest from Debian packages:
 #   OUTDIR/vmlinuz     Debian's kernel (linux-image-amd64's current image package)
 #   OUTDIR/initrd.img  gzip'd newc cpio: static busybox + /init + button.ko, evdev.ko
+#                      and the NIC drivers QEMU's models need (e1000, e100,
+#                      8139cp/8139too, virtio_net) with what they depend on
 #   OUTDIR/vmlinux     the same kernel decompressed (PVH ELF): boots ~2x faster
 #                      under TCG (skips the in-guest xz decompression); best effort
 # Usage: tests/guest/build.sh OUTDIR     (root or not; see README.md)
@@ -50,8 +52,19 @@ echo "guest: using $k and busybox-static"
 # Extract only what we need (the kernel package holds ~400 MB of modules).
 mkdir x
 dpkg-deb --fsys-tarfile busybox-static_*.deb | tar -x -C x --wildcards '*bin/busybox'
+# Modules: the power button's, then NIC drivers for QEMU's e1000, i82557b
+# (e100), rtl8139 (8139cp; 8139too for older chips) and virtio-net-pci,
+# and the modules those depend on (checked below: a kernel that needs one
+# more fails the build, naming it).
+km='*/kernel/drivers'
 dpkg-deb --fsys-tarfile "$k"_*.deb | tar -x -C x --wildcards \
-	'*boot/vmlinuz-*' '*boot/config-*' '*/kernel/drivers/input/evdev.ko*' '*/kernel/drivers/acpi/button.ko*'
+	'*boot/vmlinuz-*' '*boot/config-*' "$km/input/evdev.ko*" "$km/acpi/button.ko*" \
+	"$km/net/ethernet/intel/e1000/e1000.ko*" "$km/net/ethernet/intel/e100.ko*" \
+	"$km/net/ethernet/realtek/8139cp.ko*" "$km/net/ethernet/realtek/8139too.ko*" \
+	"$km/net/mii.ko*" "$km/net/virtio_net.ko*" "$km/net/net_failover.ko*" \
+	'*/kernel/net/core/failover.ko*' "$km/virtio/virtio.ko*" "$km/virtio/virtio_ring.ko*" \
+	"$km/virtio/virtio_pci.ko*" "$km/virtio/virtio_pci_legacy_dev.ko*" \
+	"$km/virtio/virtio_pci_modern_dev.ko*"
 
 mkdir mods
 for m in $(find x -name '*.ko*'); do
@@ -68,10 +81,10 @@ vmlinuz=$(find x -path '*boot/vmlinuz-*' -type f | head -n 1)
 [ -n "$bb" ] && [ -n "$vmlinuz" ] || { echo "guest: busybox or kernel missing from packages" >&2; exit 1; }
 
 python3 - "$out/.initrd.img.tmp" "$bb" "$here/init" mods <<'PY'
-import gzip, os, sys
+import gzip, os, struct, sys
 dst, busybox, init, mods = sys.argv[1:]
 applets = """sh mount umount cat echo dd insmod lsmod poweroff reboot halt sleep
-kill sync uname ls grep mkdir dmesg ps""".split()
+kill sync uname ls grep mkdir dmesg ps ip ping nc wc""".split()
 buf, ino = bytearray(), [300000]
 def ent(name, mode, data=b"", rdev=(0, 0), nlink=1):
     ino[0] += 1
@@ -90,8 +103,43 @@ ent("bin/busybox", 0o100755, rd(busybox))
 for a in applets:
     ent("bin/" + a, 0o120777, b"busybox")
 ent("init", 0o100755, rd(init))
+# /init loads lib/modules/order's modules in that order: each after the
+# ones its .modinfo "depends=" names (there is no depmod in the initrd).
+def modinfo(data):
+    """The key=value strings of an ELF64 module's .modinfo section."""
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    def sec(i):     # (name offset, file offset, size)
+        h = shoff + i * shentsize
+        return struct.unpack_from("<I", data, h)[0], *struct.unpack_from("<QQ", data, h + 24)
+    strtab = sec(shstrndx)[1]
+    for i in range(shnum):
+        name, off, size = sec(i)
+        if data[strtab + name:data.index(b"\0", strtab + name)] == b".modinfo":
+            return dict(kv.decode().split("=", 1)
+                        for kv in data[off:off + size].split(b"\0") if b"=" in kv)
+    return {}
+files, deps = {}, {}
 for m in sorted(os.listdir(mods)):
-    ent("lib/modules/" + m, 0o100644, rd(os.path.join(mods, m)))
+    data = rd(os.path.join(mods, m))
+    ent("lib/modules/" + m, 0o100644, data)
+    info = modinfo(data)
+    name = info.get("name", m[:-3].replace("-", "_"))
+    files[name] = m
+    deps[name] = [d for d in info.get("depends", "").split(",") if d]
+order = []
+def visit(m, by):
+    if m in order:
+        return
+    if m not in deps:
+        sys.exit("guest: module %s (needed by %s) is not in the initrd: add it to build.sh"
+                 % (m, by))
+    for d in deps[m]:
+        visit(d, m)
+    order.append(m)
+for m in sorted(deps):
+    visit(m, "-")
+ent("lib/modules/order", 0o100644, "".join(files[m] + "\n" for m in order).encode())
 ent("TRAILER!!!", 0)
 with open(dst, "wb") as f:
     f.write(gzip.compress(bytes(buf), 9, mtime=0))
