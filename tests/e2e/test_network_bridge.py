@@ -299,6 +299,18 @@ class NetworkBridge(NsCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("br9 was not made by network-bridge start", r.stderr)
         self.assertIn("br9", self.links())
+        # A state file left by an older namespace with this one's inode
+        # number names other links (index/MAC): it is not believed.
+        d = os.path.join(self.state, "net-%d" % os.stat("/run/netns/" + self.ns).st_ino)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "br9"), "w") as f:
+            f.write("netdev=eth0\ncreated=1\nnetdev_up=1\nnetdev_id=2/02:00:00:00:00:01\n"
+                    "bridge_id=3/02:00:00:00:00:01\naddr inet 10.9.9.9/24\n")
+        r = self.nb("stop", "bridge=br9", ok=False)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("br9 was not made by network-bridge start", r.stderr)
+        self.assertIn("br9", self.links())
+        self.assertEqual(self.state_files(), [])
 
     def test_refusals(self):
         r = self.nb("start", "netdev=eth7", "bridge=xenbr0", ok=False)
