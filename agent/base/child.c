@@ -77,25 +77,63 @@ static size_t live_count(const struct loop *loop)
 	return n;
 }
 
+/* Runs in the forked child only: close every fd from 3 up but the status
+ * pipe's (sfd) and the ones to keep (sorted). */
+static void close_others(const int *keep, size_t nkeep, int sfd)
+{
+	unsigned lo = 3;
+	size_t i = 0;
+	bool sfd_seen = false;
+
+	for (;;) {
+		int k;
+
+		if (!sfd_seen && (i >= nkeep || sfd < keep[i])) {
+			k = sfd;
+			sfd_seen = true;
+		} else if (i < nkeep) {
+			k = keep[i++];
+		} else {
+			break;
+		}
+		if ((unsigned)k > lo)
+			close_range(lo, (unsigned)k - 1, 0);
+		lo = (unsigned)k + 1;
+	}
+	closefrom((int)lo);
+}
+
 /* Runs in the forked child only: make the process clean, then exec or
- * call fn. Only async-signal-safe calls until exec. */
-static void child_setup(const struct child_opts *o, int in_r, int out_w, int err_w, int status_w)
+ * call fn. Only async-signal-safe calls until exec. keep (sorted, each
+ * 3 or above) stays open under its own number. */
+static void child_setup(const struct child_opts *o, const int *keep, size_t nkeep, int in_r,
+			int out_w, int err_w, int status_w)
 {
 	sigset_t none;
-	int e;
+	int e, sfd = 3;
 
+	/* The status pipe goes to the lowest number from 3 no kept fd uses. */
+	for (size_t i = 0; i < nkeep; i++)
+		if (keep[i] == sfd)
+			sfd++;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
 	setpgid(0, 0);
-	if (dup2(in_r, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0)
+	if (dup2(in_r, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) {
+		sfd = status_w;
 		goto fail;
+	}
 	/* status_w stays open (close-on-exec) to report an exec failure. */
-	if (status_w != 3 && dup2(status_w, 3) < 0)
+	if (status_w != sfd && dup2(status_w, sfd) < 0) {
+		sfd = status_w;
 		goto fail;
-	fcntl(3, F_SETFD, FD_CLOEXEC);
-	closefrom(4);
+	}
+	fcntl(sfd, F_SETFD, FD_CLOEXEC);
+	for (size_t i = 0; i < nkeep; i++)
+		fcntl(keep[i], F_SETFD, 0);
+	close_others(keep, nkeep, sfd);
 	umask(022);
 	if (o->fn) {
 		int rc = o->fn(o->fn_arg);
@@ -107,7 +145,7 @@ static void child_setup(const struct child_opts *o, int in_r, int out_w, int err
 	execve(o->argv[0], (char *const *)o->argv, o->envp ? (char *const *)o->envp : empty_env);
 fail:
 	e = errno;
-	if (write(3, &e, sizeof(e)) < 0) {
+	if (write(sfd, &e, sizeof(e)) < 0) {
 		/* parent will see a short read */
 	}
 	_exit(127);
@@ -242,12 +280,52 @@ static void on_timeout(struct timer *t)
 	timer_start(ch->loop, &ch->kill_timer, KILL_GRACE_MS);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The fds to keep, checked and sorted into a malloc'd copy (*sorted). */
+static int keep_fds_check(const struct child_opts *o, int **sorted, char *err, size_t errlen)
+{
+	size_t n = o->n_keep_fds;
+	int *k;
+
+	*sorted = NULL;
+	if (!n)
+		return 0;
+	if (n > CHILD_KEEP_FDS_MAX || !o->keep_fds) {
+		snprintf(err, errlen, "internal: %zu fds to keep (at most %d)", n, CHILD_KEEP_FDS_MAX);
+		return -1;
+	}
+	k = xmalloc(n * sizeof(*k));
+	memcpy(k, o->keep_fds, n * sizeof(*k));
+	qsort(k, n, sizeof(*k), cmp_int);
+	for (size_t i = 0; i < n; i++) {
+		if (k[i] < 3)
+			snprintf(err, errlen, "internal: fd %d cannot be kept (0-2 are the child's "
+				 "stdin, stdout and stderr)", k[i]);
+		else if (i && k[i] == k[i - 1])
+			snprintf(err, errlen, "internal: fd %d is listed twice to keep", k[i]);
+		else if (fcntl(k[i], F_GETFD) < 0)
+			snprintf(err, errlen, "internal: fd %d to keep is not open", k[i]);
+		else
+			continue;
+		free(k);
+		return -1;
+	}
+	*sorted = k;
+	return 0;
+}
+
 struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 			  child_done_cb done, void *arg, char *err, size_t errlen)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, er[2] = { -1, -1 }, st[2] = { -1, -1 };
 	struct child *ch = NULL;
-	int pidfd = -1, e = 0;
+	int pidfd = -1, e = 0, *keep = NULL;
 	ssize_t n;
 	pid_t pid;
 
@@ -259,6 +337,8 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 		snprintf(err, errlen, "the agent is stopping");
 		return NULL;
 	}
+	if (keep_fds_check(o, &keep, err, errlen) != 0)
+		return NULL;
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
 	    pipe2(er, O_CLOEXEC) < 0 || pipe2(st, O_CLOEXEC) < 0) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -271,7 +351,9 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 		goto fail;
 	}
 	if (pid == 0)
-		child_setup(o, in[0], out[1], er[1], st[1]);
+		child_setup(o, keep, o->n_keep_fds, in[0], out[1], er[1], st[1]);
+	free(keep);
+	keep = NULL;
 	/* Also here: a kill(-pid) before the child ran its setpgid must work. */
 	setpgid(pid, pid);
 	close(in[0]);
@@ -333,6 +415,7 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 	live_add(ch);
 	return ch;
 fail:
+	free(keep);
 	for (int i = 0; i < 2; i++) {
 		if (in[i] >= 0) close(in[i]);
 		if (out[i] >= 0) close(out[i]);

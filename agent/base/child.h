@@ -42,7 +42,14 @@ struct child_opts {
 	size_t input_len;
 	int timeout_ms;           /* 0 = none */
 	size_t max_output;        /* per stream; 0 = 64 KiB */
+	/* fds the exec'd child keeps, with their numbers unchanged and
+	 * FD_CLOEXEC cleared (a tap handed to QEMU); every other fd is still
+	 * closed. Each must be open, 3 or above, and listed once; at most
+	 * CHILD_KEEP_FDS_MAX. */
+	const int *keep_fds;
+	size_t n_keep_fds;
 };
+#define CHILD_KEEP_FDS_MAX 256
 
 /* Start a child. done is called exactly once from the loop when the child
  * has exited and its pipes are drained (the result is valid only during the

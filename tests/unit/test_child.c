@@ -4,6 +4,7 @@
  * The test binary doubles as the probe: run with "--probe" it prints
  * what it sees (after libvirt's tests/commandhelper.c). */
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,11 @@ static int probe(int argc, char **argv)
 	sigprocmask(SIG_SETMASK, NULL, &mask);
 	printf("sigterm_blocked=%d\n", sigismember(&mask, SIGTERM));
 	printf("own_group=%d\n", getpgrp() == getpid());
+	if (getenv("PROBE_WRITE_FD")) {
+		/* a kept fd is the parent's file, not just a number */
+		int fd = atoi(getenv("PROBE_WRITE_FD"));
+		printf("wrote=%d\n", (int)write(fd, "kept\n", 5));
+	}
 	{
 		char line[256];
 		if (fgets(line, sizeof(line), stdin))
@@ -124,6 +130,60 @@ TEST(stdin_is_empty_by_default)
 
 	run_child(&o, &r);
 	CHECK(strstr(r.out, "stdin=EOF\n") != NULL);
+}
+
+TEST(keep_fds)
+{
+	const char *argv[] = { self, "--probe", NULL };
+	char env_fd[32], want[64], got[16] = "";
+	const char *envp[] = { env_fd, NULL };
+	int p[2], hi, low = -1, keep[2];
+	struct child_opts o = { .argv = argv, .envp = envp, .timeout_ms = 10000, .keep_fds = keep };
+	struct result r;
+
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	hi = fcntl(p[1], F_DUPFD_CLOEXEC, 40);
+	/* 3 is where the child's exec-status pipe goes; kept, it moves up. */
+	if (fcntl(3, F_GETFD) < 0)
+		low = dup3(p[1], 3, O_CLOEXEC);
+	keep[0] = hi;
+	keep[1] = low;
+	o.n_keep_fds = low == 3 ? 2 : 1;
+	snprintf(env_fd, sizeof(env_fd), "PROBE_WRITE_FD=%d", hi);
+	run_child(&o, &r);
+	CHECK(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 3);
+	if (low == 3)
+		snprintf(want, sizeof(want), "fd=0\nfd=1\nfd=2\nfd=3\nfd=%d\numask", hi);
+	else
+		snprintf(want, sizeof(want), "fd=0\nfd=1\nfd=2\nfd=%d\numask", hi);
+	CHECK(strstr(r.out, want) != NULL);
+	CHECK(strstr(r.out, "wrote=5\n") != NULL);
+	CHECK(read(p[0], got, sizeof(got) - 1) == 5);
+	CHECK_STR(got, "kept\n");
+	/* the parent's copies keep close-on-exec */
+	CHECK(fcntl(hi, F_GETFD) == FD_CLOEXEC);
+	if (low == 3)
+		close(low);
+	close(hi);
+	close(p[1]);
+
+	/* refused: stdio numbers, closed fds, one listed twice */
+	{
+		int bad_stdio[] = { 1 }, closed[] = { 39 }, twice[] = { p[0], p[0] };
+		struct child_opts b = { .argv = argv, .n_keep_fds = 1, .keep_fds = bad_stdio };
+		run_child(&b, &r);
+		CHECK(strstr(r.err, "fd 1 cannot be kept") != NULL);
+		b.keep_fds = closed;
+		close(39);
+		run_child(&b, &r);
+		CHECK(strstr(r.err, "fd 39 to keep is not open") != NULL);
+		b.keep_fds = twice;
+		b.n_keep_fds = 2;
+		run_child(&b, &r);
+		CHECK(strstr(r.err, "listed twice") != NULL);
+		CHECK_INT(r.called, 0);
+	}
+	close(p[0]);
 }
 
 static int fn_exit7(void *arg)
@@ -358,6 +418,7 @@ int main(int argc, char **argv)
 		return 2;
 	RUN(hygiene);
 	RUN(stdin_is_empty_by_default);
+	RUN(keep_fds);
 	RUN(function_mode);
 	RUN(timeout_kills_group);
 	RUN(output_is_capped_and_drained);
