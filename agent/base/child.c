@@ -250,12 +250,19 @@ static void on_exit_event(struct io *io, uint32_t events)
 		return;
 	ch->status = si.si_code == CLD_EXITED ? W_EXITCODE(si.si_status, 0) : si.si_status & 0x7f;
 	ch->exited = 1;
+	/* Timed out, the leader gone: what is left of its group (a grandchild
+	 * that ignores SIGTERM) gets no more grace. The group's id stays
+	 * taken while a member lives, so this reaches no one else. */
+	if (ch->timed_out)
+		kill(-ch->pid, SIGKILL);
 	close_io(ch, io);
 	close_io(ch, &ch->in_io);
 	if (ch->out_io.fd >= 0 || ch->err_io.fd >= 0) {
 		/* The child is reaped: never signal its pid again, and do not
-		 * wait forever for a grandchild that kept our pipes. */
+		 * wait forever for a grandchild that kept our pipes. (The kill
+		 * timer may be armed: stopped before it is reused.) */
 		timer_stop(ch->loop, &ch->timeout);
+		timer_stop(ch->loop, &ch->kill_timer);
 		timer_init(&ch->kill_timer, on_drained, ch);
 		timer_start(ch->loop, &ch->kill_timer, DRAIN_MS);
 	}

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,57 @@ TEST(timeout_kills_group)
 	CHECK_STR(how, "timed out after 30 s");
 }
 
+/* Gone, or a zombie waiting for a reaper that is not us. */
+static bool pid_gone(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'Z';
+}
+
+/* The leader dies of SIGTERM; its child ignores SIGTERM and holds the
+ * pipes. */
+static int fn_stubborn_grandchild(void *arg)
+{
+	pid_t gc = fork();
+
+	if (gc == 0) {
+		signal(SIGTERM, SIG_IGN);
+		sleep(30);
+		_exit(0);
+	}
+	dprintf(1, "%d\n", (int)gc);  /* not stdio: it holds the test's own unflushed lines */
+	sleep(30);
+	return 0;
+}
+
+TEST(timeout_kills_stragglers_once_the_leader_is_gone)
+{
+	struct child_opts o = { .fn = fn_stubborn_grandchild, .timeout_ms = 300 };
+	struct result r;
+	int64_t t0 = now_ms();
+	pid_t gc;
+
+	run_child(&o, &r);
+	gc = (pid_t)atoi(r.out);
+	CHECK(r.timed_out);
+	CHECK(gc > 0);
+	/* not the 2 s grace for SIGKILL, nor the 2 s wait for the pipes */
+	CHECK(now_ms() - t0 < 1500);
+	for (int i = 0; i < 100 && gc > 0 && !pid_gone(gc); i++)
+		usleep(10 * 1000);
+	CHECK(gc > 0 && pid_gone(gc));
+}
+
 static int fn_chatty(void *arg)
 {
 	for (int i = 0; i < 100000; i++)
@@ -421,6 +473,7 @@ int main(int argc, char **argv)
 	RUN(keep_fds);
 	RUN(function_mode);
 	RUN(timeout_kills_group);
+	RUN(timeout_kills_stragglers_once_the_leader_is_gone);
 	RUN(output_is_capped_and_drained);
 	RUN(exec_failure_is_reported);
 	RUN(describe);
