@@ -30,6 +30,8 @@ struct child {
 	pid_t pid;
 	struct io pidfd_io, out_io, err_io, in_io;
 	struct buf out, err;
+	size_t max_output, out_dropped, err_dropped;
+	bool keep_tail;
 	const char *input;       /* borrowed copy owned by the child struct */
 	char *input_owned;
 	size_t input_len, input_off;
@@ -151,6 +153,41 @@ fail:
 	_exit(127);
 }
 
+/* A tail kept in a buffer of twice the cap: down to the cap. */
+static void trim_tail(struct child *ch, struct buf *b, size_t *dropped)
+{
+	if (b->len > ch->max_output) {
+		*dropped += b->len - ch->max_output;
+		buf_consume(b, b->len - ch->max_output);
+	}
+}
+
+/* Keep n bytes of output in b: the first max_output, or the last. For
+ * the last, b holds up to twice the cap and is cut back to the cap when
+ * full, so each byte is moved at most once (no memmove per read). */
+static void keep_output(struct child *ch, struct buf *b, size_t *dropped, const char *p, size_t n)
+{
+	size_t room, cap = ch->max_output;
+
+	if (!ch->keep_tail) {
+		room = b->max - b->len;
+		buf_append(b, p, n < room ? n : room);
+		*dropped += n < room ? 0 : n - room;
+		return;
+	}
+	if (n >= cap) {
+		*dropped += b->len + n - cap;
+		buf_reset(b);
+		buf_append(b, p + n - cap, cap);
+		return;
+	}
+	if (b->len + n > b->max) {
+		*dropped += b->len + n - cap;
+		buf_consume(b, b->len + n - cap);
+	}
+	buf_append(b, p, n);
+}
+
 static void finish_if_done(struct child *ch)
 {
 	struct child_result res;
@@ -160,11 +197,17 @@ static void finish_if_done(struct child *ch)
 	timer_stop(ch->loop, &ch->timeout);
 	timer_stop(ch->loop, &ch->kill_timer);
 	live_del(ch);
+	if (ch->keep_tail) {
+		trim_tail(ch, &ch->out, &ch->out_dropped);
+		trim_tail(ch, &ch->err, &ch->err_dropped);
+	}
 	res.status = ch->status;
 	res.timed_out = ch->timed_out;
 	res.killed_at_exit = ch->killed_at_exit;
 	res.out = &ch->out;
 	res.err = &ch->err;
+	res.out_dropped = ch->out_dropped;
+	res.err_dropped = ch->err_dropped;
 	ch->done(&res, ch->arg);
 	buf_free(&ch->out);
 	buf_free(&ch->err);
@@ -185,19 +228,29 @@ static void close_io(struct child *ch, struct io *io)
 	close(fd);
 }
 
+/* Read per wake-up at most: a child that writes as fast as we read must
+ * not hold the loop (the watcher is level-triggered: the rest comes on
+ * the next turn). */
+#define OUTPUT_BUDGET (256 * 1024)
+
 /* Drain a pipe; bytes beyond the cap are read and dropped so the child
  * never blocks on a full pipe. */
 static void on_output(struct io *io, uint32_t events)
 {
 	struct child *ch = io->data;
-	struct buf *b = io == &ch->out_io ? &ch->out : &ch->err;
-	char tmp[4096];
+	bool is_out = io == &ch->out_io;
+	char tmp[16384];
 
-	for (;;) {
-		ssize_t n = read(io->fd, tmp, sizeof(tmp));
+	for (size_t got = 0;;) {
+		ssize_t n;
+
+		if (got >= OUTPUT_BUDGET)
+			return;  /* the rest on the next turn */
+		n = read(io->fd, tmp, sizeof(tmp));
 		if (n > 0) {
-			size_t room = b->max - b->len;
-			buf_append(b, tmp, (size_t)n < room ? (size_t)n : room);
+			keep_output(ch, is_out ? &ch->out : &ch->err,
+				    is_out ? &ch->out_dropped : &ch->err_dropped, tmp, (size_t)n);
+			got += (size_t)n;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -397,8 +450,11 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 	ch->timeout_ms = o->timeout_ms;
 	snprintf(ch->what, sizeof(ch->what), "%s",
 		 o->argv ? strrchr(o->argv[0], '/') + 1 : "helper");
-	buf_init(&ch->out, o->max_output ? o->max_output : 65536);
-	buf_init(&ch->err, o->max_output ? o->max_output : 65536);
+	ch->max_output = o->max_output ? o->max_output : 65536;
+	ch->keep_tail = o->keep_tail;
+	/* A tail is kept in up to twice the cap (keep_output). */
+	buf_init(&ch->out, ch->max_output * (ch->keep_tail ? 2 : 1));
+	buf_init(&ch->err, ch->max_output * (ch->keep_tail ? 2 : 1));
 	ch->in_io.fd = ch->out_io.fd = ch->err_io.fd = ch->pidfd_io.fd = -1;
 	timer_init(&ch->timeout, on_timeout, ch);
 	timer_init(&ch->kill_timer, on_kill, ch);
@@ -558,6 +614,8 @@ void child_cancel(struct child *ch)
 }
 
 pid_t child_pid(const struct child *ch) { return ch->pid; }
+
+bool child_stopping(void) { return ending; }
 
 void child_describe(const struct child_result *res, int timeout_ms, char *out, size_t outlen)
 {

@@ -29,6 +29,8 @@ struct child_result {
 	int killed_at_exit;     /* 1 when child_end_all() killed it */
 	struct buf *out;        /* captured stdout (bounded) */
 	struct buf *err;        /* captured stderr (bounded) */
+	size_t out_dropped;     /* bytes read past the cap and not kept */
+	size_t err_dropped;
 };
 
 typedef void (*child_done_cb)(const struct child_result *res, void *arg);
@@ -42,6 +44,7 @@ struct child_opts {
 	size_t input_len;
 	int timeout_ms;           /* 0 = none */
 	size_t max_output;        /* per stream; 0 = 64 KiB */
+	bool keep_tail;           /* keep the last max_output bytes, not the first */
 	/* fds the exec'd child keeps, with their numbers unchanged and
 	 * FD_CLOEXEC cleared (a tap handed to QEMU); every other fd is still
 	 * closed. Each must be open, 3 or above, and listed once; at most
@@ -63,6 +66,9 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *opts,
 void child_cancel(struct child *ch);
 
 pid_t child_pid(const struct child *ch);
+
+/* True once child_end_all() has run: child_spawn() refuses from then on. */
+bool child_stopping(void);
 
 /* At exit, once the loop has stopped and before the owners of children
  * (the hypervisor backend, the store, the server) are freed: kill the

@@ -63,7 +63,7 @@ struct result {
 	struct loop *loop;
 	int status, timed_out, called;
 	char out[8192], err[1024];
-	size_t outlen;
+	size_t outlen, out_dropped;
 };
 
 static void on_done(const struct child_result *res, void *arg)
@@ -74,6 +74,7 @@ static void on_done(const struct child_result *res, void *arg)
 	r->status = res->status;
 	r->timed_out = res->timed_out;
 	r->outlen = res->out->len;
+	r->out_dropped = res->out_dropped;
 	snprintf(r->out, sizeof(r->out), "%s", res->out->data ? res->out->data : "");
 	snprintf(r->err, sizeof(r->err), "%s", res->err->data ? res->err->data : "");
 	loop_stop(r->loop);
@@ -294,6 +295,44 @@ TEST(output_is_capped_and_drained)
 	CHECK_INT(r.outlen, 1000);
 }
 
+/* 4 MB and an end, written past stdio (which holds the test's own lines) */
+static int fn_long_story(void *arg)
+{
+	static char chunk[65536];
+
+	memset(chunk, 'x', sizeof(chunk));
+	for (int i = 0; i < 64; i++)
+		if (write(1, chunk, sizeof(chunk)) != (ssize_t)sizeof(chunk))
+			return 1;
+	return write(1, "THE END", 7) == 7 ? 0 : 1;
+}
+
+TEST(output_tail_is_kept)
+{
+	struct child_opts o = { .fn = fn_long_story, .timeout_ms = 20000, .max_output = 1000,
+				.keep_tail = true };
+	struct result r;
+
+	fflush(stdout);  /* or the child's exit flushes our lines after its own */
+	run_child(&o, &r);
+	CHECK(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+	CHECK_INT(r.outlen, 1000);
+	CHECK(strcmp(r.out + 993, "THE END") == 0 && r.out[0] == 'x');
+	CHECK_INT(r.out_dropped, 64 * 65536 + 7 - 1000);
+	/* the head, as before, counts what it dropped too */
+	o.keep_tail = false;
+	run_child(&o, &r);
+	CHECK_INT(r.outlen, 1000);
+	CHECK_INT(r.out_dropped, 64 * 65536 + 7 - 1000);
+	CHECK(strstr(r.out, "THE END") == NULL);
+	/* a cap larger than one read */
+	o.keep_tail = true;
+	o.max_output = 100000;
+	run_child(&o, &r);
+	CHECK_INT(r.outlen, 100000);
+	CHECK_INT(r.out_dropped, 64 * 65536 + 7 - 100000);
+}
+
 TEST(exec_failure_is_reported)
 {
 	const char *argv[] = { "/nonexistent/program", NULL };
@@ -475,6 +514,7 @@ int main(int argc, char **argv)
 	RUN(timeout_kills_group);
 	RUN(timeout_kills_stragglers_once_the_leader_is_gone);
 	RUN(output_is_capped_and_drained);
+	RUN(output_tail_is_kept);
 	RUN(exec_failure_is_reported);
 	RUN(describe);
 	RUN(ok_and_why);
