@@ -623,7 +623,8 @@ void child_describe(const struct child_result *res, int timeout_ms, char *out, s
 		snprintf(out, outlen, "was killed (signal %d): the agent is stopping",
 			 WTERMSIG(res->status));
 	else if (res->timed_out)
-		snprintf(out, outlen, "timed out after %d s", timeout_ms / 1000);
+		snprintf(out, outlen, timeout_ms % 1000 ? "timed out after %d ms" : "timed out after %d s",
+			 timeout_ms % 1000 ? timeout_ms : timeout_ms / 1000);
 	else if (WIFEXITED(res->status))
 		snprintf(out, outlen, "exited with status %d", WEXITSTATUS(res->status));
 	else if (WIFSIGNALED(res->status))
