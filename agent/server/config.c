@@ -109,6 +109,13 @@ static const struct config_key keys[] = {
 	{ "qemu_accel", KT_ENUM, OFF(qemu_accel), 0, 0, accel_words },
 	/* 1 MiB .. 1 PiB: bounds every create_vm_from_template (template_unpack.c) */
 	{ "template_max_bytes", KT_SIZE, OFF(template_max_bytes), 1048576, 1125899906842624LL, NULL },
+	{ "hook_timeout_guest", KT_INT, OFF(hook_timeout_guest), 1, 86400, NULL },
+	{ "hook_timeout_network", KT_INT, OFF(hook_timeout_network), 1, 86400, NULL },
+	{ "hook_timeout_repository", KT_INT, OFF(hook_timeout_repository), 1, 86400, NULL },
+	{ "hook_timeout_cluster", KT_INT, OFF(hook_timeout_cluster), 1, 86400, NULL },
+	{ "hooks_max_running", KT_INT, OFF(hooks_max_running), 1, 1024, NULL },
+	/* Default <hooks_dir>/guest.d, whatever line sets hooks_dir (config_parse). */
+	{ "guest_hooks_dir", KT_PATH, OFF(guest_hooks_dir), 0, 0, NULL },
 };
 
 #define NKEYS ARRAY_SIZE(keys)
@@ -189,6 +196,12 @@ void config_defaults(struct agent_config *cfg)
 	cfg->guest_stop_timeout = 120;
 	cfg->qemu_accel = ACCEL_AUTO;
 	cfg->template_max_bytes = (size_t)64 << 30;
+	cfg->hook_timeout_guest = 60;
+	cfg->hook_timeout_network = 30;
+	cfg->hook_timeout_repository = 120;
+	cfg->hook_timeout_cluster = 60;
+	cfg->hooks_max_running = 8;
+	cfg->guest_hooks_dir = xasprintf("%s/guest.d", cfg->hooks_dir);
 }
 
 void config_free(struct agent_config *cfg)
@@ -211,6 +224,7 @@ void config_free(struct agent_config *cfg)
 	free(cfg->ovs_root);
 	free(cfg->hooks_dir);
 	free(cfg->repositories_file);
+	free(cfg->guest_hooks_dir);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -478,7 +492,7 @@ static size_t edit_distance(const char *a, size_t alen, const char *b)
 
 static void unknown_key(struct parse_ctx *ctx, const char *key, size_t klen)
 {
-	char q[80], known[512];
+	char q[80], known[1024];
 	size_t i, d, best = SIZE_MAX, bi = 0, o = 0;
 
 	quote_printable(q, sizeof(q), key, klen);
@@ -608,10 +622,25 @@ static int check_bytes(struct parse_ctx *ctx, const char *s, size_t len)
 	return 0;
 }
 
-/* Checks that involve more than one key, once everything is read. */
-static int check_whole(struct parse_ctx *ctx, const struct agent_config *cfg)
+/* The line a key was set on; 0 when not set. */
+static size_t seen_at(const struct parse_ctx *ctx, size_t off)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].off == off)
+			return ctx->seen[i];
+	return 0;
+}
+
+/* Checks that involve more than one key, once everything is read; and
+ * defaults that follow another key. */
+static int check_whole(struct parse_ctx *ctx, struct agent_config *cfg)
 {
 	size_t iu, ic;
+
+	if (!seen_at(ctx, OFF(guest_hooks_dir))) {
+		free(cfg->guest_hooks_dir);
+		cfg->guest_hooks_dir = xasprintf("%s/guest.d", cfg->hooks_dir);
+	}
 
 	if (cfg->max_unauth_connections <= cfg->max_connections)
 		return 0;

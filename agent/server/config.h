@@ -66,6 +66,14 @@ struct agent_config {
 	int guest_stop_timeout;    /* seconds a clean stop (ACPI) may take before power-off: 120 */
 	enum hv_accel qemu_accel; /* qemu_accel=auto|kvm|tcg, default auto */
 	size_t template_max_bytes; /* most a template may unpack to: 64 GiB */
+
+	/* hooks (agent/base/hook.h) */
+	int hook_timeout_guest;    /* seconds a guest hook may run: 60 */
+	int hook_timeout_network;  /* network-bridge, vif-bridge: 30 */
+	int hook_timeout_repository; /* 120 */
+	int hook_timeout_cluster;  /* 60 */
+	int hooks_max_running;     /* hooks at once; others queue: 8 */
+	char *guest_hooks_dir;     /* the site's guest event hooks: <hooks_dir>/guest.d */
 };
 
 /* Fill cfg with the documented defaults (allocations owned by cfg). */

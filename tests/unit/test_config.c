@@ -103,6 +103,12 @@ TEST(defaults)
 	CHECK_INT(cfg.shutdown_timeout, 30);
 	CHECK_INT(cfg.guest_stop_timeout, 120);
 	CHECK(cfg.template_max_bytes == (size_t)64 << 30);
+	CHECK_INT(cfg.hook_timeout_guest, 60);
+	CHECK_INT(cfg.hook_timeout_network, 30);
+	CHECK_INT(cfg.hook_timeout_repository, 120);
+	CHECK_INT(cfg.hook_timeout_cluster, 60);
+	CHECK_INT(cfg.hooks_max_running, 8);
+	CHECK_STR(cfg.guest_hooks_dir, "/usr/lib/ovs/guest.d");
 	config_free(&cfg);
 	CHECK(is_zeroed(&cfg));
 	config_free(&cfg); /* twice is harmless */
@@ -185,6 +191,7 @@ TEST(every_key)
 	CHECK_INT(cfg.hypervisor, HV_SIM);
 	CHECK_STR(cfg.ovs_root, "/o");
 	CHECK_STR(cfg.hooks_dir, "/h");
+	CHECK_STR(cfg.guest_hooks_dir, "/h/guest.d");  /* follows hooks_dir */
 	CHECK_STR(cfg.repositories_file, "/e/repos");
 	CHECK_INT(cfg.max_header_bytes, 1024);
 	CHECK_INT(cfg.max_body_bytes, 1073741824);
@@ -195,6 +202,27 @@ TEST(every_key)
 	CHECK_INT(cfg.shutdown_timeout, 0);
 	config_free(&cfg);
 	CHECK(is_zeroed(&cfg));
+}
+
+TEST(hook_keys)
+{
+	struct agent_config cfg;
+
+	CHECK_INT(parse("guest_hooks_dir=/site/hooks\nhooks_dir=/h\nhook_timeout_guest=5\n"
+			"hook_timeout_network=1\nhook_timeout_repository=86400\n"
+			"hook_timeout_cluster=7\nhooks_max_running=1024\n", &cfg), 0);
+	CHECK_STR(cfg.guest_hooks_dir, "/site/hooks");
+	CHECK_INT(cfg.hook_timeout_guest, 5);
+	CHECK_INT(cfg.hook_timeout_network, 1);
+	CHECK_INT(cfg.hook_timeout_repository, 86400);
+	CHECK_INT(cfg.hook_timeout_cluster, 7);
+	CHECK_INT(cfg.hooks_max_running, 1024);
+	config_free(&cfg);
+	CHECK_STR(parse_err("hook_timeout_guest=0\n"),
+	    "agent.ini:1: hook_timeout_guest must be a number from 1 to 86400, not '0'");
+	CHECK_STR(parse_err("hooks_max_running=1025\n"),
+	    "agent.ini:1: hooks_max_running must be a number from 1 to 1024, not '1025'");
+	CHECK(strstr(parse_err("guest_hooks_dir=guest.d\n"), "must be an absolute path") != NULL);
 }
 
 TEST(enum_values)
@@ -438,7 +466,9 @@ TEST(key_errors)
 	    "agent.ini:1: unknown key 'Port' (did you mean 'port'?)");
 	CHECK(strncmp(parse_err("frobnicate=1\n"),
 	    "agent.ini:1: unknown key 'frobnicate' (known keys: listen, port, ssl,", 68) == 0);
-	CHECK(strstr(err, "guest_stop_timeout, qemu_accel, template_max_bytes)") != NULL);
+	CHECK(strstr(err, "template_max_bytes, hook_timeout_guest, hook_timeout_network, "
+		      "hook_timeout_repository, hook_timeout_cluster, hooks_max_running, "
+		      "guest_hooks_dir)") != NULL);
 	CHECK_STR(parse_err("port=1\nssl=enable\nport=2\n"),
 	    "agent.ini:3: duplicate key 'port' (already set on line 1)");
 	CHECK_STR(parse_err("port 8899\n"),
@@ -555,6 +585,7 @@ int main(void)
 	RUN(defaults);
 	RUN(empty_file_is_defaults);
 	RUN(every_key);
+	RUN(hook_keys);
 	RUN(enum_values);
 	RUN(names);
 	RUN(syntax);
