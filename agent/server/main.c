@@ -28,6 +28,7 @@
 #include "db/store.h"
 #include "agent/guest/guest.h"
 #include "agent/guest/template_tmp.h"
+#include "agent/base/hook.h"
 #include "hypervisor/hv.h"
 #include "agent/server/listener.h"
 #include "agent/base/log.h"
@@ -81,6 +82,18 @@ void server_begin_stop(struct server *srv)
 	timer_init(&srv->stop_timer, on_stop_timeout, srv);
 	timer_start(srv->loop, &srv->stop_timer, (int64_t)srv->cfg.shutdown_timeout * 1000);
 	server_conn_gone(srv);
+}
+
+/* The hook runner's settings from agent.ini (seconds there, ms here). */
+static struct hook_settings hook_settings_of(const struct agent_config *cfg)
+{
+	struct hook_settings s = { .dir = cfg->hooks_dir, .max_running = cfg->hooks_max_running };
+
+	s.timeout_ms[HOOK_GUEST] = cfg->hook_timeout_guest * 1000;
+	s.timeout_ms[HOOK_NETWORK] = cfg->hook_timeout_network * 1000;
+	s.timeout_ms[HOOK_REPOSITORY] = cfg->hook_timeout_repository * 1000;
+	s.timeout_ms[HOOK_CLUSTER] = cfg->hook_timeout_cluster * 1000;
+	return s;
 }
 
 /* Keys that only a restart can change are reported, not half-applied. */
@@ -142,6 +155,10 @@ static void reload(struct server *srv)
 	config_free(&srv->cfg);
 	srv->cfg = neu;
 	srv->hv_env.guest_stop_timeout = neu.guest_stop_timeout;
+	{
+		struct hook_settings hs = hook_settings_of(&srv->cfg);
+		hooks_configure(srv->hooks, &hs);
+	}
 	auth_flush(srv->auth);
 	log_info("configuration reloaded from %s", srv->cfg.path);
 }
@@ -231,6 +248,10 @@ static int start(struct server *srv, char *err, size_t errlen)
 		return -1;
 	if (!(srv->store = store_open(cfg->state_dir, true, err, errlen)))
 		return -1;
+	{
+		struct hook_settings hs = hook_settings_of(cfg);
+		srv->hooks = hooks_new(srv->loop, &hs);
+	}
 	srv->hv_env = (struct hv_env){
 		.loop = srv->loop, .store = srv->store, .state_dir = xstrdup(cfg->state_dir),
 		.guest_stop_timeout = cfg->guest_stop_timeout, .accel = cfg->qemu_accel,
@@ -266,6 +287,10 @@ static void cleanup(struct server *srv)
 		timer_stop(srv->loop, &srv->stop_timer);
 		child_end_all(srv->loop);
 	}
+	/* Hooks between two steps (or whose child would not die) tell their
+	 * owners now, while the owners exist. */
+	hooks_free(srv->hooks);
+	srv->hooks = NULL;
 	listeners_close(srv);
 	if (srv->cfg.pid_file && srv->started_ms)
 		unlink(srv->cfg.pid_file);

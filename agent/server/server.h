@@ -22,6 +22,7 @@ struct hv;
 struct perf;
 struct store;
 struct guest_ops;
+struct hooks;
 
 struct server {
 	struct loop *loop;
@@ -35,6 +36,7 @@ struct server {
 	struct perf *perf;
 	struct store *store;
 	struct guest_ops *guest_ops; /* guest operations in flight (guest.c) */       /* state_dir/ LMDB */
+	struct hooks *hooks;        /* the hook runner (agent/base/hook.h) */
 
 	struct conn *conns;         /* every live connection (list) */
 	int nconns;                 /* all live connections */
