@@ -379,13 +379,20 @@ static int newest_first(const void *a, const void *b)
 	return (x < y) - (x > y);
 }
 
-size_t hooks_records(const struct hooks *h, struct hook_record *out, size_t max)
+size_t hooks_count(const struct hooks *h)
 {
-	size_t n = 0, total = h->ring_len;
-	struct rec_ref *refs;
+	size_t n = h->ring_len;
 
 	for (const struct hook_run *r = h->first; r; r = r->next)
-		total++;
+		n++;
+	return n;
+}
+
+size_t hooks_records(const struct hooks *h, struct hook_record *out, size_t max)
+{
+	size_t n = 0, total = hooks_count(h);
+	struct rec_ref *refs;
+
 	if (!total || !max)
 		return 0;
 	refs = xcalloc(total, sizeof(*refs));

@@ -111,5 +111,7 @@ struct hook_record {
 /* Up to max records into out, newest (latest started or queued) first,
  * in-flight runs included; returns how many. */
 size_t hooks_records(const struct hooks *h, struct hook_record *out, size_t max);
+/* How many records hooks_records() has now (kept and in flight). */
+size_t hooks_count(const struct hooks *h);
 
 #endif

@@ -559,6 +559,7 @@ TEST(ring_is_bounded)
 		CHECK(wait_dones(1, 10000));
 	}
 	CHECK_INT(hooks_records(h, recs, 16), 3);
+	CHECK_INT(hooks_count(h), 3);
 	s.ring = 2;
 	hooks_configure(h, &s);
 	CHECK_INT(hooks_records(h, recs, 16), 2);
