@@ -32,6 +32,15 @@ const struct method method_table[] = {
 	  "Return success:cpu_idle=<0..1>;mem_free=<MB>: the host's idle CPU share since the "
 	  "previous call and its available memory.", m_sys_perf_info },
 
+	/* hooks (methods_hooks.c) */
+	{ "list_hook_runs", "A:,A:i,A:s",
+	  "list_hook_runs([limit]): the hooks the agent ran, runs and has queued, newest first "
+	  "(at most limit; the agent keeps the last 256 that ended), each a struct: hook (its "
+	  "path), kind (guest, network, repository, cluster), argv, event, guest, started (ISO "
+	  "8601 UTC; when queued, for one still waiting), duration_ms, queued_ms (waited for a "
+	  "slot), exit_status (-1 when killed), signal, timed_out, queued, running, output_tail "
+	  "(the end of stdout, then of stderr).", m_list_hook_runs },
+
 	/* guests: a guest is its directory, <ovs_root>/running_pool/<name>,
 	 * or just <name>; it holds vm.cfg */
 	{ "register_vm", "s:s",
