@@ -22,6 +22,7 @@
 #include "hypervisor/vmcfg.h"
 #include "hypervisor/vmcfg_qos.h"
 #include "agent/base/log.h"
+#include "agent/guest/guest_hooks.h"
 #include "agent/guest/names.h"
 #include "agent/server/server.h"
 #include "agent/base/utf8.h"
@@ -61,6 +62,7 @@ struct inflight {
 	char uuid[40];
 	char *state_file;
 	struct vmcfg *cfg;
+	struct hv_guest g;              /* for starts: from cfg, pointing into this */
 	char name[256];
 	guest_done_cb done;
 	void *arg;
@@ -373,6 +375,11 @@ static void on_backend(void *arg, int fault, const char *msg)
 	}
 	log_info("%s %s: %s%s%s", f->t->name, f->path, fault ? "failed" : "done",
 		 fault ? ": " : "", fault ? msg : "");
+	if (!fault && (f->def->kind == K_START || f->t == &guest_transitions[GOP_STOP] ||
+		       f->t == &guest_transitions[GOP_DESTROY]))
+		guest_hooks_tell(srv, f->def->kind == K_START ? GE_AFTER_START : GE_AFTER_STOP,
+				 &(struct guest_hook_who){ .path = f->path, .name = f->name,
+							   .uuid = f->uuid });
 	inflight_end(f, fault, msg, &o.after);
 	record_free(&o.after);
 }
@@ -409,6 +416,61 @@ static int apply_intent(struct guest_state *g, bool exists, void *arg, char *err
 	if (in->t->during != GS_NONE)
 		guest_set_status(g, in->t->during);
 	return 0;
+}
+
+/* Write the intent, then let the backend act. */
+static void act(struct inflight *f)
+{
+	struct server *srv = f->srv;
+	const struct hv_ops *hvo = srv->hv->ops;
+	struct intent in = { .seen = f->before, .t = f->t };
+	char err[512];
+	int r;
+
+	if (f->def->kind == K_START || f->def->kind == K_RESTORE) {
+		in.uuid = f->uuid;
+		in.name = f->name;
+	}
+	/* The intent goes to the db before the backend acts. */
+	r = guest_state_update(srv->store, f->path, apply_intent, &in, err, sizeof(err));
+	if (r != 0) {
+		inflight_end(f, r == -2 ? FAULT_STATE : FAULT_IO, err, NULL);
+		return;
+	}
+	log_info("%s %s (%s)", f->t->name, f->path, f->uuid);
+	switch (f->def->kind) {
+	case K_START:
+		hvo->start(srv->hv, &f->g, on_backend, f);
+		break;
+	case K_RESTORE:
+		hvo->restore(srv->hv, &f->g, f->state_file, on_backend, f);
+		break;
+	case K_SAVE:
+		hvo->save(srv->hv, f->uuid, f->state_file, on_backend, f);
+		break;
+	case K_ACT:
+		hvo->act(srv->hv, f->uuid, f->def->action, on_backend, f);
+		break;
+	}
+}
+
+/* The before_* hooks have run: a failed before_start vetoes the start;
+ * a failed before_stop is only logged. */
+static void on_before_hooks(void *arg, int fault, const char *msg)
+{
+	struct inflight *f = arg;
+	char err[1400];
+
+	if (fault && f->def->kind == K_START) {
+		snprintf(err, sizeof(err), "a before_start hook refused to start %s: %s", f->path, msg);
+		log_warn("%s", err);
+		inflight_end(f, fault, err, NULL);
+		return;
+	}
+	if (fault)
+		log_warn("%s %s: the before_stop hooks failed; the stop goes on: %s", f->t->name,
+			 f->path, msg);
+	act(f);
 }
 
 void guest_run(struct server *srv, const char *path, enum guest_op op, guest_done_cb done, void *arg)
@@ -469,6 +531,7 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
 	f->arg = arg;
 	f->before = gs.status;
 	snprintf(f->uuid, sizeof(f->uuid), "%s", gs.uuid ? gs.uuid : "");
+	snprintf(f->name, sizeof(f->name), "%s", gs.name ? gs.name : "");
 	f->state_file = xasprintf("%s/" STATE_FILE, path);
 	f->next = ops_of(srv)->head;
 	ops_of(srv)->head = f;
@@ -481,17 +544,14 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
 		inflight_end(f, FAULT_NOT_SUPPORTED, err, NULL);
 		return;
 	}
-	{
-		struct intent in = { .seen = f->before, .t = t };
-		struct hv_guest g;
+	if (def->kind == K_START || def->kind == K_RESTORE) {
 		char uuid[37];
-		bool starts = def->kind == K_START || def->kind == K_RESTORE;
-		if (starts && (fault = guest_load_cfg(path, &f->cfg, &g, f->name, sizeof(f->name),
-						      uuid, err, sizeof(err))) != 0) {
+		if ((fault = guest_load_cfg(path, &f->cfg, &f->g, f->name, sizeof(f->name), uuid, err,
+					    sizeof(err))) != 0) {
 			inflight_end(f, fault, err, NULL);
 			return;
 		}
-		if (starts && strcmp(uuid, f->uuid) != 0) {
+		if (strcmp(uuid, f->uuid) != 0) {
 			char *other = uuid_taken(srv, uuid, path);
 			if (other) {
 				snprintf(err, sizeof(err), "%s/vm.cfg: uuid %s already belongs to %s",
@@ -501,34 +561,21 @@ void guest_run(struct server *srv, const char *path, enum guest_op op, guest_don
 				return;
 			}
 		}
-		if (starts) {
-			/* vm.cfg may have been edited since registration. */
-			snprintf(f->uuid, sizeof(f->uuid), "%s", uuid);
-			in.uuid = uuid;
-			in.name = f->name;
-		}
-		/* The intent goes to the db before the backend acts. */
-		r = guest_state_update(srv->store, path, apply_intent, &in, err, sizeof(err));
-		if (r != 0) {
-			inflight_end(f, r == -2 ? FAULT_STATE : FAULT_IO, err, NULL);
-			return;
-		}
-		log_info("%s %s (%s)", t->name, path, f->uuid);
-		switch (def->kind) {
-		case K_START:
-			hvo->start(srv->hv, &g, on_backend, f);
-			break;
-		case K_RESTORE:
-			hvo->restore(srv->hv, &g, f->state_file, on_backend, f);
-			break;
-		case K_SAVE:
-			hvo->save(srv->hv, f->uuid, f->state_file, on_backend, f);
-			break;
-		case K_ACT:
-			hvo->act(srv->hv, f->uuid, def->action, on_backend, f);
-			break;
-		}
+		/* vm.cfg may have been edited since registration. */
+		snprintf(f->uuid, sizeof(f->uuid), "%s", uuid);
+		f->g.path = f->path;
+		f->g.uuid = f->uuid;
 	}
+	/* The site's hooks come first: a before_start may refuse, leaving the
+	 * guest as it was (no intent written yet). */
+	if (op == GOP_START || op == GOP_STOP) {
+		guest_hooks_wait(srv, op == GOP_START ? GE_BEFORE_START : GE_BEFORE_STOP,
+				 &(struct guest_hook_who){ .path = f->path, .name = f->name,
+							   .uuid = f->uuid },
+				 on_before_hooks, f);
+		return;
+	}
+	act(f);
 }
 
 /* ---- start-up reconciliation ------------------------------------------------ */
@@ -649,12 +696,22 @@ void guest_reconcile(struct server *srv)
 
 /* ---- events from the backend ------------------------------------------------ */
 
+/* An event, and what the record said before it (for the hooks). */
+struct event_seen {
+	enum hv_event ev;
+	enum guest_status was;
+	char name[256];
+};
+
 static int apply_event(struct guest_state *g, bool exists, void *arg, char *err, size_t errlen)
 {
-	enum hv_event ev = *(enum hv_event *)arg;
+	struct event_seen *es = arg;
+	enum hv_event ev = es->ev;
 
 	if (!exists || g->op)
 		return 1; /* gone meanwhile, or an operation owns the guest now */
+	es->was = g->status;
+	snprintf(es->name, sizeof(es->name), "%s", g->name ? g->name : "");
 	switch (ev) {
 	case HV_EV_GONE:
 		/* A suspended guest's QEMU is meant to be gone: its state file is
@@ -694,10 +751,22 @@ void guest_on_event(struct hv *hv, const char *uuid, enum hv_event ev)
 		return;
 	}
 	if (!guest_busy(srv, path)) {
-		if (guest_state_update(srv->store, path, apply_event, &ev, err, sizeof(err)) < 0)
+		struct event_seen es = { .ev = ev, .was = GS_NONE };
+		r = guest_state_update(srv->store, path, apply_event, &es, err, sizeof(err));
+		if (r < 0) {
 			log_err("%s: cannot record that it is %s: %s", path, names[ev], err);
-		else
+		} else {
 			log_info("%s is %s (reported by the hypervisor)", path, names[ev]);
+			/* A guest that crashed, or stopped on its own: the site's hooks
+			 * hear of it (a stop the agent made told them already). */
+			if (r == 0 && (ev == HV_EV_CRASHED ||
+				       (ev == HV_EV_GONE && (es.was == GS_RUNNING ||
+							     es.was == GS_PAUSED))))
+				guest_hooks_tell(srv, ev == HV_EV_CRASHED ? GE_CRASHED : GE_AFTER_STOP,
+						 &(struct guest_hook_who){ .path = path,
+									   .name = es.name,
+									   .uuid = uuid });
+		}
 	}
 	free(path);
 }
