@@ -27,6 +27,7 @@
 #include "db/guests.h"
 #include "agent/base/fault.h"
 #include "agent/guest/guest.h"
+#include "agent/guest/guest_hooks.h"
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
 #include "agent/base/log.h"
@@ -45,7 +46,7 @@
 struct outgoing {
 	struct rpc_call *call;
 	struct server *srv;
-	char *path, *uuid, *host, *authz;
+	char *path, *uuid, *name, *host, *authz;
 	int port;
 	enum guest_status before;       /* RUNNING or PAUSED */
 };
@@ -58,6 +59,7 @@ static void out_free(struct outgoing *o)
 	}
 	free(o->path);
 	free(o->uuid);
+	free(o->name);
 	free(o->host);
 	free(o);
 }
@@ -111,6 +113,9 @@ static void on_finished(void *arg, xmlrpc_value *result, int fault, const char *
 	} else {
 		guest_release(o->srv, o->path, &end);
 		log_info("%s migrated to %s", o->path, o->host);
+		guest_hooks_tell(o->srv, GE_AFTER_MIGRATE,
+				 &(struct guest_hook_who){ .path = o->path, .name = o->name,
+							   .uuid = o->uuid, .peer = o->host });
 		rpc_return_string(o->call, "success");
 	}
 	out_free(o);
@@ -155,6 +160,21 @@ static void on_prepared(void *arg, xmlrpc_value *result, int fault, const char *
 	}
 	free((char *)s);
 	xmlrpc_env_clean(&env);
+}
+
+/* The site's before_migrate hooks have run: a failure keeps the guest here. */
+static void on_before_migrate(void *arg, int fault, const char *msg)
+{
+	struct outgoing *o = arg;
+	char err[1200];
+
+	if (fault) {
+		snprintf(err, sizeof(err), "a before_migrate hook refused: %s", msg);
+		out_fail(o, fault, err);
+		return;
+	}
+	if (!call_peer(o, "migrate_prepare_vm", on_prepared, err, sizeof(err)))
+		out_fail(o, FAULT_PEER, err);
 }
 
 /* The port after "host:" by the one whole-number rule; -1 when refused. */
@@ -234,12 +254,15 @@ void m_xen_migrate_vm(struct rpc_call *call, xmlrpc_value *params)
 	o->srv = srv;
 	o->path = xstrdup(path);
 	o->uuid = xstrdup(c.state.uuid ? c.state.uuid : "");
+	o->name = xstrdup(c.state.name ? c.state.name : "");
 	o->host = xstrdup(host);
 	o->port = port;
 	o->authz = org->authorization ? xstrdup(org->authorization) : NULL;
 	o->before = c.before;
-	if (!call_peer(o, "migrate_prepare_vm", on_prepared, err, sizeof(err)))
-		out_fail(o, FAULT_PEER, err);
+	guest_hooks_wait(srv, GE_BEFORE_MIGRATE,
+			 &(struct guest_hook_who){ .path = o->path, .name = o->name, .uuid = o->uuid,
+						   .peer = o->host },
+			 on_before_migrate, o);
 out:
 	guest_state_free(&c.state);
 	free(arg);
@@ -256,7 +279,9 @@ struct incoming {
 	char *path;
 	char uuid[37];
 	char name[256];
+	char *peer, *local;      /* the source's address, and ours it reached */
 	struct vmcfg *cfg;
+	struct hv_guest g;       /* from cfg, pointing into this */
 	struct timer expire;
 };
 
@@ -281,6 +306,8 @@ static void in_free(struct incoming *in)
 	timer_stop(in->srv->loop, &in->expire);
 	vmcfg_free(in->cfg);
 	free(in->path);
+	free(in->peer);
+	free(in->local);
 	free(in);
 }
 
@@ -320,12 +347,30 @@ static void on_listening(void *arg, int fault, const char *msg)
 	rpc_return_printf(call, "success:uri=%s", msg);
 }
 
+/* The site's before_migrate hooks have run here: a failure refuses the guest. */
+static void on_before_incoming(void *arg, int fault, const char *msg)
+{
+	struct incoming *in = arg;
+	struct rpc_call *call = in->call;
+	char err[1200];
+
+	if (fault) {
+		snprintf(err, sizeof(err), "a before_migrate hook refused to receive %s: %s", in->path,
+			 msg);
+		in->call = NULL;
+		guest_release(in->srv, in->path, &(struct guest_end){ .status = GS_DOWN, .error = err });
+		rpc_fault(call, fault, "%s", err);
+		in_free(in);
+		return;
+	}
+	in->srv->hv->ops->migrate_listen(in->srv->hv, &in->g, in->local, on_listening, in);
+}
+
 void m_migrate_prepare_vm(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
 	char *path = guest_param(call, params, true), err[512];
 	struct incoming *in;
-	struct hv_guest g;
 	struct guest_claimed c;
 	int fault;
 
@@ -351,15 +396,21 @@ void m_migrate_prepare_vm(struct rpc_call *call, xmlrpc_value *params)
 	timer_init(&in->expire, on_expire, in);
 	in->next = incomings;
 	incomings = in;
-	if ((fault = guest_load_cfg(path, &in->cfg, &g, in->name, sizeof(in->name), in->uuid, err,
-				    sizeof(err))) != 0) {
+	if ((fault = guest_load_cfg(path, &in->cfg, &in->g, in->name, sizeof(in->name), in->uuid,
+				    err, sizeof(err))) != 0) {
 		in->call = NULL;
 		guest_release(srv, path, &(struct guest_end){ .status = GS_DOWN, .error = err });
 		rpc_fault(call, fault, "%s", err);
 		in_free(in);
 		return;
 	}
-	srv->hv->ops->migrate_listen(srv->hv, &g, rpc_origin(call)->local, on_listening, in);
+	in->g.path = in->path;
+	in->peer = xstrdup(rpc_origin(call)->peer);
+	in->local = xstrdup(rpc_origin(call)->local);
+	guest_hooks_wait(srv, GE_BEFORE_MIGRATE,
+			 &(struct guest_hook_who){ .path = in->path, .name = in->name, .uuid = in->uuid,
+						   .peer = in->peer },
+			 on_before_incoming, in);
 }
 
 static void on_arrived(void *arg, int fault, const char *msg)
@@ -383,6 +434,9 @@ static void on_arrived(void *arg, int fault, const char *msg)
 		end.dom = &dom;
 	guest_release(in->srv, in->path, &end);
 	log_info("%s arrived and runs here", in->path);
+	guest_hooks_tell(in->srv, GE_AFTER_MIGRATE,
+			 &(struct guest_hook_who){ .path = in->path, .name = in->name, .uuid = in->uuid,
+						   .peer = in->peer });
 	rpc_return_string(call, "success");
 	in_free(in);
 }
