@@ -1296,32 +1296,61 @@ bool vmcfg_mac_ok(const char *s)
 	return valid_mac(s);
 }
 
-static const char *skip_uint(const char *s)
+/* A decimal of at most 12 digits (so window x 10^6 cannot overflow), or
+ * NULL. */
+static const char *read_uint(const char *s, uint64_t *out)
 {
 	const char *start = s;
 
-	while (is_digit((unsigned char)*s))
-		s++;
-	return s > start ? s : NULL;
+	*out = 0;
+	while (is_digit((unsigned char)*s) && s - start < 12)
+		*out = *out * 10 + (uint64_t)(*s++ - '0');
+	return s > start && !is_digit((unsigned char)*s) ? s : NULL;
+}
+
+int vmcfg_vif_rate(const char *s, uint64_t *bytes_per_s, uint64_t *window_us)
+{
+	uint64_t n, mult = 1, window = VMCFG_RATE_WINDOW_US;
+	bool bits;
+
+	if (!(s = read_uint(s, &n)))
+		return -1;
+	if (*s == 'G' || *s == 'M' || *s == 'K')
+		mult = *s++ == 'G' ? 1000000000 : s[-1] == 'M' ? 1000000 : 1000;
+	if ((*s != 'B' && *s != 'b') || strncmp(s + 1, "/s", 2) != 0)
+		return -1;
+	bits = *s == 'b';
+	s += 3;
+	if (*s) {
+		uint64_t unit = 1000000;
+		if (*s++ != '@' || !(s = read_uint(s, &window)))
+			return -1;
+		if (*s == 'm' || *s == 'u')
+			unit = *s++ == 'm' ? 1000 : 1;
+		if (strcmp(s, "s") != 0)
+			return -1;
+		window *= unit;
+	}
+	if (n > VMCFG_RATE_MAX * 8 / mult)
+		return -1;
+	n *= mult;
+	if (bits)
+		n /= 8;
+	/* Nothing would pass at 0; past the limits the token bucket's
+	 * 32-bit fields (and any real link) end. */
+	if (n == 0 || n > VMCFG_RATE_MAX || window == 0 || window > VMCFG_RATE_WINDOW_MAX_US)
+		return -1;
+	*bytes_per_s = n;
+	*window_us = window;
+	return 0;
 }
 
 /* Xen's own pattern: NUM[GMK]{B|b}/s[@NUM[m|u]s], e.g. 10Mb/s@50ms. */
 static bool valid_rate(const char *s)
 {
-	if (!(s = skip_uint(s)))
-		return false;
-	if (*s == 'G' || *s == 'M' || *s == 'K')
-		s++;
-	if ((*s != 'B' && *s != 'b') || strncmp(s + 1, "/s", 2) != 0)
-		return false;
-	s += 3;
-	if (!*s)
-		return true;
-	if (*s++ != '@' || !(s = skip_uint(s)))
-		return false;
-	if (*s == 'm' || *s == 'u')
-		s++;
-	return strcmp(s, "s") == 0;
+	uint64_t r, w;
+
+	return vmcfg_vif_rate(s, &r, &w) == 0;
 }
 
 struct vif_field {
@@ -1341,7 +1370,8 @@ static const struct vif_field vif_fields[] = {
 	{ "model", offsetof(struct vmcfg_vif, model), sizeof(((struct vmcfg_vif *)0)->model),
 	  valid_name, "letters, digits and . _ - :" },
 	{ "rate", offsetof(struct vmcfg_vif, rate), sizeof(((struct vmcfg_vif *)0)->rate),
-	  valid_rate, "NUM[GMK]B/s or NUM[GMK]b/s, optionally @NUM[mu]s, like 10Mb/s@50ms" },
+	  valid_rate, "NUM[GMK]B/s or NUM[GMK]b/s, optionally @NUM[mu]s, like 10Mb/s@50ms, "
+	  "above 0 and at most 17Gb/s, the window at most 10 s" },
 	{ "vifname", offsetof(struct vmcfg_vif, vifname),
 	  sizeof(((struct vmcfg_vif *)0)->vifname), valid_name, "letters, digits and . _ - :" },
 };

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define VMCFG_MAX_SIZE (1024 * 1024) /* bytes of vm.cfg we agree to read */
 #define VMCFG_MAX_KEYS 1024          /* real files have a few dozen */
@@ -118,6 +119,16 @@ struct vmcfg_vif {
 	char rate[64];    /* NUM[GMK]{B,b}/s[@NUM[mu]s] */
 	char vifname[32];
 };
+
+/* A vif's rate= as xl reads it: NUM[GMK]{B|b}/s[@NUM[m|u]s], G, M and K
+ * powers of 1000, b bits and B bytes; the window (how often the credit of
+ * rate x window bytes is given again) is 50 ms unless given. 0 with both
+ * values, or -1 when malformed, 0, above VMCFG_RATE_MAX bytes/s or with a
+ * window of 0 or above VMCFG_RATE_WINDOW_MAX_US. */
+#define VMCFG_RATE_WINDOW_US 50000
+#define VMCFG_RATE_WINDOW_MAX_US 10000000ULL
+#define VMCFG_RATE_MAX 2147483647ULL /* bytes/s: tc's 32-bit rate, 17 Gb/s */
+int vmcfg_vif_rate(const char *s, uint64_t *bytes_per_s, uint64_t *window_us);
 
 int vmcfg_parse_vif(const char *item, struct vmcfg_vif *v, char *err, size_t errlen);
 /* Canonical "mac=..., bridge=..., type=..., model=..., rate=..., vifname=..."

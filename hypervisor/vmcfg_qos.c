@@ -74,28 +74,69 @@ static int each_setting(const char *params, setting_fn fn, void *arg, char *err,
 	}
 }
 
-/* A decimal number, optionally with a fraction, above 0, then one of units
- * (case as tc: any). */
-static bool number_with_unit(const char *s, const char *const *units)
+struct unit {
+	const char *name;
+	double scale;           /* to bytes/s or to microseconds */
+};
+
+/* tc(8)'s units: bit and bps (bytes per second) with k, m, g, t as powers
+ * of 1000; times in s, ms, us. */
+static const struct unit rate_units[] = {
+	{ "bit", 1.0 / 8 }, { "kbit", 1e3 / 8 }, { "mbit", 1e6 / 8 }, { "gbit", 1e9 / 8 },
+	{ "tbit", 1e12 / 8 }, { "bps", 1 }, { "kbps", 1e3 }, { "mbps", 1e6 }, { "gbps", 1e9 },
+	{ "tbps", 1e12 }, { NULL, 0 },
+};
+static const struct unit time_units[] = {
+	{ "s", 1e6 }, { "sec", 1e6 }, { "secs", 1e6 }, { "ms", 1e3 }, { "msec", 1e3 },
+	{ "msecs", 1e3 }, { "us", 1 }, { "usec", 1 }, { "usecs", 1 }, { NULL, 0 },
+};
+
+/* A decimal number, optionally with a fraction, then one of units (case
+ * as tc: any), to its value in the units' base; at most 12 digits before
+ * the point and 6 after, so the double is exact enough. 0 and *out, or
+ * -1. */
+static int number_with_unit(const char *s, const struct unit *units, double *out)
 {
 	size_t d = strspn(s, "0123456789"), f = 0;
-	bool nonzero = strspn(s, "0") < d;
+	double v;
 
-	if (d == 0)
-		return false;
+	if (d == 0 || d > 12)
+		return -1;
 	if (s[d] == '.') {
 		f = strspn(s + d + 1, "0123456789");
-		if (f == 0)
-			return false;
-		nonzero = nonzero || strspn(s + d + 1, "0") < f;
+		if (f == 0 || f > 6)
+			return -1;
 		f++;
 	}
-	if (!nonzero)
-		return false;
-	for (int i = 0; units[i]; i++)
-		if (strcasecmp(s + d + f, units[i]) == 0)
-			return true;
-	return false;
+	v = strtod(s, NULL); /* the digits checked above: nothing else is read */
+	for (int i = 0; units[i].name; i++)
+		if (strcasecmp(s + d + f, units[i].name) == 0) {
+			*out = v * units[i].scale;
+			return 0;
+		}
+	return -1;
+}
+
+static int rate_value(const char *s, uint64_t *out)
+{
+	double v;
+
+	/* At least a byte a second, at most what tc's 32-bit rate holds. */
+	if (number_with_unit(s, rate_units, &v) < 0 || v < 1 || v > 2147483647.0)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+static int time_value(const char *s, uint64_t *out)
+{
+	double v;
+
+	/* tc keeps times in 32-bit microseconds-ish ticks: an hour is plenty. */
+	if (number_with_unit(s, time_units, &v) < 0 || v < 1 || v > 3600e6)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
 }
 
 /* ---- disks: ionice ------------------------------------------------------- */
@@ -162,13 +203,10 @@ int vmcfg_parse_disk_qos(const struct vmcfg_value *item, struct vmcfg_disk_qos *
 
 static int vif_setting(const char *key, const char *val, void *arg, char *err, size_t errlen)
 {
-	static const char *const rate_units[] = { "bit", "kbit", "mbit", "gbit", "tbit", "bps",
-						  "kbps", "mbps", "gbps", "tbps", NULL };
-	static const char *const time_units[] = { "s", "sec", "secs", "ms", "msec", "msecs",
-						  "us", "usec", "usecs", NULL };
 	struct vmcfg_vif_qos *q = arg;
 	bool rate = strcmp(key, "rate") == 0;
 	char *dst = rate ? q->rate : q->latency, shown[48];
+	uint64_t x;
 
 	quote_printable(shown, sizeof(shown), val, strlen(val));
 	if (!rate && strcmp(key, "latency") != 0) {
@@ -177,9 +215,10 @@ static int vif_setting(const char *key, const char *val, void *arg, char *err, s
 	}
 	if (dst[0])
 		return fail(err, errlen, "%s given twice", key);
-	if (strlen(val) >= sizeof(q->rate) || !number_with_unit(val, rate ? rate_units : time_units))
-		return fail(err, errlen, rate ? "rate '%s' is not a rate like 8mbit, 10mbit or 250kbps"
-				   : "latency '%s' is not a time like 50ms", shown);
+	if (strlen(val) >= sizeof(q->rate) || (rate ? rate_value(val, &x) : time_value(val, &x)) < 0)
+		return fail(err, errlen, rate ? "rate '%s' is not a rate like 8mbit, 10mbit or 250kbps "
+				   "(from 8bit to 17gbit)" : "latency '%s' is not a time like 50ms "
+				   "(from 1us to 1 hour)", shown);
 	strcpy(dst, val);
 	return 0;
 }
@@ -212,11 +251,40 @@ int vmcfg_parse_vif_qos(const struct vmcfg_value *item, struct vmcfg_vif_qos *q,
 	return 0;
 }
 
+int vmcfg_vif_qos_values(const struct vmcfg_vif_qos *q, uint64_t *bytes_per_s,
+			 uint64_t *latency_us)
+{
+	*latency_us = 0;
+	if (rate_value(q->rate, bytes_per_s) < 0)
+		return -1;
+	return q->latency[0] ? time_value(q->latency, latency_us) : 0;
+}
+
 /* ---- both keys ------------------------------------------------------------ */
+
+/* The vif items' own QoS (rate=): every item must parse, rate included. */
+static int check_vif_rates(const struct vmcfg *c, char *err, size_t errlen)
+{
+	const struct vmcfg_value *v = vmcfg_get(c, "vif");
+	struct vmcfg_vif vif;
+	char msg[512];
+
+	if (!v || v->type != VMCFG_LIST)
+		return 0; /* absent, None, or refused by whoever reads the list */
+	for (size_t i = 0; i < v->n && i < VMCFG_MAX_VIFS; i++)
+		if (v->items[i].type == VMCFG_STR &&
+		    vmcfg_parse_vif(v->items[i].str, &vif, msg, sizeof(msg)) < 0)
+			return fail(err, errlen, "vif item %zu: %s", i + 1, msg);
+	return 0;
+}
 
 int vmcfg_check_qos(const struct vmcfg *c, const char **key, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "disk_other_config", "vif_other_config" };
+
+	*key = "vif";
+	if (check_vif_rates(c, err, errlen) < 0)
+		return -1;
 
 	for (int k = 0; k < 2; k++) {
 		const struct vmcfg_value *v = vmcfg_get(c, keys[k]);

@@ -13,6 +13,7 @@
 #define OVS_VMCFG_QOS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hypervisor/vmcfg.h"
 
@@ -36,9 +37,15 @@ int vmcfg_parse_disk_qos(const struct vmcfg_value *item, struct vmcfg_disk_qos *
 int vmcfg_parse_vif_qos(const struct vmcfg_value *item, struct vmcfg_vif_qos *q, char *err,
 			size_t errlen);
 
-/* Both keys of c, every item (absent or None is none). 0, or -1 with *key
- * the key at fault (for its line: vmcfg_line) and "KEY item N: message"
- * in err. */
+/* A tbef item's values in numbers: bytes per second, and microseconds
+ * (0 when no latency was given). 0, or -1 when q was not filled by
+ * vmcfg_parse_vif_qos (which refuses what this cannot convert). */
+int vmcfg_vif_qos_values(const struct vmcfg_vif_qos *q, uint64_t *bytes_per_s,
+			 uint64_t *latency_us);
+
+/* Both keys of c, every item (absent or None is none), and the vif items
+ * (whose rate= is QoS too). 0, or -1 with *key the key at fault (for its
+ * line: vmcfg_line) and "KEY item N: message" in err. */
 int vmcfg_check_qos(const struct vmcfg *c, const char **key, char *err, size_t errlen);
 
 #endif

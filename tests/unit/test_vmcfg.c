@@ -366,22 +366,72 @@ TEST(qos_refusals)
 		  "like rate=8mbit");
 	CHECK_STR(qos_err("vif_other_config = [['00:16:3e:31:d5:4b', 'tbef', 'rate=8']]\n"),
 		  "vm.cfg:1: vif_other_config item 1: 00:16:3e:31:d5:4b: rate '8' is not a rate "
-		  "like 8mbit, 10mbit or 250kbps");
+		  "like 8mbit, 10mbit or 250kbps (from 8bit to 17gbit)");
 	CHECK_STR(qos_err("vif_other_config = [['00:16:3e:31:d5:4b', 'tbef', 'rate=0mbit']]\n"),
 		  "vm.cfg:1: vif_other_config item 1: 00:16:3e:31:d5:4b: rate '0mbit' is not a rate "
-		  "like 8mbit, 10mbit or 250kbps");
+		  "like 8mbit, 10mbit or 250kbps (from 8bit to 17gbit)");
 	CHECK_STR(qos_err("vif_other_config = [['00:16:3e:31:d5:4b', 'tbef', "
 			  "'rate=10Mb/s@50ms']]\n"),
 		  "vm.cfg:1: vif_other_config item 1: 00:16:3e:31:d5:4b: rate '10Mb/s@50ms' is not a "
-		  "rate like 8mbit, 10mbit or 250kbps");
+		  "rate like 8mbit, 10mbit or 250kbps (from 8bit to 17gbit)");
 	CHECK_STR(qos_err("vif_other_config = [['00:16:3e:31:d5:4b', 'tbef', "
 			  "'rate=8mbit,latency=50']]\n"),
 		  "vm.cfg:1: vif_other_config item 1: 00:16:3e:31:d5:4b: latency '50' is not a time "
-		  "like 50ms");
+		  "like 50ms (from 1us to 1 hour)");
 	CHECK_STR(qos_err("vif_other_config = [['00:16:3e:31:d5:4b', 'tbef', "
 			  "'rate=8mbit,burst=10k']]\n"),
 		  "vm.cfg:1: vif_other_config item 1: 00:16:3e:31:d5:4b: unknown tbef setting "
 		  "'burst' (rate, latency)");
+}
+
+/* The vif items' rate= is QoS too: refused at the start with its line. */
+TEST(qos_vif_rate)
+{
+	struct vmcfg_vif_qos vq;
+	uint64_t r, w;
+
+	CHECK_STR(qos_err("name = 'g'\nvif = ['bridge=xenbr0',\n  'rate=0Mb/s']\n"),
+		  "vm.cfg:2: vif item 2: vif 'rate=0Mb/s': rate must be NUM[GMK]B/s or "
+		  "NUM[GMK]b/s, optionally @NUM[mu]s, like 10Mb/s@50ms, above 0 and at most "
+		  "17Gb/s, the window at most 10 s (at most 63 characters)");
+	CHECK(starts_with(qos_err("vif = ['rate=10Mb/s@0ms']\n"), "vm.cfg:1: vif item 1: "));
+	CHECK(starts_with(qos_err("vif = ['rate=18Gb/s']\n"), "vm.cfg:1: vif item 1: "));
+	CHECK(starts_with(qos_err("vif = ['rate=99999999999999999999Gb/s']\n"),
+			  "vm.cfg:1: vif item 1: "));
+	CHECK_STR(qos_err("vif = ['rate=10Mb/s@50ms', 'rate=250KB/s', 'rate=1MB/s@20ms', '']\n"), "");
+
+	/* xl's units: powers of 1000, b bits, B bytes, 50 ms by default */
+	CHECK(vmcfg_vif_rate("10Mb/s@50ms", &r, &w) == 0 && r == 1250000 && w == 50000);
+	CHECK(vmcfg_vif_rate("250KB/s", &r, &w) == 0 && r == 250000 && w == 50000);
+	CHECK(vmcfg_vif_rate("1MB/s@20ms", &r, &w) == 0 && r == 1000000 && w == 20000);
+	CHECK(vmcfg_vif_rate("8Mb/s", &r, &w) == 0 && r == 1000000);
+	CHECK(vmcfg_vif_rate("100b/s@1s", &r, &w) == 0 && r == 12 && w == 1000000);
+	CHECK(vmcfg_vif_rate("64000B/s@500us", &r, &w) == 0 && r == 64000 && w == 500);
+	CHECK(vmcfg_vif_rate("17Gb/s", &r, &w) == 0 && r == 2125000000);
+	CHECK(vmcfg_vif_rate("2147483647B/s", &r, &w) == 0);
+	CHECK(vmcfg_vif_rate("2147483648B/s", &r, &w) == -1);
+	CHECK(vmcfg_vif_rate("7b/s", &r, &w) == -1);     /* 0 bytes */
+	CHECK(vmcfg_vif_rate("1Mb/s@11s", &r, &w) == -1);
+	CHECK(vmcfg_vif_rate("1Mb/s@10s", &r, &w) == 0 && w == 10000000);
+	CHECK(vmcfg_vif_rate("1mb/s", &r, &w) == -1);
+	CHECK(vmcfg_vif_rate("1Mb/s@50ns", &r, &w) == -1);
+	CHECK(vmcfg_vif_rate("1000000000000Mb/s", &r, &w) == -1);
+
+	/* tc's units for tbef */
+	memset(&vq, 0, sizeof(vq));
+	strcpy(vq.rate, "8mbit");
+	strcpy(vq.latency, "50ms");
+	CHECK(vmcfg_vif_qos_values(&vq, &r, &w) == 0 && r == 1000000 && w == 50000);
+	strcpy(vq.rate, "1.5Mbit");
+	vq.latency[0] = '\0';
+	CHECK(vmcfg_vif_qos_values(&vq, &r, &w) == 0 && r == 187500 && w == 0);
+	strcpy(vq.rate, "250kbps");
+	strcpy(vq.latency, "2s");
+	CHECK(vmcfg_vif_qos_values(&vq, &r, &w) == 0 && r == 250000 && w == 2000000);
+	strcpy(vq.rate, "4bit");
+	CHECK(vmcfg_vif_qos_values(&vq, &r, &w) == -1);
+	CHECK(starts_with(qos_err("vif_other_config = [['00:16:3e:31:d5:4b', 'tbef', "
+				  "'rate=20gbit']]\n"), "vm.cfg:1: vif_other_config item 1: "));
 }
 
 TEST(qos_item_count_bounded)
@@ -1039,6 +1089,7 @@ int main(void)
 	RUN(qos_nested_lists);
 	RUN(qos_items);
 	RUN(qos_refusals);
+	RUN(qos_vif_rate);
 	RUN(qos_item_count_bounded);
 	RUN(value_types);
 	RUN(get_int_variants);
