@@ -28,13 +28,15 @@ endif
 XMLRPC_LIBS := -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
 # libxml2 parses what arrives from the network (agent/rpc_parse.c).
 XML2_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
+# libnl-route-3: taps' QoS (hypervisor/tap_qos.c).
+NL_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 CFLAGS    ?= $(OPT) -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
              -Wformat=2 -Wno-format-nonliteral -fstack-protector-strong \
              -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -I. \
-             -DAGENT_VERSION='"$(VERSION)"' $(XML2_CFLAGS) $(SANFLAGS)
+             -DAGENT_VERSION='"$(VERSION)"' $(XML2_CFLAGS) $(NL_CFLAGS) $(SANFLAGS)
 LDFLAGS   += $(SANFLAGS) -Wl,-z,relro,-z,now
-LDLIBS    := -lssl -lcrypto -lcrypt -lpam -llmdb -lxml2 $(XMLRPC_LIBS)
+LDLIBS    := -lssl -lcrypto -lcrypt -lpam -llmdb -lxml2 -lnl-route-3 -lnl-3 $(XMLRPC_LIBS)
 
 # Everything except the programs' main files goes into one static library;
 # each program links it and the linker keeps only what it uses.
