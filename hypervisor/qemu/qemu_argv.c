@@ -8,6 +8,7 @@
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
 #include "hypervisor/vmcfg_qos.h"
+#include "hypervisor/tap.h"
 #include "agent/base/buf.h"
 #include "agent/base/util.h"
 
@@ -23,7 +24,7 @@
 #define IDE_UNITS 4            /* hda..hdd: two channels, master and slave */
 #define VIRTIO_UNITS 26        /* xvda..xvdz */
 #define DRIVE_SLOTS (IDE_UNITS + VIRTIO_UNITS)
-#define MAX_NICS 32            /* keeps "vifXXXXXXXX.N" within IFNAMSIZ */
+_Static_assert(DRIVE_SLOTS == QEMU_IOPRIO_MAX, "one priority per drive slot");
 #define MAX_MEMORY_MB (16LL * 1024 * 1024)
 #define MAX_VCPUS 255          /* the pc machine's limit */
 #define MAX_VNC_DISPLAY (65535 - 5900)
@@ -37,6 +38,7 @@ struct ctx {
 	char *err;
 	size_t errlen;
 	bool failed;               /* the first error wins: it is the cause */
+	bool iothread[DRIVE_SLOTS]; /* virtio disks with an I/O priority of their own */
 };
 
 /* ---- errors --------------------------------------------------------- */
@@ -552,10 +554,13 @@ static int emit_drive(struct ctx *c, const struct drive *dr)
 		put_escaped(&b, dr->path);
 		buf_printf(&b, ",format=%s,", dr->format);
 	}
+	/* Virtio disks are explicit devices, each in letter order: only so can
+	 * one take an iothread, and the guest's vda, vdb keep their order
+	 * whichever has one (if=virtio devices would come after all others). */
 	if (dr->ide)
 		buf_printf(&b, "if=ide,index=%d,media=%s", dr->unit, dr->d.cdrom ? "cdrom" : "disk");
 	else
-		buf_puts(&b, "if=virtio");
+		buf_printf(&b, "if=none,id=disk-vd%c", 'a' + dr->unit);
 	if (dr->d.cdrom || strcmp(dr->d.mode, "r") == 0)
 		buf_puts(&b, ",readonly=on");
 	if (dr->cache_none)
@@ -565,29 +570,146 @@ static int emit_drive(struct ctx *c, const struct drive *dr)
 	if (!dr->d.cdrom && strcmp(dr->d.mode, "w!") == 0)
 		buf_puts(&b, ",file.locking=off");
 	push(c, "-drive");
-	return push_buf(c, &b);
+	push_buf(c, &b);
+	if (dr->ide)
+		return c->failed ? -1 : 0;
+	if (c->iothread[IDE_UNITS + dr->unit]) {
+		push(c, "-object");
+		pushf(c, "iothread,id=io-vd%c", 'a' + dr->unit);
+	}
+	push(c, "-device");
+	if (c->iothread[IDE_UNITS + dr->unit])
+		return pushf(c, "virtio-blk-pci,drive=disk-vd%c,iothread=io-vd%c", 'a' + dr->unit,
+			     'a' + dr->unit);
+	return pushf(c, "virtio-blk-pci,drive=disk-vd%c", 'a' + dr->unit);
 }
 
-static int emit_disks(struct ctx *c)
+static void free_drives(struct drive **slots)
 {
-	struct drive *slots[DRIVE_SLOTS] = { 0 };
+	for (size_t i = 0; i < DRIVE_SLOTS; i++) {
+		free(slots[i]);
+		slots[i] = NULL;
+	}
+}
+
+/* The disk list and the cdrom key into slots (each slot malloc'd, the
+ * caller frees with free_drives, also on error). */
+static int collect_drives(struct ctx *c, struct drive **slots)
+{
 	const struct vmcfg_value *l = NULL;
-	int ret = -1;
 
 	if (cfg_list(c, "disk", &l) < 0)
 		return -1;
 	for (size_t i = 0; l && i < l->n; i++)
 		if (drive_add(c, "disk", l->items[i].str, slots) < 0)
-			goto out;
-	if (cdrom_key(c, slots) < 0)
-		goto out;
-	ret = 0;
+			return -1;
+	return cdrom_key(c, slots);
+}
+
+static int emit_disks(struct ctx *c)
+{
+	struct drive *slots[DRIVE_SLOTS] = { 0 };
+	int ret = collect_drives(c, slots);
+
 	for (size_t i = 0; i < DRIVE_SLOTS && ret == 0; i++)
 		if (slots[i])
 			ret = emit_drive(c, slots[i]);
+	free_drives(slots);
+	return ret;
+}
+
+/* ---- disk I/O priorities (disk_other_config ionice) -------------------- */
+
+/* ionice(1)'s defaults: a prio alone is best-effort; best-effort and
+ * realtime without a prio are 4; idle has none. */
+static void ioprio_of(const struct vmcfg_disk_qos *q, int *cls, int *prio)
+{
+	*cls = q->ioclass >= 0 ? q->ioclass : q->prio >= 0 ? IOCLASS_BEST_EFFORT : IOCLASS_NONE;
+	*prio = *cls == IOCLASS_REALTIME || *cls == IOCLASS_BEST_EFFORT ? (q->prio >= 0 ? q->prio : 4)
+									 : 0;
+}
+
+static const char *ioclass_name(int cls)
+{
+	static const char *const names[] = { "none", "realtime", "best-effort", "idle" };
+
+	return cls >= 0 && cls < 4 ? names[cls] : "?";
+}
+
+/* Each disk_other_config item matched to a disk of the guest: a virtio
+ * disk gets an iothread of its own, IDE disks share QEMU's main thread (so
+ * they must agree). out (may be NULL) gets one entry per priority to set,
+ * at most DRIVE_SLOTS. */
+static int plan_ioprio(struct ctx *c, struct qemu_ioprio *out, size_t *n)
+{
+	const struct vmcfg_value *v = vmcfg_get(c->cfg, "disk_other_config");
+	struct drive *slots[DRIVE_SLOTS] = { 0 };
+	struct vmcfg_disk_qos q;
+	bool given[DRIVE_SLOTS] = { 0 };
+	int ide_cls = -1, ide_prio = -1, ret = -1;
+	const char *ide_dev = NULL;
+	char msg[512];
+
+	*n = 0;
+	if (!v || v->type != VMCFG_LIST || v->n == 0)
+		return 0; /* None or []; anything else vmcfg_check_qos refused */
+	if (collect_drives(c, slots) < 0)
+		goto out;
+	for (size_t i = 0; i < v->n && i < DRIVE_SLOTS * 2; i++) {
+		struct drive probe = { 0 };
+		int cls, prio, slot;
+		if (vmcfg_parse_disk_qos(&v->items[i], &q, msg, sizeof(msg)) < 0) {
+			cfg_fail(c, "disk_other_config", "disk_other_config item %zu: %s", i + 1, msg);
+			goto out;
+		}
+		if (drive_slot(c, q.dev, q.dev, &probe) < 0)
+			goto out;
+		slot = probe.ide ? probe.unit : IDE_UNITS + probe.unit;
+		if (!slots[slot]) {
+			cfg_fail(c, "disk_other_config", "disk_other_config item %zu: the guest has "
+				 "no disk %s", i + 1, q.dev);
+			goto out;
+		}
+		if (given[slot]) {
+			cfg_fail(c, "disk_other_config", "disk_other_config item %zu: %s is given "
+				 "twice", i + 1, q.dev);
+			goto out;
+		}
+		given[slot] = true;
+		ioprio_of(&q, &cls, &prio);
+		if (q.ioclass < 0 && q.prio < 0)
+			continue; /* '': nothing asked */
+		if (probe.ide && ide_dev && (cls != ide_cls || prio != ide_prio)) {
+			cfg_fail(c, "disk_other_config", "disk_other_config item %zu: %s asks "
+				 "%s/%d but %s asks %s/%d: IDE disks share QEMU's main I/O thread, "
+				 "so they take one priority (use xvdX disks for one each)", i + 1,
+				 q.dev, ioclass_name(cls), prio, ide_dev, ioclass_name(ide_cls),
+				 ide_prio);
+			goto out;
+		}
+		if (probe.ide && ide_dev)
+			continue;
+		if (probe.ide) {
+			ide_dev = slots[slot]->d.dev;
+			ide_cls = cls;
+			ide_prio = prio;
+		} else {
+			c->iothread[slot] = true;
+		}
+		if (out) {
+			struct qemu_ioprio *p = &out[*n];
+			memset(p, 0, sizeof(*p));
+			snprintf(p->dev, sizeof(p->dev), "%s", q.dev);
+			if (!probe.ide)
+				snprintf(p->iothread, sizeof(p->iothread), "io-vd%c", 'a' + probe.unit);
+			p->ioclass = cls;
+			p->prio = prio;
+		}
+		++*n;
+	}
+	ret = 0;
 out:
-	for (size_t i = 0; i < DRIVE_SLOTS; i++)
-		free(slots[i]);
+	free_drives(slots);
 	return ret;
 }
 
@@ -657,10 +779,12 @@ static int emit_kernel(struct ctx *c, bool hvm)
 static const char *nic_model(struct ctx *c, const struct vmcfg_vif *v, const char *shown,
 			     bool ne2000)
 {
+	/* The guide's names (Xen's, after its qemu-dm) to QEMU's devices. */
 	static const char *const models[][2] = {
-		{ "e1000", "e1000" }, { "rtl8139", "rtl8139" }, { "ne2k_pci", "ne2k_pci" },
-		{ "pcnet", "pcnet" }, { "virtio-net-pci", "virtio-net-pci" },
-		{ "virtio", "virtio-net-pci" }, { "virtio-net", "virtio-net-pci" },
+		{ "e1000", "e1000" }, { "e100", "i82557b" }, { "i82557b", "i82557b" },
+		{ "rtl8139", "rtl8139" }, { "ne2k_pci", "ne2k_pci" }, { "pcnet", "pcnet" },
+		{ "virtio", "virtio-net-pci" }, { "virtio-net-pci", "virtio-net-pci" },
+		{ "virtio-net", "virtio-net-pci" },
 	};
 
 	if (!v->model[0])
@@ -668,12 +792,14 @@ static const char *nic_model(struct ctx *c, const struct vmcfg_vif *v, const cha
 	for (size_t i = 0; i < ARRAY_SIZE(models); i++)
 		if (strcmp(models[i][0], v->model) == 0)
 			return models[i][1];
-	cfg_fail(c, "vif", "vif '%s': model '%s' is not one of e1000, rtl8139, ne2k_pci, "
-		 "pcnet, virtio-net-pci", shown, v->model);
+	cfg_fail(c, "vif", "vif '%s': model '%s' is not one of e1000, e100, i82557b, rtl8139, "
+		 "virtio, ne2k_pci, pcnet", shown, v->model);
 	return NULL;
 }
 
-/* A MAC that stays the guest's across restarts, in Xen's 00:16:3e range. */
+/* A MAC that stays the guest's across restarts, in Xen's 00:16:3e range,
+ * for a vif the guest layer has not given one (it writes one to vm.cfg
+ * before a start). */
 static void derived_mac(const char *uuid, size_t index, char *out, size_t outlen)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
@@ -687,35 +813,14 @@ static void derived_mac(const char *uuid, size_t index, char *out, size_t outlen
 		 h & 0xff);
 }
 
-/* The tap's name: vifname, else vif<8 hex of the uuid>.N. */
-static int tap_name(struct ctx *c, const struct vmcfg_vif *v, const char *shown, size_t index,
-		    char *out, size_t outlen)
-{
-	char shortid[9] = "";
-	size_t k = 0;
-
-	if (v->vifname[0]) {
-		/* Linux refuses ':' and '/' in a name, and anything of 16 bytes. */
-		if (strlen(v->vifname) > 15 || strchr(v->vifname, ':'))
-			return cfg_fail(c, "vif", "vif '%s': vifname must be at most 15 characters "
-					"without ':'", shown);
-		snprintf(out, outlen, "%s", v->vifname);
-		return 0;
-	}
-	for (const char *p = c->g->uuid; *p && k < 8; p++)
-		if (*p != '-')
-			shortid[k++] = *p;
-	shortid[k] = '\0';
-	snprintf(out, outlen, "vif%s.%u", shortid, (unsigned)(index % MAX_NICS));
-	return 0;
-}
-
-static int emit_nic(struct ctx *c, const char *item, size_t index, bool ne2000)
+static int plan_nic(struct ctx *c, const char *item, size_t index, bool ne2000,
+		    struct qemu_nic *nic)
 {
 	struct vmcfg_vif v;
-	char shown[80], msg[512], ifname[40], mac[18];
+	char shown[80], msg[512];
 	const char *model;
 
+	memset(nic, 0, sizeof(*nic));
 	quote_printable(shown, sizeof(shown), item, strlen(item));
 	if (vmcfg_parse_vif(item, &v, msg, sizeof(msg)) < 0)
 		return cfg_fail(c, "vif", "%s", msg);
@@ -723,34 +828,109 @@ static int emit_nic(struct ctx *c, const char *item, size_t index, bool ne2000)
 	    strcmp(v.type, "vif") != 0)
 		return cfg_fail(c, "vif", "vif '%s': type '%s' is not ioemu, netfront or vif",
 				shown, v.type);
-	if (!(model = nic_model(c, &v, shown, ne2000)) ||
-	    tap_name(c, &v, shown, index, ifname, sizeof(ifname)) < 0)
+	if (!(model = nic_model(c, &v, shown, ne2000)))
 		return -1;
+	if (tap_name(c->g->uuid, v.vifname, (unsigned)index, nic->ifname, msg, sizeof(msg)) < 0)
+		return cfg_fail(c, "vif", "vif '%s': %s", shown, msg);
+	snprintf(nic->model, sizeof(nic->model), "%s", model);
+	snprintf(nic->bridge, sizeof(nic->bridge), "%s", v.bridge);
 	if (v.mac[0])
-		snprintf(mac, sizeof(mac), "%s", v.mac);
+		snprintf(nic->mac, sizeof(nic->mac), "%s", v.mac);
 	else
-		derived_mac(c->g->uuid, index, mac, sizeof(mac));
-	push(c, "-netdev");
-	pushf(c, "tap,id=net%zu,ifname=%s,script=no,downscript=no", index, ifname);
-	push(c, "-device");
-	return pushf(c, "%s,netdev=net%zu,mac=%s", model, index, mac);
+		derived_mac(c->g->uuid, index, nic->mac, sizeof(nic->mac));
+	if (v.rate[0] && vmcfg_vif_rate(v.rate, &nic->qos.out_rate, &nic->qos.out_window_us) < 0)
+		return cfg_fail(c, "vif", "vif '%s': rate '%s' is not a rate", shown, v.rate);
+	return 0;
+}
+
+/* vif_other_config's token buckets, each to the NIC with its MAC. */
+static int plan_nic_qos(struct ctx *c, struct qemu_nic *nics, size_t n)
+{
+	const struct vmcfg_value *v = vmcfg_get(c->cfg, "vif_other_config");
+	struct vmcfg_vif_qos q;
+	char msg[512];
+
+	if (!v || v->type != VMCFG_LIST)
+		return 0;
+	for (size_t i = 0; i < v->n; i++) {
+		size_t k = 0;
+		if (vmcfg_parse_vif_qos(&v->items[i], &q, msg, sizeof(msg)) < 0)
+			return cfg_fail(c, "vif_other_config", "vif_other_config item %zu: %s", i + 1,
+					msg);
+		while (k < n && strcmp(nics[k].mac, q.mac) != 0)
+			k++;
+		if (k == n)
+			return cfg_fail(c, "vif_other_config", "vif_other_config item %zu: no vif "
+					"has the MAC %s", i + 1, q.mac);
+		if (nics[k].qos.in_rate)
+			return cfg_fail(c, "vif_other_config", "vif_other_config item %zu: %s is "
+					"given twice", i + 1, q.mac);
+		if (vmcfg_vif_qos_values(&q, &nics[k].qos.in_rate, &nics[k].qos.in_latency_us) < 0)
+			return cfg_fail(c, "vif_other_config", "vif_other_config item %zu: %s: "
+					"rate '%s' is not a rate", i + 1, q.mac, q.rate);
+	}
+	return 0;
+}
+
+/* The NICs of the vif list (out malloc'd, TAP_MAX_NICS at most). */
+static int plan_nics(struct ctx *c, struct qemu_nic **out, size_t *n)
+{
+	const struct vmcfg_value *l = NULL;
+	long long ne2000 = 0;
+	struct qemu_nic *nics;
+
+	*out = NULL;
+	*n = 0;
+	if (cfg_list(c, "vif", &l) < 0 || cfg_flag(c, "ne2000", &ne2000) < 0)
+		return -1;
+	if (l && l->n > TAP_MAX_NICS)
+		return cfg_fail(c, "vif", "vif: at most %d interfaces", TAP_MAX_NICS);
+	nics = xcalloc(l && l->n ? l->n : 1, sizeof(*nics));
+	for (size_t i = 0; l && i < l->n; i++) {
+		if (plan_nic(c, l->items[i].str, i, ne2000 != 0, &nics[i]) < 0)
+			goto fail;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(nics[k].mac, nics[i].mac) == 0 ||
+			    strcmp(nics[k].ifname, nics[i].ifname) == 0) {
+				cfg_fail(c, "vif", "vif items %zu and %zu have one %s (%s)", k + 1,
+					 i + 1, strcmp(nics[k].mac, nics[i].mac) == 0 ? "MAC" : "name",
+					 strcmp(nics[k].mac, nics[i].mac) == 0 ? nics[i].mac
+									       : nics[i].ifname);
+				goto fail;
+			}
+	}
+	if (plan_nic_qos(c, nics, l ? l->n : 0) < 0)
+		goto fail;
+	*out = nics;
+	*n = l ? l->n : 0;
+	return 0;
+fail:
+	free(nics);
+	return -1;
 }
 
 static int emit_network(struct ctx *c)
 {
-	const struct vmcfg_value *l = NULL;
-	long long ne2000 = 0;
+	struct qemu_nic *nics = NULL;
+	size_t n = 0;
 
 	if (!c->o->with_network)
-		return 0; /* vif items wait for the network plumbing */
-	if (cfg_list(c, "vif", &l) < 0 || cfg_flag(c, "ne2000", &ne2000) < 0)
+		return 0; /* no NICs asked (tests of the rest) */
+	if (plan_nics(c, &nics, &n) < 0)
 		return -1;
-	if (l && l->n > MAX_NICS)
-		return cfg_fail(c, "vif", "vif: at most %d interfaces", MAX_NICS);
-	for (size_t i = 0; l && i < l->n; i++)
-		if (emit_nic(c, l->items[i].str, i, ne2000 != 0) < 0)
-			return -1;
-	return 0;
+	if (c->o->n_tap_fds != n || (n && !c->o->tap_fds)) {
+		free(nics);
+		return opt_fail(c, "%zu taps for %zu vif items", c->o->n_tap_fds, n);
+	}
+	for (size_t i = 0; i < n; i++) {
+		/* The agent made the tap and bridged it: QEMU only uses it. */
+		push(c, "-netdev");
+		pushf(c, "tap,id=net%zu,fd=%d", i, c->o->tap_fds[i]);
+		push(c, "-device");
+		pushf(c, "%s,netdev=net%zu,mac=%s", nics[i].model, i, nics[i].mac);
+	}
+	free(nics);
+	return c->failed ? -1 : 0;
 }
 
 /* ---- machine and lifecycle ------------------------------------------- */
@@ -946,8 +1126,10 @@ static int build(struct ctx *c)
 {
 	bool hvm;
 
+	size_t nprio;
+
 	if (check_opts(c) < 0 || check_guest(c) < 0 || guest_type(c, &hvm) < 0 ||
-	    refuse_passthrough(c) < 0 || check_qos(c) < 0)
+	    refuse_passthrough(c) < 0 || check_qos(c) < 0 || plan_ioprio(c, NULL, &nprio) < 0)
 		return -1;
 	if (emit_head(c) < 0 || emit_display(c) < 0 || emit_lifecycle(c) < 0 ||
 	    emit_extras(c) < 0 || emit_disks(c) < 0 || emit_boot_order(c) < 0 ||
@@ -959,6 +1141,8 @@ static int build(struct ctx *c)
 		push(c, "-S");
 		push(c, "-incoming");
 		push(c, c->o->incoming);
+	} else if (c->o->start_paused) {
+		push(c, "-S");
 	}
 	return c->failed ? -1 : 0;
 }
@@ -997,4 +1181,28 @@ char *qemu_argv_join(char *const *argv)
 	for (size_t i = 0; argv && argv[i]; i++)
 		buf_printf(&b, "%s%s", i ? " " : "", argv[i]);
 	return buf_steal(&b, NULL);
+}
+
+int qemu_nics(const struct vmcfg *cfg, const struct hv_guest *g, struct qemu_nic **nics,
+	      size_t *n, char *err, size_t errlen)
+{
+	struct ctx c = { .cfg = cfg, .g = g, .err = err, .errlen = errlen };
+
+	if (err && errlen)
+		err[0] = '\0';
+	*nics = NULL;
+	*n = 0;
+	if (!g->uuid || !valid_uuid(g->uuid))
+		return opt_fail(&c, "no uuid");
+	return plan_nics(&c, nics, n);
+}
+
+int qemu_ioprios(const struct vmcfg *cfg, const struct hv_guest *g,
+		 struct qemu_ioprio out[QEMU_IOPRIO_MAX], size_t *n, char *err, size_t errlen)
+{
+	struct ctx c = { .cfg = cfg, .g = g, .err = err, .errlen = errlen };
+
+	if (err && errlen)
+		err[0] = '\0';
+	return plan_ioprio(&c, out, n);
 }

@@ -58,17 +58,21 @@
  *       and the firmware boots the disk's own boot loader instead, which
  *       is what pygrub emulates (its extra/root are then the guest's
  *       grub.conf business).
- *   -netdev tap,... -device ...          `vif` items, only when
- *       qemu_argv_opts.with_network (off by default, so guests get no
- *       NIC until the networking work plugs taps into bridges):
- *         -netdev tap,id=netN,ifname=IF,script=no,downscript=no
+ *   -netdev tap,... -device ...          `vif` items, when
+ *       qemu_argv_opts.with_network, one per item (qemu_nics()):
+ *         -netdev tap,id=netN,fd=FD       FD: qemu_argv_opts.tap_fds[N], the
+ *             tap the agent created and bridged (tap.h); QEMU gets no name,
+ *             no script and no helper
  *         -device MODEL,netdev=netN,mac=MAC
- *       IF is vifname, else vif<first 8 hex digits of the uuid>.N. MODEL
- *       is model= (e1000, rtl8139, ne2k_pci, pcnet, virtio-net-pci or
- *       virtio), else ne2k_pci with ne2000=1, else e1000. MAC is mac=,
- *       else 00:16:3e (Xen's prefix) and three bytes hashed from the uuid
- *       and N: stable across restarts, where xm picked one at random.
- *       bridge= and rate= are for the network plumbing, not QEMU.
+ *       MODEL from model=: e1000, e100 and i82557b (QEMU's i82557b), rtl8139,
+ *       virtio (virtio-net-pci), ne2k_pci, pcnet; else ne2k_pci with
+ *       ne2000=1, else e1000. MAC is mac=, else 00:16:3e (Xen's prefix) and
+ *       three bytes hashed from the uuid and N (the guest layer writes a
+ *       MAC into vm.cfg before a start, so this is for callers that did
+ *       not). bridge=, rate= and vif_other_config are the backend's work on
+ *       the host, not QEMU's.
+ *   -S                                  qemu_argv_opts.start_paused: the
+ *       backend sets I/O priorities before the guest runs, then `cont`s.
  *   -S -incoming INCOMING               "defer" or "tcp:HOST:PORT"; paused until cont.
  *
  * Disks. Each `disk` item is read with vmcfg_parse_disk():
@@ -81,8 +85,13 @@
  *   tap:vhd:P                      format=vpc
  *   tap:vmdk:P                     format=vmdk
  * Device hda..hdd -> if=ide,index=0..3 (an optional "ioemu:" prefix is
- * dropped); xvdX and sdX -> if=virtio, emitted in letter order whatever
- * the item order (xvda and sda name the same disk). Mode r -> readonly=on;
+ * dropped); xvdX and sdX -> if=none,id=disk-vdX and -device
+ * virtio-blk-pci,drive=disk-vdX, emitted in letter order whatever the item
+ * order (xvda and sda name the same disk). A virtio disk with an ionice
+ * item in disk_other_config gets an I/O thread of its own, -object
+ * iothread,id=io-vdX and iothread=io-vdX on its device, whose priority the
+ * backend sets (qemu_ioprios()); IDE disks run in QEMU's main thread, so
+ * all IDE disks with an ionice item must ask the same priority. Mode r -> readonly=on;
  * w! (shared writable, e.g. OCFS2) -> file.locking=off, since QEMU would
  * otherwise refuse a second writer. DEV:cdrom -> media=cdrom,readonly=on
  * on IDE; an empty cdrom (',hdc:cdrom,r') has no file=. The `cdrom` key
@@ -98,8 +107,9 @@
  * cannot honour, an unknown usbdevice or vif model, the passthrough
  * keys pci, vtpm, iomem, ioports, irq and vscsi when non-empty, and
  * disk_other_config / vif_other_config items vmcfg_qos.h refuses (an
- * ionice prio outside 0-7, an unknown QoS algorithm, ...; they are applied
- * by the backend to the QEMU process and the tap, not on the command line).
+ * ionice prio outside 0-7, an unknown QoS algorithm, ...), an item for a
+ * disk or MAC the guest does not have or given twice, two IDE disks asking
+ * different priorities, two vif items with one MAC or tap name.
  * Ignored as Xen-only or cosmetic: device_model, vncviewer, vncconsole,
  * sdl, apic, pae, keymap, timer_mode, serial (see above). Keys nobody knows
  * are ignored, as xm ignores unknown Python variables. */
@@ -108,6 +118,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "hypervisor/tap.h"
+#include "hypervisor/tap_qos.h"
 
 struct vmcfg;
 struct hv_guest;
@@ -122,6 +135,9 @@ struct qemu_argv_opts {
 	const char *run_dir;     /* holds UUID.console */
 	bool with_network;       /* translate vif items (default: no NICs) */
 	const char *vnc_listen;  /* host default (agent.ini); NULL: 127.0.0.1 */
+	const int *tap_fds;      /* with_network: one open tap per vif item */
+	size_t n_tap_fds;
+	bool start_paused;       /* -S (implied by incoming) */
 };
 
 /* Longest argv we build; a vm.cfg needing more is refused. */
@@ -141,6 +157,34 @@ bool qemu_wants_vnc(const struct vmcfg *cfg);
 /* The display asked for with vncunused=0 and vncdisplay=N, else -1 (the
  * caller picks a free one from 5900 upward). */
 int qemu_vnc_fixed_display(const struct vmcfg *cfg);
+
+/* One guest NIC: what the backend prepares on the host before QEMU
+ * starts, and what QEMU gets. */
+struct qemu_nic {
+	char ifname[TAP_NAME_SIZE];  /* the tap (tap_name) */
+	char mac[18];
+	char model[24];              /* QEMU's device */
+	char bridge[64];             /* bridge=, "" for the host's default */
+	struct tap_qos qos;          /* rate= and the vif_other_config item */
+};
+
+/* The NICs of cfg's vif items, in order (*nics malloc'd, NULL when none;
+ * TAP_MAX_NICS at most). 0, or -1 with "DIR/vm.cfg:LINE: ..." in err. */
+int qemu_nics(const struct vmcfg *cfg, const struct hv_guest *g, struct qemu_nic **nics,
+	      size_t *n, char *err, size_t errlen);
+
+/* A disk's I/O priority and the QEMU thread that does its I/O. */
+struct qemu_ioprio {
+	char dev[32];        /* as disk_other_config names it: hda, xvdb */
+	char iothread[16];   /* the iothread's id ("io-vdb"), "" for the main thread */
+	int ioclass, prio;   /* enum vmcfg_ioclass and 0-7, as ioprio_set takes them */
+};
+#define QEMU_IOPRIO_MAX 30   /* one per drive slot */
+
+/* The priorities to set, at most one for the main thread: 0 and *n
+ * entries in out, or -1 with err. */
+int qemu_ioprios(const struct vmcfg *cfg, const struct hv_guest *g,
+		 struct qemu_ioprio out[QEMU_IOPRIO_MAX], size_t *n, char *err, size_t errlen);
 
 /* argv joined with single spaces (malloc'd), for logs and tests: not
  * quoted, so not for a shell. */

@@ -24,7 +24,7 @@
 	"-serial chardev:serial0 -vga std"
 #define HEAD(name, mem, cpus) HEAD_ACCEL(name, mem, cpus, "pc,accel=kvm")
 
-enum { NET = 1, TCG = 2, DEFER = 4, NO_DISPLAY = 8 };
+enum { NET = 1, TCG = 2, DEFER = 4, NO_DISPLAY = 8, PAUSED = 16 };
 
 struct tcase {
 	const char *label;
@@ -79,7 +79,7 @@ static const struct tcase cases[] = {
 	{ "guide hvm example with network: ne2000=1 picks ne2k_pci", HVM_EXAMPLE, NET,
 	  HEAD("hvm-dom", "3000", "4") " -vnc 0.0.0.0:3,password=on -usb -device usb-mouse"
 	  " -drive file=/dev/cciss/c0d1,format=raw,if=ide,index=0,media=disk,cache=none"
-	  " -boot order=c -netdev tap,id=net0,ifname=vif6f1a6d2e.0,script=no,downscript=no"
+	  " -boot order=c -netdev tap,id=net0,fd=20"
 	  " -device ne2k_pci,netdev=net0,mac=00:50:56:1e:34:b5" },
 	{ "appendix C.3: vncunused, default listen, Xen-only keys ignored", APPENDIX_C3, 0,
 	  HEAD("el4u5_64_hvm", "4096", "2") " -vnc 127.0.0.1:3"
@@ -90,7 +90,7 @@ static const struct tcase cases[] = {
 	{ "appendix C.3 with network: an empty vif item is one default NIC", APPENDIX_C3, NET,
 	  HEAD("el4u5_64_hvm", "4096", "2") " -vnc 127.0.0.1:3"
 	  " -drive file=/mnt/el4u5_64_hvm//system.img,format=raw,if=ide,index=0,media=disk"
-	  " -boot order=c -netdev tap,id=net0,ifname=vif6f1a6d2e.0,script=no,downscript=no"
+	  " -boot order=c -netdev tap,id=net0,fd=20"
 	  " -device e1000,netdev=net0,mac=00:16:3e:3c:fb:d2" },
 	{ "appendix C.4: four phy disks, two shared (w!), vnc from vfb",
 	  "name='c4'\nmemory=1024\n"
@@ -155,10 +155,14 @@ static const struct tcase cases[] = {
 	  "disk=[ 'tap:qcow2:/OVS/g/data.qcow2,xvdc,w', 'tap:aio:/OVS/g/system.img,xvda,w',\n"
 	  "       'tap:qcow:/OVS/g/old.qcow,sdb,r', 'phy:sdz,xvdz,w' ]\n", 0,
 	  HEAD("pv", "512", "1") " -display none"
-	  " -drive file=/OVS/g/system.img,format=raw,if=virtio"
-	  " -drive file=/OVS/g/old.qcow,format=qcow,if=virtio,readonly=on"
-	  " -drive file=/OVS/g/data.qcow2,format=qcow2,if=virtio"
-	  " -drive file=/dev/sdz,format=raw,if=virtio,cache=none -boot order=c" },
+	  " -drive file=/OVS/g/system.img,format=raw,if=none,id=disk-vda"
+	  " -device virtio-blk-pci,drive=disk-vda"
+	  " -drive file=/OVS/g/old.qcow,format=qcow,if=none,id=disk-vdb,readonly=on"
+	  " -device virtio-blk-pci,drive=disk-vdb"
+	  " -drive file=/OVS/g/data.qcow2,format=qcow2,if=none,id=disk-vdc"
+	  " -device virtio-blk-pci,drive=disk-vdc"
+	  " -drive file=/dev/sdz,format=raw,if=none,id=disk-vdz,cache=none"
+	  " -device virtio-blk-pci,drive=disk-vdz -boot order=c" },
 	{ "old ioemu: device prefix",
 	  "name='o'\nmemory=512\ndisk=[ 'file:/OVS/o.img,ioemu:hda,w' ]\n", 0,
 	  HEAD("o", "512", "1") " -display none"
@@ -168,7 +172,8 @@ static const struct tcase cases[] = {
 	  "root='/dev/vda1 ro'\nextra='console=ttyS0'\ndisk=[ 'file:/OVS/k/root.img,xvda,w' ]\n",
 	  0,
 	  HEAD("k", "128", "1") " -display none"
-	  " -drive file=/OVS/k/root.img,format=raw,if=virtio -boot order=c"
+	  " -drive file=/OVS/k/root.img,format=raw,if=none,id=disk-vda"
+	  " -device virtio-blk-pci,drive=disk-vda -boot order=c"
 	  " -kernel /boot/vmlinuz -initrd /boot/initrd.img -append root=/dev/vda1 ro console=ttyS0" },
 	{ "kernel alone, builder='linux'",
 	  "name='k'\nmemory=128\nbuilder='linux'\nkernel='/boot/bzImage'\n", 0,
@@ -198,21 +203,39 @@ static const struct tcase cases[] = {
 	  "kernel='/usr/lib/xen/boot/hvmloader'\nvnc=0\nvncunused=1\n", NO_DISPLAY,
 	  HEAD("h", "64", "1") " -display none -boot order=c" },
 	/* QoS (guide C.2): the guide's own values pass; the backend applies them */
-	{ "the guide's disk and vif QoS",
-	  "name='q'\nmemory=64\n"
+	{ "the guide's disk and vif QoS: IDE disks share one priority, the vifs' MACs match",
+	  "name='q'\nmemory=64\ndisk=[ 'file:/q/a.img,hda,w', 'file:/q/b.img,hdb,w' ]\n"
+	  "vif=[ 'mac=00:16:3e:31:d5:4b', 'mac=00:16:3e:52:c4:03' ]\n"
 	  "disk_other_config = [['hda', 'ionice', 'sched=best-effort,prio=5'], "
-	  "['hdb', 'ionice', 'sched=best-effort,prio=6']]\n"
+	  "['hdb', 'ionice', 'sched=best-effort,prio=5']]\n"
 	  "vif_other_config = [['00:16:3e:31:d5:4b', 'tbef', 'rate=8mbit,latency=50ms'], "
-	  "['00:16:3e:52:c4:03', 'tbef', 'rate=10mbit']]\n", 0,
-	  HEAD("q", "64", "1") " -display none -boot order=c" },
-	{ "vif with vifname, model and no MAC",
+	  "['00:16:3e:52:c4:03', 'tbef', 'rate=10mbit']]\n", NET,
+	  HEAD("q", "64", "1") " -display none"
+	  " -drive file=/q/a.img,format=raw,if=ide,index=0,media=disk"
+	  " -drive file=/q/b.img,format=raw,if=ide,index=1,media=disk -boot order=c"
+	  " -netdev tap,id=net0,fd=20 -device e1000,netdev=net0,mac=00:16:3e:31:d5:4b"
+	  " -netdev tap,id=net1,fd=21 -device e1000,netdev=net1,mac=00:16:3e:52:c4:03" },
+	{ "virtio disks with an ionice item get an iothread; -S for the priorities",
+	  "name='q'\nmemory=64\ndisk=[ 'file:/q/a.img,xvda,w', 'file:/q/b.img,xvdb,w',"
+	  " 'file:/q/c.img,hda,w' ]\n"
+	  "disk_other_config = [['xvdb', 'ionice', 'sched=idle'], ['hda', 'ionice', 'prio=0'],"
+	  " ['xvda', 'ionice', '']]\n", PAUSED,
+	  HEAD("q", "64", "1") " -display none"
+	  " -drive file=/q/c.img,format=raw,if=ide,index=0,media=disk"
+	  " -drive file=/q/a.img,format=raw,if=none,id=disk-vda"
+	  " -device virtio-blk-pci,drive=disk-vda"
+	  " -drive file=/q/b.img,format=raw,if=none,id=disk-vdb"
+	  " -object iothread,id=io-vdb -device virtio-blk-pci,drive=disk-vdb,iothread=io-vdb"
+	  " -boot order=c -S" },
+	{ "vif with vifname, model and no MAC; e100 and i82557b",
 	  "name='n'\nmemory=64\nvif=[ 'type=ioemu, bridge=xenbr0, model=virtio, vifname=tap-n0',\n"
-	  "  'mac=00:16:3E:00:00:01, model=rtl8139, rate=10Mb/s@50ms' ]\n", NET,
+	  "  'mac=00:16:3E:00:00:01, model=rtl8139, rate=10Mb/s@50ms', 'model=e100',"
+	  " 'model=i82557b' ]\n", NET,
 	  HEAD("n", "64", "1") " -display none -boot order=c"
-	  " -netdev tap,id=net0,ifname=tap-n0,script=no,downscript=no"
-	  " -device virtio-net-pci,netdev=net0,mac=00:16:3e:3c:fb:d2"
-	  " -netdev tap,id=net1,ifname=vif6f1a6d2e.1,script=no,downscript=no"
-	  " -device rtl8139,netdev=net1,mac=00:16:3e:00:00:01" },
+	  " -netdev tap,id=net0,fd=20 -device virtio-net-pci,netdev=net0,mac=00:16:3e:3c:fb:d2"
+	  " -netdev tap,id=net1,fd=21 -device rtl8139,netdev=net1,mac=00:16:3e:00:00:01"
+	  " -netdev tap,id=net2,fd=22 -device i82557b,netdev=net2,mac=00:16:3e:3c:f8:ac"
+	  " -netdev tap,id=net3,fd=23 -device i82557b,netdev=net3,mac=00:16:3e:3c:fa:3f" },
 
 	/* Refused, never half translated. */
 	{ "unknown disk kind", "name='e'\nmemory=64\n\ndisk=[ 'nbd:host:1234,hda,w' ]\n", 0,
@@ -257,6 +280,38 @@ static const struct tcase cases[] = {
 	  "!model '3c905' is not one of" },
 	{ "vifname with a colon", "name='e'\nmemory=64\nvif=[ 'vifname=eth0:1' ]\n", NET,
 	  "!vifname must be at most 15 characters" },
+	{ "two vifs, one MAC", "name='e'\nmemory=64\nvif=[ 'mac=00:16:3e:00:00:01',\n"
+	  " 'mac=00:16:3E:00:00:01' ]\n", NET, "!vm.cfg:3: vif items 1 and 2 have one MAC" },
+	{ "two vifs, one name", "name='e'\nmemory=64\nvif=[ 'vifname=a', 'vifname=a' ]\n", NET,
+	  "!vif items 1 and 2 have one name (a)" },
+	{ "33 vifs", "name='e'\nmemory=64\nvif=[ '','','','','','','','','','','','','','','',"
+	  "'','','','','','','','','','','','','','','','','','' ]\n", NET,
+	  "!vif: at most 32 interfaces" },
+	{ "a vif rate of 0", "name='e'\nmemory=64\nvif=[ 'rate=0Kb/s' ]\n", NET,
+	  "!vm.cfg:3: vif item 1: vif 'rate=0Kb/s': rate must be" },
+	{ "tbef for a MAC no vif has",
+	  "name='e'\nmemory=64\nvif=[ 'mac=00:16:3e:00:00:01' ]\n\n"
+	  "vif_other_config = [['00:16:3e:00:00:02', 'tbef', 'rate=8mbit']]\n", NET,
+	  "!vm.cfg:5: vif_other_config item 1: no vif has the MAC 00:16:3e:00:00:02" },
+	{ "tbef twice for one MAC",
+	  "name='e'\nmemory=64\nvif=[ 'mac=00:16:3e:00:00:01' ]\n"
+	  "vif_other_config = [['00:16:3e:00:00:01', 'tbef', 'rate=8mbit'], "
+	  "['00:16:3E:00:00:01', 'tbf', 'rate=1mbit']]\n", NET,
+	  "!vif_other_config item 2: 00:16:3e:00:00:01 is given twice" },
+	{ "ionice for a disk the guest lacks",
+	  "name='e'\nmemory=64\ndisk=[ 'file:/x.img,hda,w' ]\n"
+	  "disk_other_config = [['xvdb', 'ionice', 'prio=7']]\n", 0,
+	  "!vm.cfg:4: disk_other_config item 1: the guest has no disk xvdb" },
+	{ "ionice twice for one disk (xvdb and sdb)",
+	  "name='e'\nmemory=64\ndisk=[ 'file:/x.img,xvdb,w' ]\n"
+	  "disk_other_config = [['xvdb', 'ionice', 'prio=7'], ['sdb', 'ionice', 'prio=1']]\n", 0,
+	  "!disk_other_config item 2: sdb is given twice" },
+	{ "two IDE disks asking different priorities",
+	  "name='e'\nmemory=64\ndisk=[ 'file:/x.img,hda,w', 'file:/y.img,hdb,w' ]\n"
+	  "disk_other_config = [['hda', 'ionice', 'prio=7'], ['hdb', 'ionice', 'prio=0']]\n", 0,
+	  "!disk_other_config item 2: hdb asks best-effort/0 but hda asks best-effort/7: IDE "
+	  "disks share QEMU's main I/O thread, so they take one priority (use xvdX disks for "
+	  "one each)" },
 	{ "vnclisten that would smuggle options",
 	  "name='e'\nmemory=64\nvnc=1\nvnclisten='0.0.0.0,password=off'\n", 0,
 	  "!vnclisten '0.0.0.0,password=off' is not an address" },
@@ -314,6 +369,15 @@ static char *build_text(const char *text, const struct qemu_argv_opts *o)
 		return strdup("(parse error)");
 	}
 	guest_from(cfg, &g);
+	if (o->with_network && !o->tap_fds) {
+		/* the taps the backend would have opened: fds 20, 21, ... */
+		static const int fds[40] = { 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+					     33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45,
+					     46, 47, 48, 49, 50, 51, 52 };
+		struct qemu_argv_opts *w = (struct qemu_argv_opts *)o;
+		w->tap_fds = fds;
+		w->n_tap_fds = vmcfg_list_len(cfg, "vif");
+	}
 	if (qemu_argv_build(cfg, &g, o, &argv, err, sizeof(err)) < 0) {
 		vmcfg_free(cfg);
 		if (argv)
@@ -342,6 +406,7 @@ TEST(table)
 		o.with_network = t->flags & NET;
 		o.kvm = !(t->flags & TCG);
 		o.incoming = t->flags & DEFER ? "defer" : NULL;
+		o.start_paused = t->flags & PAUSED;
 		if (t->flags & NO_DISPLAY)
 			o.vnc_display = -1;
 		got = build_text(t->cfg, &o);
@@ -510,6 +575,66 @@ TEST(vnc_helpers)
 	CHECK(!w);
 }
 
+/* What the backend prepares on the host: taps, bridges, QoS, priorities. */
+TEST(plans)
+{
+	const char *text =
+		"name='p'\nmemory=64\n"
+		"vif=[ 'mac=00:16:3e:00:00:01, bridge=xenbr1, rate=10Mb/s@20ms',\n"
+		"      'vifname=tap-p, rate=250KB/s', 'model=e100' ]\n"
+		"vif_other_config = [['00:16:3E:00:00:01', 'tbef', 'rate=8mbit,latency=40ms']]\n"
+		"disk=[ 'file:/p/a.img,xvda,w', 'file:/p/b.img,sdb,w', 'file:/p/c.img,hda,w' ]\n"
+		"disk_other_config = [['xvda', 'ionice', 'sched=best-effort,prio=0'],\n"
+		"  ['sdb', 'ionice', 'sched=idle'], ['hda', 'ionice', 'sched=realtime']]\n";
+	struct vmcfg *cfg = NULL;
+	struct qemu_nic *nics = NULL;
+	struct qemu_ioprio prio[QEMU_IOPRIO_MAX];
+	struct hv_guest g;
+	char err[512];
+	size_t n = 99;
+
+	CHECK(vmcfg_parse("vm.cfg", text, strlen(text), &cfg, err, sizeof(err)) == 0);
+	if (!cfg)
+		return;
+	guest_from(cfg, &g);
+	CHECK(qemu_nics(cfg, &g, &nics, &n, err, sizeof(err)) == 0);
+	CHECK_INT(n, 3);
+	if (nics && n == 3) {
+		CHECK_STR(nics[0].ifname, "vif6f1a6d2e.0");
+		CHECK_STR(nics[0].bridge, "xenbr1");
+		CHECK_STR(nics[0].model, "e1000");
+		CHECK_INT(nics[0].qos.out_rate, 1250000);
+		CHECK_INT(nics[0].qos.out_window_us, 20000);
+		CHECK_INT(nics[0].qos.in_rate, 1000000);
+		CHECK_INT(nics[0].qos.in_latency_us, 40000);
+		CHECK_STR(nics[1].ifname, "tap-p");
+		CHECK_STR(nics[1].bridge, "");
+		CHECK_INT(nics[1].qos.out_rate, 250000);
+		CHECK_INT(nics[1].qos.out_window_us, 50000);
+		CHECK_INT(nics[1].qos.in_rate, 0);
+		CHECK_STR(nics[2].ifname, "vif6f1a6d2e.2");
+		CHECK_STR(nics[2].model, "i82557b");
+		CHECK_INT(nics[2].qos.out_rate, 0);
+	}
+	free(nics);
+	CHECK(qemu_ioprios(cfg, &g, prio, &n, err, sizeof(err)) == 0);
+	CHECK_INT(n, 3);
+	if (n == 3) {
+		CHECK_STR(prio[0].dev, "xvda");
+		CHECK_STR(prio[0].iothread, "io-vda");
+		CHECK_INT(prio[0].ioclass, 2);
+		CHECK_INT(prio[0].prio, 0);
+		CHECK_STR(prio[1].iothread, "io-vdb");
+		CHECK_INT(prio[1].ioclass, 3);
+		CHECK_INT(prio[1].prio, 0);
+		CHECK_STR(prio[2].dev, "hda");
+		CHECK_STR(prio[2].iothread, "");     /* QEMU's main thread */
+		CHECK_INT(prio[2].ioclass, 1);
+		CHECK_INT(prio[2].prio, 4);          /* ionice's default */
+	}
+	vmcfg_free(cfg);
+}
+
 TEST(join)
 {
 	char *a[] = { "x", "y z", NULL }, *none[] = { NULL };
@@ -530,6 +655,7 @@ int main(void)
 	RUN(opts_and_guest);
 	RUN(agent_vnc_listen_default);
 	RUN(vnc_helpers);
+	RUN(plans);
 	RUN(join);
 	return harness_done();
 }
