@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct hooks;
 struct hv;
 struct loop;
 struct store;
@@ -32,6 +33,7 @@ struct hv_env {
 	int guest_stop_timeout;     /* seconds a clean stop may take */
 	enum hv_accel accel;        /* qemu only */
 	bool stopping;              /* the agent is stopping: start nothing long */
+	struct hooks *hooks;        /* the hook runner (vif-bridge for guest NICs) */
 };
 
 /* What `xm info` / `xl info` report, in the same units (MB, MHz). */
