@@ -104,8 +104,9 @@ def unverified():
 class Agent:
     def __init__(self, host="127.0.0.1", port=None, ssl_on=True, hypervisor="sim",
                  auth="password", user="admin", password="secret", extra=None, env=None,
-                 log_level="debug", bin_dir=None):
+                 log_level="debug", bin_dir=None, netns=None):
         self.bin_dir = bin_dir  # another build's bin/ (bench/echo --baseline)
+        self.netns = netns  # run inside this network namespace (`ip netns exec`)
         self.host = host
         self.port = port or free_port(host)
         self.ssl_on = ssl_on
@@ -156,8 +157,9 @@ class Agent:
         # A pid file left by a killed agent must not pass for readiness.
         if os.path.exists(self.pid_file):
             os.unlink(self.pid_file)
-        self.proc = subprocess.Popen([binary("ovs-agent", self.bin_dir), "--config", self.ini,
-                                      "--foreground"],
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
+        self.proc = subprocess.Popen(prefix + [binary("ovs-agent", self.bin_dir), "--config",
+                                               self.ini, "--foreground"],
                                      env=self.env, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)
         deadline = time.time() + timeout
