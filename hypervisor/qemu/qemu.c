@@ -15,7 +15,13 @@
  * state to a file through QEMU's migration to a file descriptor we pass
  * over QMP (no shell, no path on a command line); resume starts a QEMU that
  * waits for incoming state (-incoming defer) and feeds it the file the
- * same way. Live migration between agents is not built yet. */
+ * same way.
+ *
+ * NICs: before QEMU starts, each vif item gets a tap the agent makes, its
+ * QoS and `vif-bridge online` (qemu_net.h); QEMU gets the taps as fds.
+ * QEMU starts paused (-S): the disks' I/O priorities (disk_other_config
+ * ionice) are set on its threads, then `cont` lets the guest run. When
+ * QEMU has gone, `vif-bridge offline` runs for each NIC. */
 #define LOG_CAT "qemu"
 #include "hypervisor/hv.h"
 
@@ -31,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/pidfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
@@ -43,6 +50,7 @@
 #include "agent/base/log.h"
 #include "agent/base/loop.h"
 #include "hypervisor/qemu/qemu_argv.h"
+#include "hypervisor/qemu/qemu_net.h"
 #include "hypervisor/qemu/qmp.h"
 #include "agent/base/util.h"
 #include "hypervisor/vmcfg.h"
@@ -94,6 +102,7 @@ struct qguest {
 	void *exit_arg;
 	struct timer exit_timer;
 	bool forced;             /* the clean stop timed out; powered off */
+	struct qnet *net;        /* its NICs on the host (qemu_net.h) */
 };
 
 /* An operation that waits for a QMP reply. */
@@ -116,6 +125,10 @@ struct qstart {
 	char *restore_file;      /* resume: the state to load, else NULL */
 	char *incoming;          /* migration target: "tcp:IP:PORT", else NULL */
 	char *vnc_password;      /* vncpasswd: set over QMP, never on a command line */
+	struct qnet *net;        /* the NICs, until the guest (g->net) has them */
+	char **argv;             /* QEMU's, while the NICs go online */
+	struct qemu_ioprio prio[QEMU_IOPRIO_MAX]; /* disk I/O priorities to set */
+	size_t nprio;
 };
 
 /* A save or restore: the migration runs in QEMU, we poll its status. */
@@ -171,6 +184,12 @@ static void save_guest(struct qguest *g)
 	record_set_int(&r, "vcpus", g->vcpus);
 	record_set_int(&r, "vnc", g->vnc);
 	record_set(&r, "state", g->state == HV_PAUSED ? "paused" : "running");
+	if (g->net) {
+		char *nics = qnet_format(g->net);
+		if (nics[0])
+			record_set(&r, "nics", nics);
+		free(nics);
+	}
 	text = record_format(&r);
 	if (store_put(g->hv->env->store, QEMU_TABLE, g->uuid, text, err, sizeof(err)) != 0)
 		log_err("cannot record guest %s: %s", g->uuid, err);
@@ -204,6 +223,9 @@ static void forget_guest(struct qguest *g)
 	}
 	qmp_close(g->qmp);
 	g->qmp = NULL;
+	/* Its taps went with QEMU: the rest of its NICs goes now. */
+	qnet_release(g->hv->env, g->net);
+	g->net = NULL;
 	loop_defer(g->hv->env->loop, free, g);
 }
 
@@ -343,6 +365,10 @@ static int reattach_one(const char *key, const char *val, size_t vlen, void *arg
 		g->vnc = (int)record_get_int(&r, "vnc", -1);
 		g->state = record_get(&r, "state") && strcmp(record_get(&r, "state"), "paused") == 0 ?
 			   HV_PAUSED : HV_RUNNING;
+		g->net = qnet_parse(record_get(&r, "nics"), g->name);
+		if (record_get(&r, "nics") && !g->net)
+			log_warn("guest %s: unreadable nics '%s' in the guests table", key,
+				 record_get(&r, "nics"));
 		g->next = Q(hv)->guests;
 		Q(hv)->guests = g;
 		if (g->pid > 0 && is_our_qemu(g->pid, key) && watch_guest(g) == 0) {
@@ -418,6 +444,7 @@ static void qemu_close(struct hv *hv)
 		}
 		timer_stop(hv->env->loop, &g->exit_timer);
 		qmp_close(g->qmp);
+		qnet_free(g->net);
 		free(g);
 	}
 	free(q->run_dir);
@@ -518,6 +545,9 @@ static int free_vnc_display(struct hv *hv)
 static void start_finish(struct qstart *s, int fault, const char *msg)
 {
 	s->done(s->arg, fault, msg);
+	/* NICs no guest took (QEMU never ran, or failed): undone here. */
+	qnet_release(s->hv->env, s->net);
+	qemu_argv_free(s->argv);
 	free(s->restore_file);
 	free(s->incoming);
 	if (s->vnc_password) {
@@ -563,13 +593,138 @@ static void start_fail(struct qpend *p, const char *why)
 	start_finish((struct qstart *)p, FAULT_HYPERVISOR, why);
 }
 
-static void on_start_status(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
+/* The start cannot complete once QEMU runs: it must not linger, nor be
+ * taken for the guest. */
+static void start_abort(struct qstart *s, int fault, const char *msg)
+{
+	kill(s->g->pid, SIGKILL);
+	forget_guest(s->g);
+	start_finish(s, fault, msg);
+}
+
+static void on_start_cont(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
 {
 	struct qstart *s = arg;
+	char msg[512];
 
 	pend_del(s->g, &s->pend);
-	/* The guest runs whatever QMP says about its first status. */
+	if (err_class) {
+		snprintf(msg, sizeof(msg), "cont: %s", desc ? desc : err_class);
+		start_abort(s, FAULT_HYPERVISOR, msg);
+		return;
+	}
 	start_finish(s, 0, NULL);
+}
+
+/* The guest's hardware and host side are ready: let it run (or wait for
+ * its state, for a resume or an arriving migration). */
+static void start_run(struct qstart *s)
+{
+	struct qguest *g = s->g;
+
+	if (s->restore_file) {
+		restore_begin(s);
+		return;
+	}
+	if (s->incoming) {
+		/* Waiting for the source: the URI is the answer. */
+		g->state = HV_PAUSED;
+		save_guest(g);
+		start_finish(s, 0, s->incoming);
+		return;
+	}
+	/* Started with -S, so that nothing ran before the priorities were set. */
+	if (!g->qmp || qmp_execute(g->qmp, "cont", NULL, QMP_TIMEOUT_MS, on_start_cont, s) < 0) {
+		start_abort(s, FAULT_HYPERVISOR, "no QMP connection to let the guest run");
+		return;
+	}
+	pend_add(g, &s->pend, start_fail);
+}
+
+/* ioprio_set(2) on one thread, classes and levels as ionice(1). */
+static int set_ioprio(pid_t tid, int cls, int prio)
+{
+	return (int)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, (int)tid,
+			    (cls << 13) | prio);
+}
+
+static const char *thread_of(const struct qemu_ioprio *p)
+{
+	return p->iothread[0] ? p->iothread : "QEMU's main thread";
+}
+
+/* query-iothreads: [{"id": "io-vdb", "thread-id": 1234, ...}, ...] */
+static void on_iothreads(void *arg, xmlrpc_value *ret, const char *err_class, const char *desc)
+{
+	struct qstart *s = arg;
+	char msg[512];
+	xmlrpc_env env;
+	int n;
+
+	pend_del(s->g, &s->pend);
+	if (err_class) {
+		snprintf(msg, sizeof(msg), "query-iothreads: %s", desc ? desc : err_class);
+		start_abort(s, FAULT_HYPERVISOR, msg);
+		return;
+	}
+	xmlrpc_env_init(&env);
+	n = xmlrpc_array_size(&env, ret);
+	for (size_t i = 0; i < s->nprio; i++) {
+		struct qemu_ioprio *p = &s->prio[i];
+		int64_t tid = 0;
+		for (int k = 0; p->iothread[0] && !env.fault_occurred && k < n && !tid; k++) {
+			xmlrpc_value *it = NULL, *id = NULL, *th = NULL;
+			const char *name = NULL;
+			xmlrpc_array_read_item(&env, ret, k, &it);
+			if (it)
+				xmlrpc_struct_find_value(&env, it, "id", &id);
+			if (id)
+				xmlrpc_read_string(&env, id, &name);
+			if (name && strcmp(name, p->iothread) == 0 && it)
+				xmlrpc_struct_find_value(&env, it, "thread-id", &th);
+			if (th && (json_int64(th, &tid) != 0 || tid <= 0))
+				tid = -1;
+			free((char *)name);
+			if (th)
+				xmlrpc_DECREF(th);
+			if (id)
+				xmlrpc_DECREF(id);
+			if (it)
+				xmlrpc_DECREF(it);
+		}
+		if (!p->iothread[0])
+			tid = s->g->pid;
+		if (tid <= 0 || tid > INT32_MAX || set_ioprio((pid_t)tid, p->ioclass, p->prio) != 0) {
+			snprintf(msg, sizeof(msg), "disk %s: cannot set the I/O priority of %s: %s",
+				 p->dev, thread_of(p), tid <= 0 ? "QEMU does not have it" :
+				 strerror(errno));
+			xmlrpc_env_clean(&env);
+			start_abort(s, FAULT_HYPERVISOR, msg);
+			return;
+		}
+		log_info("guest %s: disk %s runs in %s (thread %lld) at I/O priority %d/%d",
+			 s->g->uuid, p->dev, thread_of(p), (long long)tid, p->ioclass, p->prio);
+	}
+	xmlrpc_env_clean(&env);
+	start_run(s);
+}
+
+/* disk_other_config: each iothread's thread (QMP names them) and QEMU's
+ * main thread get their I/O priority before the guest runs. */
+static void start_ioprio(struct qstart *s)
+{
+	struct qguest *g = s->g;
+
+	if (s->nprio == 0) {
+		start_run(s);
+		return;
+	}
+	if (!g->qmp || qmp_execute(g->qmp, "query-iothreads", NULL, QMP_TIMEOUT_MS, on_iothreads,
+				   s) < 0) {
+		start_abort(s, FAULT_HYPERVISOR, "no QMP connection to find the disks' I/O threads");
+		return;
+	}
+	pend_add(g, &s->pend, start_fail);
 }
 
 static void on_launched(const struct child_result *res, void *arg)
@@ -583,6 +738,8 @@ static void on_launched(const struct child_result *res, void *arg)
 	int fd;
 	ssize_t n;
 
+	/* QEMU holds the taps now (or never will): ours go. */
+	qnet_close_fds(s->net);
 	memcpy(msg, "QEMU ", 6);
 	if (!child_ok(res, LAUNCH_TIMEOUT_MS, msg + 5, sizeof(msg) - 5)) {
 		free(pidfile);
@@ -597,6 +754,8 @@ static void on_launched(const struct child_result *res, void *arg)
 	free(pidfile);
 	buf[n > 0 ? n : 0] = '\0';
 	g->pid = (pid_t)atoi(buf);
+	g->net = s->net; /* the guest's from now on: released when it goes */
+	s->net = NULL;
 	g->next = Q(s->hv)->guests;
 	Q(s->hv)->guests = g;
 	if (g->pid <= 0 || watch_guest(g) != 0) {
@@ -609,21 +768,38 @@ static void on_launched(const struct child_result *res, void *arg)
 		 g->vnc >= 0 ? "" : ", no VNC");
 	if (s->vnc_password && g->vnc >= 0)
 		set_vnc_password(g, s->vnc_password);
-	if (s->restore_file) {
-		restore_begin(s);
+	start_ioprio(s);
+}
+
+/* The NICs are on their bridges: start QEMU with their taps. */
+static void on_online(void *arg, int fault, const char *msg)
+{
+	struct qstart *s = arg;
+	struct qemu *q = Q(s->hv);
+	struct qguest *g = s->g;
+	struct child_opts co = { 0 };
+	char err[1024];
+	size_t nfds;
+
+	if (fault) {
+		if (g->vnc >= 0 && g->vnc < VNC_DISPLAYS)
+			q->launching_vnc[g->vnc] = 0;
+		free(g);
+		start_finish(s, fault, msg);
 		return;
 	}
-	if (s->incoming) {
-		/* Waiting for the source: the URI is the answer. */
-		g->state = HV_PAUSED;
-		save_guest(g);
-		start_finish(s, 0, s->incoming);
-		return;
+	co.argv = (const char *const *)s->argv;
+	co.envp = child_env;
+	co.timeout_ms = LAUNCH_TIMEOUT_MS;
+	co.max_output = 16384;
+	co.keep_fds = qnet_fds(s->net, &nfds);
+	co.n_keep_fds = nfds;
+	if (!child_spawn(s->hv->env->loop, &co, on_launched, s, err, sizeof(err))) {
+		if (g->vnc >= 0 && g->vnc < VNC_DISPLAYS)
+			q->launching_vnc[g->vnc] = 0;
+		free(g);
+		start_finish(s, FAULT_HYPERVISOR, err);
 	}
-	if (!g->qmp || qmp_execute(g->qmp, "query-status", NULL, QMP_TIMEOUT_MS, on_start_status, s) < 0)
-		start_finish(s, 0, NULL);
-	else
-		pend_add(g, &s->pend, start_fail);
 }
 
 static void launch(struct hv *hv, const struct hv_guest *gg, const char *restore_file,
@@ -633,12 +809,29 @@ static void launch(struct hv *hv, const struct hv_guest *gg, const char *restore
 	struct qemu_argv_opts o = { 0 };
 	struct qstart *s;
 	struct qguest *g;
+	struct qnet *net;
 	char **argv = NULL, err[1024], *qmp, *pid, *console;
-	struct child_opts co = { 0 };
+	int fault = 0;
 
 	if (find_guest(hv, gg->uuid)) {
 		snprintf(err, sizeof(err), "a guest with uuid %s is already running", gg->uuid);
 		done(arg, FAULT_STATE, err);
+		return;
+	}
+	/* Refused before anything is made on the host: a vm.cfg QEMU or the
+	 * I/O priorities cannot take (checked again below, with the taps). */
+	{
+		size_t nprio;
+		struct qemu_ioprio prio[QEMU_IOPRIO_MAX];
+		if (qemu_ioprios(gg->cfg, gg, prio, &nprio, err, sizeof(err)) < 0) {
+			done(arg, FAULT_INVALID_ARGUMENT, err);
+			return;
+		}
+	}
+	/* The NICs' host side (bridges checked, taps made, QoS set) first:
+	 * QEMU's command line names the taps' fds. */
+	if (!(net = qnet_open(hv->env, gg, &fault, err, sizeof(err)))) {
+		done(arg, fault, err);
 		return;
 	}
 	g = new_guest(hv, gg->uuid);
@@ -658,12 +851,16 @@ static void launch(struct hv *hv, const struct hv_guest *gg, const char *restore
 	o.run_dir = q->run_dir;
 	o.vnc_display = -1;
 	o.incoming = restore_file ? "defer" : incoming;
+	o.with_network = true;
+	o.tap_fds = qnet_fds(net, &o.n_tap_fds);
+	o.start_paused = true;
 	if (qemu_wants_vnc(gg->cfg)) {
 		int fixed = qemu_vnc_fixed_display(gg->cfg);
 		o.vnc_display = g->vnc = fixed >= 0 ? fixed : free_vnc_display(hv);
 	}
 	if (qemu_argv_build(gg->cfg, gg, &o, &argv, err, sizeof(err)) != 0) {
 		free(g);
+		qnet_release(hv->env, net);
 		done(arg, FAULT_INVALID_ARGUMENT, err);
 		goto out;
 	}
@@ -682,20 +879,13 @@ static void launch(struct hv *hv, const struct hv_guest *gg, const char *restore
 	s->incoming = incoming ? xstrdup(incoming) : NULL;
 	if (vmcfg_get_str(gg->cfg, "vncpasswd") && vmcfg_get_str(gg->cfg, "vncpasswd")[0])
 		s->vnc_password = xstrdup(vmcfg_get_str(gg->cfg, "vncpasswd"));
-	co.argv = (const char *const *)argv;
-	co.envp = child_env;
-	co.timeout_ms = LAUNCH_TIMEOUT_MS;
+	qemu_ioprios(gg->cfg, gg, s->prio, &s->nprio, err, sizeof(err));
+	s->net = net;
+	s->argv = argv;
+	argv = NULL;
 	if (g->vnc >= 0 && g->vnc < VNC_DISPLAYS)
 		q->launching_vnc[g->vnc] = 1;
-	co.max_output = 16384;
-	if (!child_spawn(hv->env->loop, &co, on_launched, s, err, sizeof(err))) {
-		if (g->vnc >= 0 && g->vnc < VNC_DISPLAYS)
-			q->launching_vnc[g->vnc] = 0;
-		free(g);
-		s->done = done;
-		s->arg = arg;
-		start_finish(s, FAULT_HYPERVISOR, err);
-	}
+	qnet_online(net, on_online, s);
 out:
 	qemu_argv_free(argv);
 	free(qmp);
