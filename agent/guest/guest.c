@@ -24,6 +24,7 @@
 #include "agent/base/log.h"
 #include "agent/guest/guest_hooks.h"
 #include "agent/guest/names.h"
+#include "agent/guest/vif_mac.h"
 #include "agent/server/server.h"
 #include "agent/base/utf8.h"
 #include "agent/base/util.h"
@@ -153,6 +154,7 @@ int guest_load_cfg(const char *path, struct vmcfg **cfg, struct hv_guest *g, cha
 	char *file = xasprintf("%s/vm.cfg", path), msg[600];
 	long long mem = 0, vcpus = 1;
 	const char *s, *key;
+	bool gave;
 	int rc = FAULT_INVALID_ARGUMENT;
 
 	if (vmcfg_load(file, cfg, err, errlen) != 0) {
@@ -186,6 +188,18 @@ int guest_load_cfg(const char *path, struct vmcfg **cfg, struct hv_guest *g, cha
 			goto out;
 		}
 		log_info("%s had no uuid; gave it %s", file, uuid);
+	}
+	/* A vif without a MAC gets one now, kept in vm.cfg (vif_mac.h). */
+	if (vif_give_macs(*cfg, &gave, err, errlen) != 0) {
+		rc = FAULT_IO;
+		goto out;
+	}
+	if (gave) {
+		if (vmcfg_save(*cfg, file, err, errlen) != 0) {
+			rc = FAULT_IO;
+			goto out;
+		}
+		log_info("%s: gave its vif items without a MAC one", file);
 	}
 	if (vmcfg_get_int(*cfg, "memory", &mem) != 0 || mem <= 0 || mem > 16 * 1024 * 1024) {
 		snprintf(err, errlen, "%s: memory must be a number of MB", file);

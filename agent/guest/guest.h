@@ -69,8 +69,9 @@ int guest_release(struct server *srv, const char *path, const struct guest_end *
 struct vmcfg;
 struct hv_guest;
 /* Read <path>/vm.cfg into *cfg and fill g (name and uuid point into the
- * caller's name/uuid buffers: uuid has 37 bytes). A missing uuid is
- * generated and written back. 0 or a fault code with err. */
+ * caller's name/uuid buffers: uuid has 37 bytes). A missing uuid, and a
+ * vif item's missing MAC (vif_mac.h), are generated and written back. 0
+ * or a fault code with err. */
 int guest_load_cfg(const char *path, struct vmcfg **cfg, struct hv_guest *g, char *name,
 		   size_t namelen, char *uuid, char *err, size_t errlen);
 
