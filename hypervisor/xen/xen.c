@@ -20,7 +20,9 @@
  * unique while the domain lives.
  *
  * The xl command lines (D is the domid):
- *   start     xl create <path>/vm.cfg         (xl reads the xm-format file)
+ *   start     xl create <path>/vm.cfg [VIFS]  (xl reads the xm-format file;
+ *             VIFS, when it has vif items: vif=['ITEM, script=HOOKS/vif-bridge', ...]
+ *             so xl attaches them with the agent's vif-bridge)
  *   shutdown  xl shutdown -w -F D  within guest_stop_timeout, else
  *             xl destroy D                    (power-off; logged as such)
  *   destroy   xl destroy D
@@ -51,11 +53,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent/base/buf.h"
 #include "agent/base/child.h"
 #include "agent/base/fault.h"
+#include "agent/base/hook.h"
 #include "agent/base/log.h"
 #include "agent/base/loop.h"
 #include "agent/base/util.h"
+#include "hypervisor/vmcfg.h"
 #include "hypervisor/xen/xen_parse.h"
 
 extern char **environ;
@@ -98,6 +103,7 @@ struct xop {
 	char uuid[40];
 	long long domid;
 	char *path;                   /* start: <path>/vm.cfg */
+	char *vifs;                   /* start: xl's vif= with the hotplug script, or NULL */
 	char *file;                   /* save/restore */
 	struct child *ch;
 	int timeout_ms;
@@ -322,6 +328,7 @@ static void op_free(struct xop *o)
 	if (*pp)
 		*pp = o->next;
 	free(o->path);
+	free(o->vifs);
 	free(o->file);
 	free(o);
 }
@@ -385,7 +392,7 @@ static void run_main(struct xop *o)
 	o->stage = ST_MAIN;
 	if (strcmp(o->what, "start") == 0) {
 		vmcfg = xasprintf("%s/vm.cfg", o->path);
-		run_xl(o, (const char *[]){ "create", vmcfg, NULL }, CREATE_TIMEOUT_MS);
+		run_xl(o, (const char *[]){ "create", vmcfg, o->vifs, NULL }, CREATE_TIMEOUT_MS);
 		free(vmcfg);
 	} else if (strcmp(o->what, "restore") == 0) {
 		run_xl(o, (const char *[]){ "restore", o->file, NULL }, SAVE_TIMEOUT_MS);
@@ -506,11 +513,64 @@ static struct xop *op_new(struct hv *hv, const char *what, const char *uuid, hv_
 	return o;
 }
 
+/* xl's vif list with script=<hooks_dir>/vif-bridge on each item, for
+ * `xl create vm.cfg VIF`: xl then runs the agent's vif-bridge, with the
+ * environment and arguments it gives every hotplug script. *out is NULL
+ * when the guest has no vif (or there is no hook runner). 0, or -1 with
+ * err. */
+static int vif_override(const struct hv *hv, const struct vmcfg *cfg, char **out, char *err,
+			size_t errlen)
+{
+	const struct vmcfg_value *l = vmcfg_get(cfg, "vif");
+	const char *dir = hv->env->hooks ? hooks_dir(hv->env->hooks) : NULL;
+	struct buf b;
+
+	*out = NULL;
+	if (!dir || !l || l->type != VMCFG_LIST || l->n == 0)
+		return 0;
+	/* The path goes inside xl's quoted, comma-separated item. */
+	if (dir[0] != '/' || strspn(dir, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			       "0123456789/._+-") != strlen(dir) || strlen(dir) > 1024) {
+		snprintf(err, errlen, "hooks_dir %.64s cannot be given to xl as a vif script "
+			 "(letters, digits and / . _ + - only)", dir);
+		return -1;
+	}
+	if (l->n > VMCFG_MAX_VIFS) {
+		snprintf(err, errlen, "vif: at most %d items", VMCFG_MAX_VIFS);
+		return -1;
+	}
+	buf_init(&b, 0);
+	buf_puts(&b, "vif=[");
+	for (size_t i = 0; i < l->n; i++) {
+		struct vmcfg_vif v;
+		char item[512], msg[256];
+		if (l->items[i].type != VMCFG_STR ||
+		    vmcfg_parse_vif(l->items[i].str, &v, msg, sizeof(msg)) < 0 ||
+		    vmcfg_format_vif(&v, item, sizeof(item)) < 0) {
+			snprintf(err, errlen, "vif item %zu cannot be given to xl", i + 1);
+			buf_free(&b);
+			return -1;
+		}
+		buf_printf(&b, "%s'%s%sscript=%s/vif-bridge'", i ? ", " : "", item, item[0] ? ", " : "",
+			   dir);
+	}
+	buf_puts(&b, "]");
+	*out = buf_steal(&b, NULL);
+	return 0;
+}
+
 static void xen_start(struct hv *hv, const struct hv_guest *g, hv_done_cb done, void *arg)
 {
-	struct xop *o = op_new(hv, "start", g->uuid, done, arg);
+	char err[512], *vifs;
+	struct xop *o;
 
+	if (vif_override(hv, g->cfg, &vifs, err, sizeof(err)) < 0) {
+		done(arg, FAULT_INVALID_ARGUMENT, err);
+		return;
+	}
+	o = op_new(hv, "start", g->uuid, done, arg);
 	o->path = xstrdup(g->path);
+	o->vifs = vifs;
 	run_main(o);
 }
 

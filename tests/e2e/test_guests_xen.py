@@ -10,6 +10,7 @@ Run: python3 tests/e2e/test_guests_xen.py [test_name...]
 """
 
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -123,7 +124,12 @@ class Lifecycle(XenCase):
         p = self.p()
         self.clear_calls()
         self.assertEqual(p.start_vm("x1"), "success:ip=%s" % HOST)
-        self.assertEqual(self.calls(), [["create", d + "/vm.cfg"]])
+        # The vif got a MAC in vm.cfg; xl runs the agent's vif-bridge for it.
+        calls = self.calls()
+        self.assertEqual([c[:2] for c in calls], [["create", d + "/vm.cfg"]])
+        self.assertRegex(calls[0][2], r"^vif=\['mac=00:16:3e:[0-7][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}, "
+                                      r"bridge=xenbr0, type=ioemu, script=%s/vif-bridge'\]$"
+                         % re.escape(self.agent.keys["hooks_dir"]))
         self.assertEqual(self.status("x1"), "success:status=RUNNING")
         dom = self.domid(U1)
         self.assertEqual(dom, "1")
