@@ -16,7 +16,7 @@ enters NS to talk to the agent (127.0.0.1) and to the guests. Test guests
     own iothread, and 3 on an IDE disk (QEMU's main thread): ioprio_get on
     those threads shows them;
   - a missing bridge is fault 1004 before QEMU starts;
-  - stop removes the taps and the ifb QoS made;
+  - stop removes the taps and the ifb QoS made, also after an agent restart;
   - live migration to an agent in another namespace: the taps are made
     there before the guest arrives, and it answers there.
 Every guest is ended by pid at the end (agentfix.kill_guests) if the test
@@ -424,6 +424,10 @@ class Guests(NetCase):
         ports = links(NS)
         self.assertEqual(ports.get(tap), "xenbr0")
         self.assertIn(ifb, ports)
+        # An agent restarted meanwhile still knows what to undo.
+        self.assertEqual(self.a.stop(), 0)
+        self.a.start()
+        type(self).p = self.a.proxy()  # the old one's connection went with the agent
         self.assertEqual(self.p.destroy_vm("ge"), "success")
         deadline = time.time() + 10
         while time.time() < deadline and (tap in links(NS) or ifb in links(NS)):
