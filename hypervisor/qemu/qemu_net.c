@@ -172,6 +172,7 @@ static void on_online(void *arg, const struct hook_result *r)
 		return;
 	}
 	c->online = true;
+	log_info("guest %s: NIC %s (MAC %s) on bridge %s", q->guest, c->ifname, c->mac, c->bridge);
 	q->next++;
 	online_next(q);
 }
