@@ -342,7 +342,9 @@ void qnet_release(const struct hv_env *env, struct qnet *q)
 		struct qnic *c = &q->nics[i];
 		if (c->ifb && tap_qos_clear(c->ifname, err, sizeof(err)) < 0)
 			log_warn("vif %s: %s", c->ifname, err);
-		if (c->online && env && env->hooks)
+		if (c->online && env && env->hooks && env->stopping)
+			log_warn("vif %s: vif-bridge offline not run: the agent is stopping", c->ifname);
+		else if (c->online && env && env->hooks)
 			offline(env, q, c);
 	}
 	qnet_free(q);
