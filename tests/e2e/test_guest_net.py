@@ -416,6 +416,20 @@ class Guests(NetCase):
         self.assertEqual(set(links(NS)), before)
         self.assertEqual(self.p.get_vm_status("gf"), "success:status=DOWN")
 
+    def hook_events(self, guest, want):
+        """The events vif-bridge ran for guest with success, once want is
+        among them (or after 10 s); {want} when the runner keeps no records
+        (list_hook_runs)."""
+        if "list_hook_runs" not in self.p.system.listMethods():
+            return {want}
+        deadline, seen = time.time() + 10, set()
+        while time.time() < deadline and want not in seen:
+            seen = {r["event"] for r in self.p.list_hook_runs(200)
+                    if r["hook"].endswith("vif-bridge") and r["guest"] == guest and
+                    r["exit_status"] == 0}
+            time.sleep(0.2)
+        return seen
+
     def test_stop_takes_the_taps_and_ifb_away(self):
         make_guest(self.a, "ge", "10.80.0.16", "'rate=1MB/s@20ms'")
         self.p.start_vm("ge")
@@ -424,6 +438,7 @@ class Guests(NetCase):
         ports = links(NS)
         self.assertEqual(ports.get(tap), "xenbr0")
         self.assertIn(ifb, ports)
+        self.assertEqual(self.hook_events("ge", "online"), {"online"})
         # An agent restarted meanwhile still knows what to undo.
         self.assertEqual(self.a.stop(), 0)
         self.a.start()
@@ -434,6 +449,7 @@ class Guests(NetCase):
             time.sleep(0.1)
         self.assertNotIn(tap, links(NS))
         self.assertNotIn(ifb, links(NS))
+        self.assertEqual(self.hook_events("ge", "offline"), {"offline"})
 
 
 @unittest.skipIf(WHY_NOT, WHY_NOT)
