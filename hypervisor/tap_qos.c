@@ -3,6 +3,7 @@
 #include "hypervisor/tap.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,8 +79,11 @@ static int add_tbf(struct nl_sock *s, const char *dev, int index, uint64_t rate,
 		rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
 		rtnl_tc_set_handle(TC_CAST(q), TBF_HANDLE);
 		if ((r = rtnl_tc_set_kind(TC_CAST(q), "tbf")) == 0) {
+			/* tc's fields are 32-bit: a huge rate x time is cut, not wrapped. */
+			uint64_t limit = rate * latency_us / 1000000 + burst;
+			burst = burst > INT_MAX / 2 ? INT_MAX / 2 : burst;
 			rtnl_qdisc_tbf_set_rate(q, (int)rate, (int)burst, 0);
-			r = rtnl_qdisc_tbf_set_limit_by_latency(q, (int)latency_us);
+			rtnl_qdisc_tbf_set_limit(q, limit > INT_MAX ? INT_MAX : (int)limit);
 		}
 		if (r == 0)
 			r = rtnl_qdisc_add(s, q, NLM_F_CREATE | NLM_F_REPLACE);
