@@ -255,6 +255,7 @@ static int start(struct server *srv, char *err, size_t errlen)
 	srv->hv_env = (struct hv_env){
 		.loop = srv->loop, .store = srv->store, .state_dir = xstrdup(cfg->state_dir),
 		.guest_stop_timeout = cfg->guest_stop_timeout, .accel = cfg->qemu_accel,
+		.hooks = srv->hooks,
 	};
 	if (!(srv->hv = hv_open(&srv->hv_env, cfg->hypervisor, err, errlen)))
 		return -1;
