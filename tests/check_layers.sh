@@ -5,6 +5,7 @@
 #   db              agent/base, db
 #   hypervisor      agent/base, db, hypervisor (never the agent: backends get
 #                   a struct hv_env, and no backend names struct server)
+#   agent/net       agent/base, agent/net (the network view)
 #   agent/server, agent/rpc, agent/guest   any of the above and each other
 #   utils           any of the above, and utils/ (code the tools share)
 #
@@ -41,11 +42,13 @@ check "agent/base includes only agent/base" '^agent/base/[a-z0-9_]+\.h$' agent/b
 check "db includes agent/base and db" '^(agent/base|db)/[a-z0-9_]+\.h$' db/*.[ch]
 check "hypervisor includes agent/base, db and hypervisor" \
 	'^(agent/base|db|hypervisor(/qemu|/xen)?)/[a-z0-9_]+\.h$' hypervisor/**/*.[ch]
+check "agent/net includes agent/base and agent/net" '^agent/(base|net)/[a-z0-9_]+\.h$' \
+	agent/net/*.[ch]
 check "agent/server, rpc, guest include the layers below and each other" \
-	'^(agent/(base|server|rpc|guest)|db|hypervisor(/qemu|/xen)?)/[a-z0-9_]+\.h$' \
+	'^(agent/(base|net|server|rpc|guest)|db|hypervisor(/qemu|/xen)?)/[a-z0-9_]+\.h$' \
 	agent/server/*.[ch] agent/rpc/*.[ch] agent/guest/*.[ch]
 check "utils include by path from the root" \
-	'^(agent/(base|server|rpc|guest)|db|hypervisor(/qemu|/xen)?|utils)/[a-z0-9_]+\.h$' utils/*.[ch]
+	'^(agent/(base|net|server|rpc|guest)|db|hypervisor(/qemu|/xen)?|utils)/[a-z0-9_]+\.h$' utils/*.[ch]
 
 if grep -n 'struct server\b' hypervisor/**/*.[ch] >/dev/null; then
 	grep -n 'struct server\b' hypervisor/**/*.[ch] | sed 's/^/# /'
