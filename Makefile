@@ -28,7 +28,7 @@ endif
 XMLRPC_LIBS := -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util
 # libxml2 parses what arrives from the network (agent/rpc_parse.c).
 XML2_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
-# libnl-route-3: taps' QoS (hypervisor/tap_qos.c).
+# libnl-route-3: taps' QoS (hypervisor/tap_qos.c), the network view (agent/net/netview.c).
 NL_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 CFLAGS    ?= $(OPT) -g
 CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
