@@ -41,6 +41,14 @@ const struct method method_table[] = {
 	  "slot), exit_status (-1 when killed), signal, timed_out, queued, running, output_tail "
 	  "(the end of stdout, then of stderr).", m_list_hook_runs },
 
+	/* networks (methods_net.c): what the kernel reports, kept from its events */
+	{ "get_network_info", "S:",
+	  "The host's networks as a struct: bridges, a list of {name, state, carrier, mtu, mac, "
+	  "ports (names), addresses (CIDR strings)}, and links, every other device: {name, kind "
+	  "(physical, veth, tun, vlan, bond, loopback, ...), state, carrier, speed_mbps (-1 when "
+	  "unknown), mtu, mac, master (a bridge's or bond's name, or ''), addresses}. carrier is "
+	  "true when the device is up and its link is there.", m_get_network_info },
+
 	/* guests: a guest is its directory, <ovs_root>/running_pool/<name>,
 	 * or just <name>; it holds vm.cfg */
 	{ "register_vm", "s:s",

@@ -21,6 +21,9 @@ void m_sys_perf_info(struct rpc_call *call, xmlrpc_value *params);
 /* methods_hooks.c */
 void m_list_hook_runs(struct rpc_call *call, xmlrpc_value *params);
 
+/* methods_net.c */
+void m_get_network_info(struct rpc_call *call, xmlrpc_value *params);
+
 /* methods_vmcfg.c */
 void m_xen_get_vm_type(struct rpc_call *call, xmlrpc_value *params);
 void m_xen_get_vcpus(struct rpc_call *call, xmlrpc_value *params);

@@ -33,6 +33,7 @@
 #include "agent/server/listener.h"
 #include "agent/base/log.h"
 #include "agent/base/loop.h"
+#include "agent/net/netview.h"
 #include "agent/rpc/perf.h"
 #include "agent/server/resolve.h"
 #include "agent/server/server.h"
@@ -263,6 +264,10 @@ static int start(struct server *srv, char *err, size_t errlen)
 	srv->hv->owner = srv;
 	guest_reconcile(srv);
 	template_tmp_cleanup(srv);
+	/* Without netlink the agent still serves guests; the network
+	 * methods say why they cannot answer. */
+	if (!(srv->net = netview_new(srv->loop, err, errlen)))
+		log_err("no network view: %s", err);
 	srv->auth = auth_new(srv);
 	srv->resolver = resolver_new(srv->loop);
 	srv->perf = perf_new();
@@ -295,6 +300,7 @@ static void cleanup(struct server *srv)
 	listeners_close(srv);
 	if (srv->cfg.pid_file && srv->started_ms)
 		unlink(srv->cfg.pid_file);
+	netview_free(srv->net);
 	hv_close(srv->hv);
 	free(srv->hv_env.state_dir);
 	child_reap_all();

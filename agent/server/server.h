@@ -23,6 +23,7 @@ struct perf;
 struct store;
 struct guest_ops;
 struct hooks;
+struct netview;
 
 struct server {
 	struct loop *loop;
@@ -37,6 +38,7 @@ struct server {
 	struct store *store;
 	struct guest_ops *guest_ops; /* guest operations in flight (guest.c) */       /* state_dir/ LMDB */
 	struct hooks *hooks;        /* the hook runner (agent/base/hook.h) */
+	struct netview *net;        /* links, bridges, addresses (NULL: netlink failed) */
 
 	struct conn *conns;         /* every live connection (list) */
 	int nconns;                 /* all live connections */
