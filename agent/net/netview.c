@@ -42,6 +42,8 @@
 #define FIRST_DUMP_MS 5000
 /* After the kernel refuses a dump request, try again this much later. */
 #define DUMP_RETRY_MS 1000
+/* Device names with a change in flight (create_bridge, delete_bridge). */
+#define MAX_CLAIMS 64
 
 enum dump { DUMP_NONE, DUMP_LINKS, DUMP_ADDRS };
 
@@ -59,6 +61,7 @@ struct netview {
 	bool ready;             /* one whole view read */
 	bool full_logged[2];    /* links, addresses */
 	struct netview_stats st;
+	char claims[MAX_CLAIMS][IFNAMSIZ];
 };
 
 static void start_dump(struct netview *nv, enum dump what);
@@ -294,12 +297,12 @@ static void lost_events(struct netview *nv, const char *why)
 		start_dump(nv, DUMP_LINKS);
 }
 
-/* Read what is there, at most RECV_PER_TURN datagrams. */
-static void drain(struct netview *nv)
+/* Read what is there, at most max datagrams; true when all of it was. */
+static bool drain(struct netview *nv, int max)
 {
 	int fd = nl_socket_get_fd(nv->sk);
 
-	for (int i = 0; i < RECV_PER_TURN; i++) {
+	for (int i = 0; i < max; i++) {
 		struct sockaddr_nl from;
 		socklen_t fromlen = sizeof(from);
 		ssize_t n = recvfrom(fd, nv->rbuf, RECV_BUF, MSG_DONTWAIT | MSG_TRUNC,
@@ -307,13 +310,15 @@ static void drain(struct netview *nv)
 		size_t left;
 
 		if (n < 0) {
-			if (errno == EINTR)
+			int e = errno;
+
+			if (e == EINTR)
 				continue;
-			if (errno == ENOBUFS)
+			if (e == ENOBUFS)
 				lost_events(nv, "the kernel dropped events (socket buffer full)");
-			else if (errno != EAGAIN)
-				log_err("network view: recv: %s", strerror(errno));
-			return;
+			else if (e != EAGAIN)
+				log_err("network view: recv: %s", strerror(e));
+			return e == EAGAIN;
 		}
 		if (from.nl_pid != 0)
 			continue; /* only the kernel speaks here */
@@ -326,11 +331,42 @@ static void drain(struct netview *nv)
 		     h = NLMSG_NEXT(h, left))
 			on_message(nv, h);
 	}
+	return false;
 }
 
 static void on_readable(struct io *io, uint32_t events)
 {
-	drain(io->data);
+	drain(io->data, RECV_PER_TURN);
+}
+
+bool netview_sync(struct netview *nv)
+{
+	/* bounded like everything else: the socket buffer holds at most a
+	 * few thousand datagrams; what is left waits for the loop */
+	return drain(nv, 16 * RECV_PER_TURN) && nv->dumping == DUMP_NONE;
+}
+
+bool netview_claim(struct netview *nv, const char *name)
+{
+	char (*free_slot)[IFNAMSIZ] = NULL;
+
+	for (size_t i = 0; i < MAX_CLAIMS; i++) {
+		if (strcmp(nv->claims[i], name) == 0)
+			return false;
+		if (!nv->claims[i][0] && !free_slot)
+			free_slot = &nv->claims[i];
+	}
+	if (!free_slot)
+		return false;
+	snprintf(*free_slot, IFNAMSIZ, "%s", name);
+	return true;
+}
+
+void netview_release(struct netview *nv, const char *name)
+{
+	for (size_t i = 0; i < MAX_CLAIMS; i++)
+		if (strcmp(nv->claims[i], name) == 0)
+			nv->claims[i][0] = '\0';
 }
 
 static void start_dump(struct netview *nv, enum dump what)
@@ -401,7 +437,7 @@ struct netview *netview_new(struct loop *loop, char *err, size_t errlen)
 				 "within %d ms", FIRST_DUMP_MS);
 			goto fail;
 		}
-		drain(nv);
+		drain(nv, RECV_PER_TURN);
 	}
 	if (!nv->ready) {
 		snprintf(err, errlen, "netlink: the kernel refused to list links and addresses");

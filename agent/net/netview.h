@@ -14,6 +14,7 @@
 #ifndef OVS_NETVIEW_H
 #define OVS_NETVIEW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,17 @@ void netview_free(struct netview *nv);
 
 /* The current view, valid until the loop next runs. */
 const struct net_tab *netview_tab(const struct netview *nv);
+
+/* Apply what the kernel has already queued for us, now: after a hook
+ * that changed devices has exited, its events are all in the socket, and
+ * this makes the view show them before the caller answers. False when the
+ * view is being read again (lost events) and may still miss devices. */
+bool netview_sync(struct netview *nv);
+
+/* One change at a time per device name (create_bridge, delete_bridge):
+ * claim returns false when name is already claimed (or too many are). */
+bool netview_claim(struct netview *nv, const char *name);
+void netview_release(struct netview *nv, const char *name);
 
 struct netview_stats {
 	uint64_t messages;      /* link and address messages applied */
