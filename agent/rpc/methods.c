@@ -48,6 +48,17 @@ const struct method method_table[] = {
 	  "(physical, veth, tun, vlan, bond, loopback, ...), state, carrier, speed_mbps (-1 when "
 	  "unknown), mtu, mac, master (a bridge's or bond's name, or ''), addresses}. carrier is "
 	  "true when the device is up and its link is there.", m_get_network_info },
+	{ "create_bridge", "s:ss",
+	  "create_bridge(bridge, netdev): run network-bridge start netdev=<netdev> "
+	  "bridge=<bridge>: make the bridge, enslave netdev and move its addresses and default "
+	  "route to the bridge (an existing bridge is left as it is). Answers when the hook "
+	  "has finished: success:bridge=<bridge>;netdev=<netdev>, or fault 1200 with its "
+	  "exit status and last words.", m_create_bridge },
+	{ "delete_bridge", "s:s",
+	  "delete_bridge(bridge): run network-bridge stop bridge=<bridge>, undoing "
+	  "create_bridge. Refused with fault 1004, naming them, while a guest's interface "
+	  "(vif..., or a tap) is a port of the bridge; 1001 when there is no such bridge.",
+	  m_delete_bridge },
 
 	/* guests: a guest is its directory, <ovs_root>/running_pool/<name>,
 	 * or just <name>; it holds vm.cfg */

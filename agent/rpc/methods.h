@@ -23,6 +23,8 @@ void m_list_hook_runs(struct rpc_call *call, xmlrpc_value *params);
 
 /* methods_net.c */
 void m_get_network_info(struct rpc_call *call, xmlrpc_value *params);
+void m_create_bridge(struct rpc_call *call, xmlrpc_value *params);
+void m_delete_bridge(struct rpc_call *call, xmlrpc_value *params);
 
 /* methods_vmcfg.c */
 void m_xen_get_vm_type(struct rpc_call *call, xmlrpc_value *params);

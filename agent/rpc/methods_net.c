@@ -4,12 +4,19 @@
 #define LOG_CAT "net"
 #include "agent/rpc/methods.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/base/buf.h"
 #include "agent/base/fault.h"
+#include "agent/base/hook.h"
+#include "agent/base/log.h"
 #include "agent/base/util.h"
+#include "agent/net/bridges.h"
+#include "agent/net/netname.h"
 #include "agent/net/netview.h"
+#include "agent/rpc/rpc_params.h"
 #include "agent/rpc/rpc_string.h"
 #include "agent/server/server.h"
 
@@ -174,4 +181,159 @@ void m_get_network_info(struct rpc_call *call, xmlrpc_value *params)
 		rpc_return(call, v);
 	}
 	xmlrpc_env_clean(&env);
+}
+
+/* ---- create_bridge, delete_bridge -------------------------------------- */
+
+/* One bridge change: the call waits for network-bridge to finish. */
+struct bridge_op {
+	struct rpc_call *call;
+	struct netview *nv;
+	bool create;
+	char bridge[IFNAMSIZ], netdev[IFNAMSIZ];
+	struct net_bridge_cmd cmd;  /* lives as long as the run, queued or not */
+};
+
+/* Param i as a device name, or answer the call with 1000 and NULL. */
+static char *name_param(struct rpc_call *call, xmlrpc_value *params, int i, const char *what)
+{
+	char *v = param_str(params, i), why[160];
+
+	if (net_name_ok(v, strlen(v), why, sizeof(why)))
+		return v;
+	rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s: %s", what, why);
+	free(v);
+	return NULL;
+}
+
+static void bridge_done(void *arg, const struct hook_result *r)
+{
+	struct bridge_op *op = arg;
+	const struct net_link *l;
+	bool current;
+
+	netview_release(op->nv, op->bridge);
+	if (r->fault) {
+		log_warn("%s_bridge %s: %s", op->create ? "create" : "delete", op->bridge, r->msg);
+		rpc_fault(op->call, r->fault, "%s", r->msg);
+		free(op);
+		return;
+	}
+	/* The script's changes are all queued on the netlink socket by now:
+	 * check them, unless the view is being read again. */
+	current = netview_sync(op->nv);
+	l = nettab_link_named(netview_tab(op->nv), op->bridge);
+	if (current && op->create && !(l && strcmp(l->kind, "bridge") == 0))
+		rpc_fault(op->call, FAULT_HOOK, "network-bridge start succeeded but there is no "
+			  "bridge %s", op->bridge);
+	else if (current && !op->create && l)
+		rpc_fault(op->call, FAULT_HOOK, "network-bridge stop succeeded but %s is still "
+			  "there", op->bridge);
+	else if (op->create)
+		rpc_return_printf(op->call, "success:bridge=%s;netdev=%s", op->bridge, op->netdev);
+	else
+		rpc_return_printf(op->call, "success:bridge=%s", op->bridge);
+	free(op);
+}
+
+static void run_bridge_hook(struct bridge_op *op)
+{
+	struct server *srv = rpc_server(op->call);
+	struct hook_req req = { .kind = HOOK_NETWORK,
+				.event = op->create ? "create_bridge" : "delete_bridge" };
+	char err[256];
+
+	net_bridge_cmd(&op->cmd, op->create, op->bridge, op->netdev);
+	req.argv = op->cmd.argv;
+	if (!netview_claim(op->nv, op->bridge)) {
+		rpc_fault(op->call, FAULT_BUSY, "bridge %s is being changed by another call",
+			  op->bridge);
+		free(op);
+		return;
+	}
+	if (!hook_run(srv->hooks, &req, bridge_done, op, err, sizeof(err))) {
+		netview_release(op->nv, op->bridge);
+		rpc_fault(op->call, srv->stopping ? FAULT_SHUTTING_DOWN : FAULT_HOOK,
+			  "cannot run network-bridge: %s", err);
+		free(op);
+	}
+}
+
+void m_create_bridge(struct rpc_call *call, xmlrpc_value *params)
+{
+	struct netview *nv = rpc_server(call)->net;
+	char *bridge = NULL, *netdev = NULL;
+	const struct net_link *b, *d;
+	struct bridge_op *op;
+
+	if (!view_or_fault(call) || !(bridge = name_param(call, params, 0, "bridge")) ||
+	    !(netdev = name_param(call, params, 1, "netdev")))
+		goto out;
+	b = nettab_link_named(netview_tab(nv), bridge);
+	d = nettab_link_named(netview_tab(nv), netdev);
+	if (b && strcmp(b->kind, "bridge") != 0) {
+		rpc_fault(call, FAULT_EXISTS, "%s exists and is not a bridge (it is a %s)", bridge,
+			  b->kind);
+	} else if (!d) {
+		rpc_fault(call, FAULT_NOT_FOUND, "there is no network device %s", netdev);
+	} else if (strcmp(bridge, netdev) == 0) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "the bridge and its netdev are both %s",
+			  bridge);
+	} else {
+		/* an existing bridge is fine: network-bridge start is idempotent */
+		op = xcalloc(1, sizeof(*op));
+		*op = (struct bridge_op){ .call = call, .nv = nv, .create = true };
+		snprintf(op->bridge, sizeof(op->bridge), "%s", bridge);
+		snprintf(op->netdev, sizeof(op->netdev), "%s", netdev);
+		run_bridge_hook(op);
+	}
+out:
+	free(bridge);
+	free(netdev);
+}
+
+/* The guest taps on bridge b, as "vif1.0, vif2.0" (cut to fit). */
+static size_t guest_taps(const struct net_tab *t, const struct net_link *b, struct buf *names)
+{
+	size_t n = 0;
+
+	for (size_t p = 0; p < nettab_link_cap(t); p++) {
+		const struct net_link *l = nettab_link_at(t, p);
+
+		if (!l || l->master != b->index || !net_is_guest_tap(l))
+			continue;
+		if (names->len < 512)
+			buf_printf(names, "%s%s", n ? ", " : "", l->name);
+		n++;
+	}
+	return n;
+}
+
+void m_delete_bridge(struct rpc_call *call, xmlrpc_value *params)
+{
+	struct netview *nv = rpc_server(call)->net;
+	const struct net_link *b;
+	struct bridge_op *op;
+	struct buf taps;
+	char *bridge;
+	size_t n;
+
+	if (!view_or_fault(call) || !(bridge = name_param(call, params, 0, "bridge")))
+		return;
+	b = nettab_link_named(netview_tab(nv), bridge);
+	buf_init(&taps, 1024);
+	if (!b || strcmp(b->kind, "bridge") != 0) {
+		rpc_fault(call, FAULT_NOT_FOUND, "there is no bridge %s%s%s", bridge,
+			  b ? ": it is a " : "", b ? b->kind : "");
+	} else if ((n = guest_taps(netview_tab(nv), b, &taps)) > 0) {
+		rpc_fault(call, FAULT_STATE, "bridge %s still carries %zu guest interface(s): %s; "
+			  "stop or move those guests first", bridge, n, taps.data);
+	} else {
+		op = xcalloc(1, sizeof(*op));
+		*op = (struct bridge_op){ .call = call, .nv = nv, .create = false };
+		snprintf(op->bridge, sizeof(op->bridge), "%s", bridge);
+		run_bridge_hook(op);
+	}
+	buf_free(&taps);
+	free(bridge);
 }
