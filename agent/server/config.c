@@ -14,6 +14,7 @@
 #include "agent/server/acl.h"
 #include "agent/base/buf.h"
 #include "agent/base/util.h"
+#include "agent/net/netname.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -42,6 +43,7 @@ enum key_type {
 	KT_ENUM,     /* one word of a fixed set */
 	KT_ACL,      /* allow/deny rule list */
 	KT_LISTEN,   /* comma separated address literals or "*" */
+	KT_BRIDGES,  /* network_bridges: BRIDGE[:NETDEV],... (agent/net/netname.h) */
 };
 
 struct enum_word {
@@ -96,6 +98,7 @@ static const struct config_key keys[] = {
 	{ "ovs_root", KT_PATH, OFF(ovs_root), 0, 0, NULL },
 	{ "hooks_dir", KT_PATH, OFF(hooks_dir), 0, 0, NULL },
 	{ "repositories_file", KT_PATH, OFF(repositories_file), 0, 0, NULL },
+	{ "network_bridges", KT_BRIDGES, OFF(network_bridges), 0, 0, NULL },
 	{ "max_header_bytes", KT_SIZE, OFF(max_header_bytes), 1024, 1048576, NULL },
 	{ "max_body_bytes", KT_SIZE, OFF(max_body_bytes), 1024, 1073741824, NULL },
 	{ "idle_timeout", KT_INT, OFF(idle_timeout), 1, 86400, NULL },
@@ -202,6 +205,7 @@ void config_defaults(struct agent_config *cfg)
 	cfg->hook_timeout_cluster = 60;
 	cfg->hooks_max_running = 8;
 	cfg->guest_hooks_dir = xasprintf("%s/guest.d", cfg->hooks_dir);
+	cfg->network_bridges = xstrdup("");
 }
 
 void config_free(struct agent_config *cfg)
@@ -225,6 +229,7 @@ void config_free(struct agent_config *cfg)
 	free(cfg->hooks_dir);
 	free(cfg->repositories_file);
 	free(cfg->guest_hooks_dir);
+	free(cfg->network_bridges);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -458,6 +463,21 @@ static int set_listen(struct parse_ctx *ctx, struct agent_config *cfg,
 	return r;
 }
 
+/* Checked here, so a mistyped name stops the agent with FILE:LINE;
+ * brought up at start (agent/net/bridges.c). */
+static int set_bridges(struct parse_ctx *ctx, struct agent_config *cfg,
+		       const struct config_key *k, const char *v, size_t len)
+{
+	char why[256];
+
+	if (net_bridges_parse(v, len, NULL, NULL, why, sizeof(why)) < 0) {
+		ctx_error(ctx, "%s", why);
+		return -1;
+	}
+	set_str(cfg, k, v, len);
+	return 0;
+}
+
 /* ---- lines ---------------------------------------------------------- */
 
 /* Levenshtein distance, for "did you mean"; keys are short. */
@@ -533,6 +553,8 @@ static int set_value(struct parse_ctx *ctx, struct agent_config *cfg,
 		return set_acl(ctx, cfg, k, v, len);
 	case KT_LISTEN:
 		return set_listen(ctx, cfg, k, v, len);
+	case KT_BRIDGES:
+		return set_bridges(ctx, cfg, k, v, len);
 	}
 	abort();
 }

@@ -74,6 +74,9 @@ struct agent_config {
 	int hook_timeout_cluster;  /* 60 */
 	int hooks_max_running;     /* hooks at once; others queue: 8 */
 	char *guest_hooks_dir;     /* the site's guest event hooks: <hooks_dir>/guest.d */
+
+	/* networks */
+	char *network_bridges;     /* BRIDGE[:NETDEV],... brought up at start; "" none */
 };
 
 /* Fill cfg with the documented defaults (allocations owned by cfg). */

@@ -34,6 +34,7 @@
 #include "agent/base/log.h"
 #include "agent/base/loop.h"
 #include "agent/net/netview.h"
+#include "agent/net/bridges.h"
 #include "agent/rpc/perf.h"
 #include "agent/server/resolve.h"
 #include "agent/server/server.h"
@@ -104,6 +105,7 @@ static void warn_restart_keys(const struct agent_config *old, const struct agent
 		{ "listen", offsetof(struct agent_config, listen) },
 		{ "state_dir", offsetof(struct agent_config, state_dir) },
 		{ "pid_file", offsetof(struct agent_config, pid_file) },
+		{ "network_bridges", offsetof(struct agent_config, network_bridges) },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
@@ -268,6 +270,7 @@ static int start(struct server *srv, char *err, size_t errlen)
 	 * methods say why they cannot answer. */
 	if (!(srv->net = netview_new(srv->loop, err, errlen)))
 		log_err("no network view: %s", err);
+	net_bridges_up(srv->hooks, cfg->network_bridges);
 	srv->auth = auth_new(srv);
 	srv->resolver = resolver_new(srv->loop);
 	srv->perf = perf_new();

@@ -580,6 +580,23 @@ TEST(load)
 	free(path);
 }
 
+TEST(network_bridges)
+{
+	struct agent_config cfg;
+
+	CHECK_INT(parse("", &cfg), 0);
+	CHECK_STR(cfg.network_bridges, "");
+	config_free(&cfg);
+	CHECK_INT(parse("network_bridges = xenbr0:eth0, xenbr1:eth1\n", &cfg), 0);
+	CHECK_STR(cfg.network_bridges, "xenbr0:eth0, xenbr1:eth1");
+	config_free(&cfg);
+	CHECK_STR(parse_err("\nnetwork_bridges = xenbr0:eth0,xenbr0:eth1\n"),
+		  "agent.ini:2: network_bridges names bridge xenbr0 twice");
+	CHECK(strstr(parse_err("network_bridges = a b:eth0\n"), "agent.ini:1: network_bridges: ")
+	      != NULL);
+	CHECK(strstr(parse_err("network_bridges = xenbr0:\n"), "must not be empty") != NULL);
+}
+
 int main(void)
 {
 	RUN(defaults);
@@ -600,5 +617,6 @@ int main(void)
 	RUN(bytes);
 	RUN(error_frees);
 	RUN(load);
+	RUN(network_bridges);
 	return harness_done();
 }
