@@ -61,8 +61,9 @@ def by_name(items):
     return {x["name"]: x for x in items}
 
 
-@unittest.skipIf(can_run(), can_run())
-class NetworkInfo(agentfix.AgentCase):
+class NetCase(agentfix.AgentCase):
+    """An agent with the repository's hooks; devices a test makes are
+    deleted after it."""
     agent_kw = {"host": HOST, "extra": {"hooks_dir": HOOKS}}
 
     def setUp(self):
@@ -79,6 +80,9 @@ class NetworkInfo(agentfix.AgentCase):
     def info(self):
         return self.agent.proxy().get_network_info()
 
+
+@unittest.skipIf(can_run(), can_run())
+class NetworkInfo(NetCase):
     def wait_for(self, pred, what, timeout=1.0):
         deadline = time.monotonic() + timeout
         while True:
@@ -187,19 +191,8 @@ class NetworkInfo(agentfix.AgentCase):
 
 
 @unittest.skipIf(can_run() or hooks_ready(), can_run() or hooks_ready())
-class Bridges(agentfix.AgentCase):
+class Bridges(NetCase):
     """create_bridge / delete_bridge run hooks/network-bridge."""
-    agent_kw = {"host": HOST, "extra": {"hooks_dir": HOOKS}}
-
-    def setUp(self):
-        self.made = []
-
-    def tearDown(self):
-        for dev in reversed(self.made):
-            ip("link", "del", dev, check=False)
-
-    def info(self):
-        return self.agent.proxy().get_network_info()
 
     def test_names_are_checked(self):
         p = self.agent.proxy()
@@ -225,6 +218,11 @@ class Bridges(agentfix.AgentCase):
         self.assertIsNotNone(br, "the bridge is there when create_bridge answers")
         self.assertIn("nvup5", br["ports"])
         self.assertIn("198.51.100.5/24", br["addresses"])
+        runs = p.list_hook_runs(5)
+        start = [r for r in runs if r["event"] == "create_bridge"][0]
+        self.assertEqual(start["kind"], "network")
+        self.assertEqual(start["exit_status"], 0)
+        self.assertIn("start netdev=nvup5 bridge=nvbr5", start["argv"])
         p.delete_bridge("nvbr5")
         info = self.info()
         self.assertNotIn("nvbr5", by_name(info["bridges"]))
@@ -245,11 +243,50 @@ class Bridges(agentfix.AgentCase):
         self.assertIn("vif7.0", msg)
         self.assertIn("nvbr6", by_name(self.info()["bridges"]))
 
+    def test_network_bridges_at_start(self):
+        """agent.ini's network_bridges: each is brought up at start; one that
+        fails is logged and the agent starts anyway."""
+        ip("link", "add", "nvup8", "type", "veth", "peer", "name", "nvup8p")
+        self.made.append("nvup8")
+        self.made.insert(0, "nvbr8")
+        extra = {"hooks_dir": HOOKS, "network_bridges": "nvbr8:nvup8, nvbr9:nvnosuch"}
+        with agentfix.Agent(host=HOST, extra=extra) as a:
+            deadline = time.monotonic() + 30
+            while "network_bridges: bridge nvbr9" not in a.log() or \
+                    "network_bridges: bridge nvbr8" not in a.log():
+                self.assertLess(time.monotonic(), deadline, a.log()[-3000:])
+                time.sleep(0.1)
+            log = a.log()
+            self.assertIn("network_bridges: bridge nvbr8 on nvup8 is up", log)
+            self.assertRegex(log, r"ERROR \[net\] network_bridges: bridge nvbr9 on nvnosuch "
+                                  r"was not brought up: .*network-bridge")
+            br = by_name(a.proxy().get_network_info()["bridges"])
+            self.assertIn("nvup8", br["nvbr8"]["ports"])
+            self.assertNotIn("nvbr9", br)
+            a.proxy().delete_bridge("nvbr8")
+
+
+# Where network-bridge writes what start did, per network namespace (its
+# default: the agent gives hooks no environment of its own to change it).
+BRIDGE_STATE = "/run/ovs-agent/network-bridge"
+
+
+def forget_bridge_state(ino):
+    """network-bridge's notes about the namespace this test made (a bridge
+    a failed test left), and the directories above if they are empty."""
+    shutil.rmtree(os.path.join(BRIDGE_STATE, "net-%d" % ino), ignore_errors=True)
+    for d in (BRIDGE_STATE, os.path.dirname(BRIDGE_STATE)):
+        try:
+            os.rmdir(d)
+        except OSError:
+            break
+
 
 def outer():
     """Make the namespace, run this file again inside it, delete it."""
     ns = "ovs8-nv-%d" % os.getpid()
     ip("netns", "add", ns)
+    ino = os.stat("/run/netns/" + ns).st_ino
     child = None
 
     def on_term(signum, frame):
@@ -270,6 +307,7 @@ def outer():
                 child.kill()
                 child.wait(10)
         ip("netns", "del", ns, check=False)
+        forget_bridge_state(ino)
 
 
 if __name__ == "__main__":
