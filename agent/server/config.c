@@ -762,6 +762,17 @@ int config_load(const char *path, struct agent_config *cfg, char *err, size_t er
 
 /* ---- names ---------------------------------------------------------- */
 
+struct hook_settings config_hook_settings(const struct agent_config *cfg)
+{
+	struct hook_settings s = { .dir = cfg->hooks_dir, .max_running = cfg->hooks_max_running };
+
+	s.timeout_ms[HOOK_GUEST] = cfg->hook_timeout_guest * 1000;
+	s.timeout_ms[HOOK_NETWORK] = cfg->hook_timeout_network * 1000;
+	s.timeout_ms[HOOK_REPOSITORY] = cfg->hook_timeout_repository * 1000;
+	s.timeout_ms[HOOK_CLUSTER] = cfg->hook_timeout_cluster * 1000;
+	return s;
+}
+
 const char *config_hv_name(enum hv_kind k)
 {
 	size_t i;

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "agent/base/hook.h"
 #include "hypervisor/hv.h"
 
 struct acl;
@@ -95,6 +96,8 @@ void config_free(struct agent_config *cfg);
 
 /* Names for enum values, for messages and the status page. */
 const char *config_hv_name(enum hv_kind k);
+/* The hook runner's settings from agent.ini (seconds there, ms here). */
+struct hook_settings config_hook_settings(const struct agent_config *cfg);
 const char *config_log_level_name(int level);
 
 #endif

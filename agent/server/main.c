@@ -86,18 +86,6 @@ void server_begin_stop(struct server *srv)
 	server_conn_gone(srv);
 }
 
-/* The hook runner's settings from agent.ini (seconds there, ms here). */
-static struct hook_settings hook_settings_of(const struct agent_config *cfg)
-{
-	struct hook_settings s = { .dir = cfg->hooks_dir, .max_running = cfg->hooks_max_running };
-
-	s.timeout_ms[HOOK_GUEST] = cfg->hook_timeout_guest * 1000;
-	s.timeout_ms[HOOK_NETWORK] = cfg->hook_timeout_network * 1000;
-	s.timeout_ms[HOOK_REPOSITORY] = cfg->hook_timeout_repository * 1000;
-	s.timeout_ms[HOOK_CLUSTER] = cfg->hook_timeout_cluster * 1000;
-	return s;
-}
-
 /* Keys that only a restart can change are reported, not half-applied. */
 static void warn_restart_keys(const struct agent_config *old, const struct agent_config *neu)
 {
@@ -159,7 +147,7 @@ static void reload(struct server *srv)
 	srv->cfg = neu;
 	srv->hv_env.guest_stop_timeout = neu.guest_stop_timeout;
 	{
-		struct hook_settings hs = hook_settings_of(&srv->cfg);
+		struct hook_settings hs = config_hook_settings(&srv->cfg);
 		hooks_configure(srv->hooks, &hs);
 	}
 	auth_flush(srv->auth);
@@ -252,7 +240,7 @@ static int start(struct server *srv, char *err, size_t errlen)
 	if (!(srv->store = store_open(cfg->state_dir, true, err, errlen)))
 		return -1;
 	{
-		struct hook_settings hs = hook_settings_of(cfg);
+		struct hook_settings hs = config_hook_settings(cfg);
 		srv->hooks = hooks_new(srv->loop, &hs);
 	}
 	srv->hv_env = (struct hv_env){
