@@ -573,6 +573,7 @@ static void open_state(void)
 	srv.hv_env = (struct hv_env){
 		.loop = srv.loop, .store = srv.store, .state_dir = xstrdup(srv.cfg.state_dir),
 		.guest_stop_timeout = srv.cfg.guest_stop_timeout, .accel = srv.cfg.qemu_accel,
+		.hooks = srv.hooks,
 	};
 	if (!(srv.hv = hv_open(&srv.hv_env, srv.cfg.hypervisor, err, sizeof(err)))) {
 		fprintf(stderr, "fuzz_request: %s\n", err);
@@ -651,6 +652,7 @@ static void teardown(void)
 {
 	if (getpid() != owner)
 		return;
+	hooks_free(srv.hooks);
 	hv_close(srv.hv);
 	free(srv.hv_env.state_dir);
 	child_reap_all();
@@ -706,6 +708,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	srv.auth = auth_new(&srv);
 	srv.resolver = resolver_new(srv.loop);
 	srv.perf = perf_new();
+	{
+		/* As main.c: guest events run hook_run_dir (guest_hooks_dir
+		 * does not exist here, so no hook runs, but the path does). */
+		struct hook_settings hs = config_hook_settings(&srv.cfg);
+		srv.hooks = hooks_new(srv.loop, &hs);
+	}
 	srv.started_ms = now_ms();
 	auth_check_in_process = true;
 	/* The first request checks admin:secret for real and caches it. */
