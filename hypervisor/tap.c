@@ -107,7 +107,7 @@ int tap_open(const char *name, int *fd, char *err, size_t errlen)
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	/* IFF_TUN_EXCL: never adopt an existing device, whoever made it
 	 * (a persistent tap of that name would outlive the guest). */
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL;
+	ifr.ifr_flags = (short)(IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL);
 	if (ioctl(t, TUNSETIFF, &ifr) != 0) {
 		e = errno;
 		snprintf(err, errlen, e == EBUSY ? "tap %s: a network device of that name already "
