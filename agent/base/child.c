@@ -29,6 +29,8 @@ struct child {
 	char what[32];           /* argv[0]'s last part, or "helper", for logs */
 	pid_t pid;
 	struct io pidfd_io, out_io, err_io, in_io;
+	struct io st_io;         /* exec mode: EOF when the exec happened, errno when not */
+	int exec_errno;
 	struct buf out, err;
 	size_t max_output, out_dropped, err_dropped;
 	bool keep_tail;
@@ -192,7 +194,7 @@ static void finish_if_done(struct child *ch)
 {
 	struct child_result res;
 
-	if (!ch->exited || ch->out_io.fd >= 0 || ch->err_io.fd >= 0)
+	if (!ch->exited || ch->out_io.fd >= 0 || ch->err_io.fd >= 0 || ch->st_io.fd >= 0)
 		return;
 	timer_stop(ch->loop, &ch->timeout);
 	timer_stop(ch->loop, &ch->kill_timer);
@@ -204,6 +206,7 @@ static void finish_if_done(struct child *ch)
 	res.status = ch->status;
 	res.timed_out = ch->timed_out;
 	res.killed_at_exit = ch->killed_at_exit;
+	res.exec_errno = ch->exec_errno;
 	res.out = &ch->out;
 	res.err = &ch->err;
 	res.out_dropped = ch->out_dropped;
@@ -263,6 +266,25 @@ static void on_output(struct io *io, uint32_t events)
 	finish_if_done(ch);
 }
 
+/* The exec-status pipe: closed by a successful exec (close-on-exec), or
+ * the errno of a failed one, then closed by the child's _exit. Read from
+ * the loop, so a spawn never waits for the child to be scheduled. */
+static void on_exec_status(struct io *io, uint32_t events)
+{
+	struct child *ch = io->data;
+	int e = 0;
+	ssize_t n = read(io->fd, &e, sizeof(e));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == sizeof(e)) {
+		ch->exec_errno = e ? e : EINVAL;
+		log_warn("cannot run %s (pid %d): %s", ch->what, (int)ch->pid, strerror(ch->exec_errno));
+	}
+	close_io(ch, io);
+	finish_if_done(ch);
+}
+
 static void on_input(struct io *io, uint32_t events)
 {
 	struct child *ch = io->data;
@@ -290,6 +312,7 @@ static void on_drained(struct timer *t)
 
 	close_io(ch, &ch->out_io);
 	close_io(ch, &ch->err_io);
+	close_io(ch, &ch->st_io);
 	finish_if_done(ch);
 }
 
@@ -385,8 +408,7 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, er[2] = { -1, -1 }, st[2] = { -1, -1 };
 	struct child *ch = NULL;
-	int pidfd = -1, e = 0, *keep = NULL;
-	ssize_t n;
+	int pidfd = -1, *keep = NULL;
 	pid_t pid;
 
 	if ((!o->fn) == (!o->argv) || (o->argv && (!o->argv[0] || o->argv[0][0] != '/'))) {
@@ -395,6 +417,12 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 	}
 	if (ending) {
 		snprintf(err, errlen, "the agent is stopping");
+		return NULL;
+	}
+	/* What would make the exec fail, said now; anything rarer (a bad
+	 * format, a missing interpreter) comes to done as exec_errno. */
+	if (o->argv && access(o->argv[0], X_OK) != 0) {
+		snprintf(err, errlen, "cannot run %s: %s", o->argv[0], strerror(errno));
 		return NULL;
 	}
 	if (keep_fds_check(o, &keep, err, errlen) != 0)
@@ -421,19 +449,6 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 	close(er[1]);
 	close(st[1]);
 	in[0] = out[1] = er[1] = st[1] = -1;
-	/* The status pipe closes on a successful exec; data means it failed. */
-	if (o->argv) {
-		do
-			n = read(st[0], &e, sizeof(e));
-		while (n < 0 && errno == EINTR);
-		if (n == sizeof(e)) {
-			waitpid(pid, NULL, 0);
-			snprintf(err, errlen, "cannot run %s: %s", o->argv[0], strerror(e));
-			goto fail;
-		}
-	}
-	close(st[0]);
-	st[0] = -1;
 	pidfd = pidfd_open(pid, 0);
 	if (pidfd < 0) {
 		snprintf(err, errlen, "pidfd_open: %s", strerror(errno));
@@ -455,7 +470,7 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 	/* A tail is kept in up to twice the cap (keep_output). */
 	buf_init(&ch->out, ch->max_output * (ch->keep_tail ? 2 : 1));
 	buf_init(&ch->err, ch->max_output * (ch->keep_tail ? 2 : 1));
-	ch->in_io.fd = ch->out_io.fd = ch->err_io.fd = ch->pidfd_io.fd = -1;
+	ch->in_io.fd = ch->out_io.fd = ch->err_io.fd = ch->pidfd_io.fd = ch->st_io.fd = -1;
 	timer_init(&ch->timeout, on_timeout, ch);
 	timer_init(&ch->kill_timer, on_kill, ch);
 	fd_set_nonblock(out[0]);
@@ -464,6 +479,16 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 	io_add(loop, &ch->out_io, out[0], EPOLLIN, on_output, ch);
 	io_add(loop, &ch->err_io, er[0], EPOLLIN, on_output, ch);
 	io_add(loop, &ch->pidfd_io, pidfd, EPOLLIN, on_exit_event, ch);
+	/* Exec mode: whether the exec happened is heard from the loop. A
+	 * function child's copy of the pipe may live on in its own children:
+	 * not watched. */
+	if (o->argv) {
+		fd_set_nonblock(st[0]);
+		io_add(loop, &ch->st_io, st[0], EPOLLIN, on_exec_status, ch);
+	} else {
+		close(st[0]);
+	}
+	st[0] = -1;
 	if (o->input && o->input_len) {
 		ch->input_owned = xmalloc(o->input_len);
 		memcpy(ch->input_owned, o->input, o->input_len);
@@ -598,6 +623,7 @@ void child_cancel(struct child *ch)
 	close_io(ch, &ch->out_io);
 	close_io(ch, &ch->err_io);
 	close_io(ch, &ch->in_io);
+	close_io(ch, &ch->st_io);
 	buf_free(&ch->out);
 	buf_free(&ch->err);
 	free(ch->input_owned);
@@ -619,7 +645,9 @@ bool child_stopping(void) { return ending; }
 
 void child_describe(const struct child_result *res, int timeout_ms, char *out, size_t outlen)
 {
-	if (res->killed_at_exit && WIFSIGNALED(res->status))
+	if (res->exec_errno)
+		snprintf(out, outlen, "could not be run: %s", strerror(res->exec_errno));
+	else if (res->killed_at_exit && WIFSIGNALED(res->status))
 		snprintf(out, outlen, "was killed (signal %d): the agent is stopping",
 			 WTERMSIG(res->status));
 	else if (res->timed_out)

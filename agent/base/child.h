@@ -27,6 +27,7 @@ struct child_result {
 	int status;             /* wait status as from waitpid */
 	int timed_out;          /* 1 when the timeout fired */
 	int killed_at_exit;     /* 1 when child_end_all() killed it */
+	int exec_errno;         /* exec mode: why the exec failed (status is then 127); 0 */
 	struct buf *out;        /* captured stdout (bounded) */
 	struct buf *err;        /* captured stderr (bounded) */
 	size_t out_dropped;     /* bytes read past the cap and not kept */
@@ -57,7 +58,10 @@ struct child_opts {
 /* Start a child. done is called exactly once from the loop when the child
  * has exited and its pipes are drained (the result is valid only during the
  * call), unless child_cancel() is called first. Returns NULL with a message
- * in err when the child could not be started (done is then not called). */
+ * in err when the child could not be started (done is then not called):
+ * argv[0] not executable is said here; an exec that fails anyway (a bad
+ * format, a missing interpreter) reaches done as exec_errno, so that the
+ * loop never waits for the child to be scheduled. */
 struct child *child_spawn(struct loop *loop, const struct child_opts *opts,
 			  child_done_cb done, void *arg, char *err, size_t errlen);
 

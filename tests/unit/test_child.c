@@ -4,6 +4,7 @@
  * The test binary doubles as the probe: run with "--probe" it prints
  * what it sees (after libvirt's tests/commandhelper.c). */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -64,6 +65,7 @@ struct result {
 	int status, timed_out, called;
 	char out[8192], err[1024];
 	size_t outlen, out_dropped;
+	int exec_errno;
 };
 
 static void on_done(const struct child_result *res, void *arg)
@@ -75,6 +77,7 @@ static void on_done(const struct child_result *res, void *arg)
 	r->timed_out = res->timed_out;
 	r->outlen = res->out->len;
 	r->out_dropped = res->out_dropped;
+	r->exec_errno = res->exec_errno;
 	snprintf(r->out, sizeof(r->out), "%s", res->out->data ? res->out->data : "");
 	snprintf(r->err, sizeof(r->err), "%s", res->err->data ? res->err->data : "");
 	loop_stop(r->loop);
@@ -350,6 +353,30 @@ TEST(exec_failure_is_reported)
 	}
 }
 
+/* An exec that fails past the access() check: heard from the loop. */
+TEST(exec_failure_later_reaches_done)
+{
+	char path[] = "/tmp/test_child.XXXXXX", why[128];
+	const char *argv[] = { path, NULL };
+	struct child_opts o = { .argv = argv, .timeout_ms = 10000 };
+	struct child_result cr = { 0 };
+	struct result r;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0 && write(fd, "\x7f" "ELF garbage", 12) == 12);
+	close(fd);
+	chmod(path, 0755);
+	run_child(&o, &r);
+	unlink(path);
+	CHECK_INT(r.called, 1);
+	CHECK(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 127);
+	CHECK_INT(r.exec_errno, ENOEXEC);
+	cr.status = r.status;
+	cr.exec_errno = r.exec_errno;
+	CHECK(!child_ok(&cr, 0, why, sizeof(why)));
+	CHECK_STR(why, "could not be run: Exec format error");
+}
+
 TEST(describe)
 {
 	struct child_result cr = { 0 };
@@ -516,6 +543,7 @@ int main(int argc, char **argv)
 	RUN(output_is_capped_and_drained);
 	RUN(output_tail_is_kept);
 	RUN(exec_failure_is_reported);
+	RUN(exec_failure_later_reaches_done);
 	RUN(describe);
 	RUN(ok_and_why);
 	RUN(ok_on_a_real_child);
