@@ -375,5 +375,99 @@ class Stopping(agentfix.FaultAssertions, agentfix.unittest.TestCase):
             a.cleanup()
 
 
+QEMU = os.environ.get("OVS_AGENT_QEMU", "/usr/bin/qemu-system-x86_64")
+# No disk: SeaBIOS waits for ever, which is all a migration needs.
+BARE_CFG = "name = '%s'\nmemory = 64\nvcpus = 1\nbuilder = 'hvm'\nvnc = 0\n"
+
+
+@agentfix.unittest.skipUnless(os.access(QEMU, os.X_OK), "no QEMU (%s)" % QEMU)
+class Migration(agentfix.FaultAssertions, agentfix.unittest.TestCase):
+    """before_migrate and after_migrate at both ends of a live migration
+    between two agents (127.0.0.2 and 127.0.0.3) sharing the repository."""
+
+    def setUp(self):
+        self.a = agentfix.Agent(host="127.0.0.2", hypervisor="qemu")
+        self.b = agentfix.Agent(host="127.0.0.3", hypervisor="qemu",
+                                extra={"ovs_root": self.a.keys["ovs_root"]})
+        d = os.path.join(self.a.keys["ovs_root"], "running_pool", "mig1")
+        os.makedirs(d)
+        with open(os.path.join(d, "vm.cfg"), "w") as f:
+            f.write(BARE_CFG % "mig1")
+        self.log = os.path.join(self.a.dir, "events.log")
+        for ag, who in ((self.a, "source"), (self.b, "destination")):
+            gd = os.path.join(ag.keys["hooks_dir"], "guest.d")
+            os.makedirs(gd)
+            self.write(os.path.join(gd, "10-log"), 'echo "%s $2 $OVS_GUEST_NAME '
+                       'peer=$OVS_MIGRATE_PEER" >> %s\n' % (who, self.log))
+        self.a.start()
+        self.b.start()
+
+    def write(self, path, body):
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n" + body)
+        os.chmod(path, 0o755)
+
+    def veto(self, agent, on):
+        path = os.path.join(agent.keys["hooks_dir"], "guest.d", "20-veto")
+        if on:
+            self.write(path, '[ "$2" = before_migrate ] || exit 0\n'
+                       'echo "no migrations to or from $OVS_HOST today" >&2\nexit 4\n')
+        elif os.path.exists(path):
+            os.unlink(path)
+
+    def events(self):
+        try:
+            with open(self.log) as f:
+                return [line for line in f.read().splitlines() if "migrate" in line]
+        except FileNotFoundError:
+            return []
+
+    def tearDown(self):
+        try:
+            for ag in (self.a, self.b):
+                self.assertEqual(ag.stop(), 0, ag.stderr())
+        finally:
+            for ag in (self.a, self.b):
+                ag.cleanup()
+
+    def test_migration_hooks(self):
+        pa, pb = self.a.proxy(), self.b.proxy()
+        target = "127.0.0.3:%d" % self.b.port
+        self.assertTrue(pa.start_vm("mig1").startswith("success"))
+        # the source refuses
+        self.veto(self.a, True)
+        msg = self.fault(1200, pa.xen_migrate_vm, "mig1", target)
+        self.assertIn("a before_migrate hook refused: 20-veto before_migrate: exited with "
+                      "status 4: no migrations to or from %s today" % socket.gethostname(), msg)
+        self.assertEqual(pa.get_vm_status("mig1"), "success:status=RUNNING")
+        self.assertEqual(self.events(), ["source before_migrate mig1 peer=127.0.0.3"])
+        # the destination refuses
+        self.veto(self.a, False)
+        self.veto(self.b, True)
+        msg = self.fault(1400, pa.xen_migrate_vm, "mig1", target)
+        self.assertIn("a before_migrate hook refused to receive", msg)
+        self.assertIn("exited with status 4", msg)
+        self.assertEqual(pa.get_vm_status("mig1"), "success:status=RUNNING")
+        self.assertEqual(pb.get_vm_status("mig1"), "success:status=DOWN")
+        # both agree
+        self.veto(self.b, False)
+        del_lines = len(self.events())
+        self.assertEqual(pa.xen_migrate_vm("mig1", target), "success")
+        self.assertEqual(pb.get_vm_status("mig1"), "success:status=RUNNING")
+        deadline = time.time() + 20
+        while time.time() < deadline and len(self.events()) < del_lines + 4:
+            time.sleep(0.1)
+        # the destination sees the source's connection, whatever address
+        # it left from (unbound, 127.0.0.1 here)
+        got = [line.rsplit(".", 1)[0] if line.startswith("destination") else line
+               for line in sorted(self.events()[del_lines:])]
+        self.assertEqual(got, [
+            "destination after_migrate mig1 peer=127.0.0",
+            "destination before_migrate mig1 peer=127.0.0",
+            "source after_migrate mig1 peer=127.0.0.3",
+            "source before_migrate mig1 peer=127.0.0.3"])
+        self.assertEqual(pb.destroy_vm("mig1"), "success")
+
+
 if __name__ == "__main__":
     main()
