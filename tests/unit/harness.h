@@ -8,8 +8,10 @@
 #ifndef OVS_HARNESS_H
 #define OVS_HARNESS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 
 static int harness_failed_now, harness_pass, harness_fail;
 
@@ -27,6 +29,24 @@ static int harness_failed_now, harness_pass, harness_fail;
 #define RUN(name) do { harness_failed_now = 0; test_##name(); \
 	printf("%s - %s:%s\n", harness_failed_now ? "not ok" : "ok", __FILE__, #name); \
 	if (harness_failed_now) harness_fail++; else harness_pass++; } while (0)
+
+/* Gone, or a zombie waiting for a reaper that is not us: for tests that
+ * check a process they did not start is no longer running. */
+static inline bool pid_gone(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'Z';
+}
 
 static inline int harness_done(void)
 {

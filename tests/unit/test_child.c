@@ -230,23 +230,6 @@ TEST(timeout_kills_group)
 	CHECK_STR(how, "timed out after 30 s");
 }
 
-/* Gone, or a zombie waiting for a reaper that is not us. */
-static bool pid_gone(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(path, "r")))
-		return true;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] == 'Z';
-}
-
 /* The leader dies of SIGTERM; its child ignores SIGTERM and holds the
  * pipes. */
 static int fn_stubborn_grandchild(void *arg)

@@ -58,22 +58,6 @@ static char *read_file(const char *name)
 	return text;
 }
 
-static bool pid_gone(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (!(f = fopen(path, "r")))
-		return true;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] == 'Z';  /* a zombie for a reaper that is not us */
-}
-
 static long rss_kb(void)
 {
 	char line[256];
