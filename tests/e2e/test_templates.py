@@ -251,7 +251,9 @@ class Templates(agentfix.AgentCase):
         self.assertTrue(out.startswith("success:vm_path=%s;" % d), out)
         cfg = self.read_cfg("multi1")
         macs = re.findall(r"mac=([0-9a-f:]{17})", cfg)
-        self.assertEqual(len(macs), 2, cfg)
+        # the third item ('') gets a MAC of its own, written back (issue 8)
+        self.assertEqual(len(macs), 3, cfg)
+        self.assertEqual(len(set(macs)), 3, cfg)
         self.assertNotIn(OLD_MAC, macs)
         self.assertNotIn("00:16:3e:00:00:02", macs)
         for m in macs:
@@ -259,7 +261,7 @@ class Templates(agentfix.AgentCase):
         self.assertIn("bridge=xenbr1", cfg)
         self.assertIn("model=e1000", cfg)
         self.assertIn("rate=10Mb/s@50ms", cfg)
-        self.assertIn("''", cfg)                         # the default interface stays
+        self.assertNotIn("''", cfg)     # the default interface has its MAC now
         self.assertIn("file:%s/system.img,hda,w" % d, cfg)
         self.assertIn("file:%s/data.img,hdb,w" % d, cfg)
         # an ISO in iso_pool is not the template's: kept
