@@ -97,7 +97,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libagent.a
 DEB_BUILD := build-essential pkg-config libssl-dev libxmlrpc-core-c3-dev \
              libpam0g-dev libcrypt-dev liblmdb-dev libnl-route-3-dev libxml2-dev
 DEB_TEST  := clang libclang-rt-14-dev python3 curl openssl libpam-wrapper \
-             procps iproute2 util-linux qemu-system-x86 iputils-ping shellcheck
+             procps iproute2 util-linux e2fsprogs qemu-system-x86 iputils-ping shellcheck
 DEB_BENCH := nginx-light wrk
 # deps-build: what building and the demo need; deps: also what the tests need.
 deps-build: ; @$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD)"
@@ -161,6 +161,10 @@ install: all
 	install -m 0644 etc/ovs-agent.service $(DESTDIR)/lib/systemd/system/ovs-agent.service
 	install -m 0644 etc/ovs-agent.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/ovs-agent
 	install -m 0755 hooks/network-bridge hooks/vif-bridge $(DESTDIR)$(HOOKSDIR)/
+	install -m 0755 hooks/ovsrepositories $(DESTDIR)$(HOOKSDIR)/
+	ln -sf ovsrepositories $(DESTDIR)$(HOOKSDIR)/ovs-makerepo
+	ln -sf ovsrepositories $(DESTDIR)$(HOOKSDIR)/ovs-offlinerepo
+	install -m 0755 hooks/ovsrepositories $(DESTDIR)$(SYSCONFDIR)/init.d/ovsrepositories
 
 clean:
 	rm -rf build build-san build-fuzz
