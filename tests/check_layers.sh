@@ -6,6 +6,7 @@
 #   hypervisor      agent/base, db, hypervisor (never the agent: backends get
 #                   a struct hv_env, and no backend names struct server)
 #   agent/net       agent/base, agent/net (the network view)
+#   agent/repo      agent/base, db, hypervisor, agent/repo (the repositories)
 #   agent/server, agent/rpc, agent/guest   any of the above and each other
 #   utils           any of the above, and utils/ (code the tools share)
 #
@@ -44,11 +45,13 @@ check "hypervisor includes agent/base, db and hypervisor" \
 	'^(agent/base|db|hypervisor(/qemu|/xen)?)/[a-z0-9_]+\.h$' hypervisor/**/*.[ch]
 check "agent/net includes agent/base and agent/net" '^agent/(base|net)/[a-z0-9_]+\.h$' \
 	agent/net/*.[ch]
+check "agent/repo includes agent/base, db, hypervisor and agent/repo" \
+	'^(agent/(base|repo)|db|hypervisor(/qemu|/xen)?)/[a-z0-9_]+\.h$' agent/repo/*.[ch]
 check "agent/server, rpc, guest include the layers below and each other" \
-	'^(agent/(base|net|server|rpc|guest)|db|hypervisor(/qemu|/xen)?)/[a-z0-9_]+\.h$' \
+	'^(agent/(base|net|repo|server|rpc|guest)|db|hypervisor(/qemu|/xen)?)/[a-z0-9_]+\.h$' \
 	agent/server/*.[ch] agent/rpc/*.[ch] agent/guest/*.[ch]
 check "utils include by path from the root" \
-	'^(agent/(base|net|server|rpc|guest)|db|hypervisor(/qemu|/xen)?|utils)/[a-z0-9_]+\.h$' utils/*.[ch]
+	'^(agent/(base|net|repo|server|rpc|guest)|db|hypervisor(/qemu|/xen)?|utils)/[a-z0-9_]+\.h$' utils/*.[ch]
 
 if grep -n 'struct server\b' hypervisor/**/*.[ch] >/dev/null; then
 	grep -n 'struct server\b' hypervisor/**/*.[ch] | sed 's/^/# /'
