@@ -35,6 +35,8 @@
 #include "agent/base/loop.h"
 #include "agent/net/netview.h"
 #include "agent/net/bridges.h"
+#include "agent/repo/repoview.h"
+#include "agent/repo/repo_hooks.h"
 #include "agent/rpc/perf.h"
 #include "agent/server/resolve.h"
 #include "agent/server/server.h"
@@ -150,6 +152,7 @@ static void reload(struct server *srv)
 		struct hook_settings hs = config_hook_settings(&srv->cfg);
 		hooks_configure(srv->hooks, &hs);
 	}
+	repoview_configure(srv->repos, srv->cfg.ovs_root, srv->cfg.repositories_file);
 	auth_flush(srv->auth);
 	log_info("configuration reloaded from %s", srv->cfg.path);
 }
@@ -259,6 +262,10 @@ static int start(struct server *srv, char *err, size_t errlen)
 	if (!(srv->net = netview_new(srv->loop, err, errlen)))
 		log_err("no network view: %s", err);
 	net_bridges_up(srv->hooks, cfg->network_bridges);
+	/* The view follows mountinfo from here on: ovsrepositories start,
+	 * when a listed repository is not mounted, does not hold start-up. */
+	srv->repos = repoview_new(srv->loop, cfg->ovs_root, cfg->repositories_file);
+	repo_boot(srv->hooks, srv->repos, cfg->path);
 	srv->auth = auth_new(srv);
 	srv->resolver = resolver_new(srv->loop);
 	srv->perf = perf_new();
@@ -292,6 +299,7 @@ static void cleanup(struct server *srv)
 	if (srv->cfg.pid_file && srv->started_ms)
 		unlink(srv->cfg.pid_file);
 	netview_free(srv->net);
+	repoview_free(srv->repos);
 	hv_close(srv->hv);
 	free(srv->hv_env.state_dir);
 	child_reap_all();

@@ -24,6 +24,7 @@ struct store;
 struct guest_ops;
 struct hooks;
 struct netview;
+struct repoview;
 
 struct server {
 	struct loop *loop;
@@ -39,6 +40,7 @@ struct server {
 	struct guest_ops *guest_ops; /* guest operations in flight (guest.c) */       /* state_dir/ LMDB */
 	struct hooks *hooks;        /* the hook runner (agent/base/hook.h) */
 	struct netview *net;        /* links, bridges, addresses (NULL: netlink failed) */
+	struct repoview *repos;     /* the repositories and their mounts (agent/repo) */
 
 	struct conn *conns;         /* every live connection (list) */
 	int nconns;                 /* all live connections */
