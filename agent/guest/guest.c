@@ -25,6 +25,7 @@
 #include "agent/guest/guest_hooks.h"
 #include "agent/guest/names.h"
 #include "agent/guest/vif_mac.h"
+#include "agent/repo/repoview.h"
 #include "agent/server/server.h"
 #include "agent/base/utf8.h"
 #include "agent/base/util.h"
@@ -97,6 +98,17 @@ static void refuse_state(const char *path, const char *status, enum guest_op op,
 
 /* ---- paths ---------------------------------------------------------------- */
 
+int guest_repo_online(struct server *srv, const char *path, char *err, size_t errlen)
+{
+	const struct repo *r = repoview_for_path(srv->repos, path);
+
+	if (!r || r->mounted)
+		return 0;
+	snprintf(err, errlen, "%s is in repository %s (%s), which is offline: it is not mounted "
+		 "at %s", path, r->uuid, r->source, r->mnt);
+	return FAULT_STATE;
+}
+
 int guest_resolve(struct server *srv, const char *arg, bool must_exist, char **path,
 		  char *err, size_t errlen)
 {
@@ -127,9 +139,14 @@ int guest_resolve(struct server *srv, const char *arg, bool must_exist, char **p
 		free(lexical);
 		return FAULT_PERMISSION;
 	} else if (must_exist) {
-		snprintf(err, errlen, "%s: %s", lexical, strerror(e));
+		/* Gone because its repository is: say that, not ENOENT. */
+		int fault = e == ENOENT ? guest_repo_online(srv, lexical, err, errlen) : 0;
+		if (!fault) {
+			snprintf(err, errlen, "%s: %s", lexical, strerror(e));
+			fault = FAULT_NOT_FOUND;
+		}
 		free(lexical);
-		return FAULT_NOT_FOUND;
+		return fault;
 	}
 	*path = lexical;
 	return 0;

@@ -32,6 +32,12 @@ typedef void (*guest_done_cb)(void *arg, int fault, const char *msg, const struc
 int guest_resolve(struct server *srv, const char *arg, bool must_exist, char **path,
 		  char *err, size_t errlen);
 
+/* 0 when the repository holding the guest path (agent/repo) is mounted
+ * or path is in none listed; else FAULT_STATE (1004) with err naming the
+ * repository's uuid and source. guest_resolve says the same for a guest
+ * that must exist and is missing. */
+int guest_repo_online(struct server *srv, const char *path, char *err, size_t errlen);
+
 /* Run op (start .. resume) on the guest at path; done is called exactly
  * once, maybe before guest_run returns. */
 void guest_run(struct server *srv, const char *path, enum guest_op op, guest_done_cb done, void *arg);

@@ -40,11 +40,17 @@ static void reply_ip(void *arg, int fault, const char *msg, const struct record 
 
 static void run(struct rpc_call *call, xmlrpc_value *params, enum guest_op op, guest_done_cb reply)
 {
-	char *path = guest_param(call, params, true);
+	char *path = guest_param(call, params, true), err[1024];
+	int fault;
 
 	if (!path)
 		return;
-	guest_run(rpc_server(call), path, op, reply, call);
+	/* Its files must be there to start or resume it. */
+	if ((op == GOP_START || op == GOP_RESUME) &&
+	    (fault = guest_repo_online(rpc_server(call), path, err, sizeof(err))) != 0)
+		rpc_fault(call, fault, "%s", err);
+	else
+		guest_run(rpc_server(call), path, op, reply, call);
 	free(path);
 }
 

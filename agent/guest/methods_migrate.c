@@ -376,6 +376,11 @@ void m_migrate_prepare_vm(struct rpc_call *call, xmlrpc_value *params)
 
 	if (!path)
 		return;
+	if ((fault = guest_repo_online(srv, path, err, sizeof(err))) != 0) {
+		rpc_fault(call, fault, "%s", err);
+		free(path);
+		return;
+	}
 	if (!srv->hv->ops->migrate_listen) {
 		rpc_fault(call, FAULT_NOT_SUPPORTED, "the %s backend cannot receive guests",
 			  srv->hv->ops->name);
