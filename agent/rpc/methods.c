@@ -60,6 +60,42 @@ const struct method method_table[] = {
 	  "(vif..., or a tap) is a port of the bridge; 1001 when there is no such bridge.",
 	  m_delete_bridge },
 
+	/* storage (methods_storage.c): answers are JSON strings,
+	 * {"status":"SUCC","value":{...}}; failures are faults */
+	{ "sp_create", "s:ss",
+	  "sp_create(type, fs_spec): record storage: type OVSSPNFS with fs_spec host:/path, "
+	  "OVSSPOCFS2 or OVSSPPartition with a block device. value: {uuid, type, fs_spec}; the "
+	  "same fs_spec again answers the uuid it already has.", m_sp_create },
+	{ "sr_create", "s:ss",
+	  "sr_create(sp_uuid, name_label): make a repository on recorded storage with "
+	  "ovs-makerepo (shared 1 for NFS and OCFS2, 0 for a partition; name_label is its "
+	  "description); answers when it has run. value: {sp_uuid, uuid, source, mount_point, "
+	  "shared, description, options, fstype, mounted}; 1200 with the script's words on "
+	  "failure.", m_sr_create },
+	{ "sr_do", "s:ss",
+	  "sr_do(sr_uuid, action): initialize (make the five pools in the mounted repository), "
+	  "mount (ovsrepositories start) or unmount (ovs-offlinerepo; 1004 naming them while a "
+	  "guest of it runs here). value: the repository as get_storage_repos shows it "
+	  "(unmount: {uuid, source, deleted, mounted}).", m_sr_do },
+	{ "get_storage_repos", "s:",
+	  "Every repository of the repositories file. value: {repositories: [{uuid, source, "
+	  "mount_point, shared (C, 1, 0 or '' unknown), description, options, fstype, mounted, "
+	  "size, free}]}; size and free in bytes (statvfs, in a child: null when not mounted "
+	  "or not answered within 10 s).", m_get_storage_repos },
+	{ "get_storage_free_space", "s:s",
+	  "get_storage_free_space(sr_uuid): value {uuid, mount_point, free, total} in bytes "
+	  "(statvfs f_bavail and f_blocks times f_frsize); 1004 when the repository is "
+	  "offline.", m_get_storage_free_space },
+	{ "add_repository", "s:sss",
+	  "add_repository(source, shared, description): ovs-makerepo source shared "
+	  "description; source a block device, host:/path or a directory, shared C (cluster "
+	  "root), 1 or 0. value as sr_create's, without sp_uuid.", m_add_repository },
+	{ "remove_repository", "s:s,s:sb,s:si",
+	  "remove_repository(uuid[, delete]): ovs-offlinerepo [-d] uuid source: unmount it, "
+	  "and with delete true also remove it from the repositories files. Refused with 1004, "
+	  "naming them, while a guest of it runs here. value: {uuid, source, deleted, "
+	  "mounted}.", m_remove_repository },
+
 	/* guests: a guest is its directory, <ovs_root>/running_pool/<name>,
 	 * or just <name>; it holds vm.cfg */
 	{ "register_vm", "s:s",

@@ -26,6 +26,15 @@ void m_get_network_info(struct rpc_call *call, xmlrpc_value *params);
 void m_create_bridge(struct rpc_call *call, xmlrpc_value *params);
 void m_delete_bridge(struct rpc_call *call, xmlrpc_value *params);
 
+/* methods_storage.c */
+void m_sp_create(struct rpc_call *call, xmlrpc_value *params);
+void m_sr_create(struct rpc_call *call, xmlrpc_value *params);
+void m_sr_do(struct rpc_call *call, xmlrpc_value *params);
+void m_get_storage_repos(struct rpc_call *call, xmlrpc_value *params);
+void m_get_storage_free_space(struct rpc_call *call, xmlrpc_value *params);
+void m_add_repository(struct rpc_call *call, xmlrpc_value *params);
+void m_remove_repository(struct rpc_call *call, xmlrpc_value *params);
+
 /* methods_vmcfg.c */
 void m_xen_get_vm_type(struct rpc_call *call, xmlrpc_value *params);
 void m_xen_get_vcpus(struct rpc_call *call, xmlrpc_value *params);
