@@ -32,6 +32,7 @@
 #include "agent/base/log.h"
 #include "agent/guest/names.h"
 #include "agent/guest/repo_util.h"
+#include "agent/repo/repospace.h"
 #include "agent/server/server.h"
 #include "agent/base/util.h"
 
@@ -227,6 +228,13 @@ void m_xen_create_disk(struct rpc_call *call, xmlrpc_value *params)
 		else
 			rpc_fault(call, errno == ENOENT || errno == ENOTDIR ? FAULT_NOT_FOUND : FAULT_IO,
 				  "directory %s: %s; create it first", parent, strerror(errno));
+		goto out;
+	}
+	/* A sparse disk is counted whole: the guest will fill it. */
+	if (faccessat(dfd, base, F_OK, AT_SYMLINK_NOFOLLOW) != 0 &&
+	    repo_room(srv->repos, parent, dfd, (unsigned long long)mb << 20, "a disk of that size",
+		      err, sizeof(err)) != 0) {
+		rpc_fault(call, FAULT_NO_RESOURCES, "cannot make %s %lld MB: %s", path, mb, err);
 		goto out;
 	}
 	fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);

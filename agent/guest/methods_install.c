@@ -31,6 +31,7 @@
 #include "agent/base/log.h"
 #include "agent/guest/names.h"
 #include "agent/guest/repo_util.h"
+#include "agent/repo/repospace.h"
 #include "agent/rpc/rpc_params.h"
 #include "agent/server/server.h"
 #include "agent/base/util.h"
@@ -289,6 +290,12 @@ void m_install_vm_hvm(struct rpc_call *call, xmlrpc_value *params)
 	 * pool that lies beneath the root. */
 	if ((fault = repo_open_pool(srv, &pfd, err, sizeof(err))) != 0) {
 		rpc_fault(call, fault, "%s", err);
+		goto out;
+	}
+	/* The sparse disk counted whole: the guest will fill it. */
+	if ((fault = repo_room(srv->repos, pool, pfd, (unsigned long long)mb << 20,
+			       "the guest's disk", err, sizeof(err))) != 0) {
+		rpc_fault(call, fault, "cannot install %s: %s", name, err);
 		goto out;
 	}
 	/* -- make it: directory, disk, vm.cfg, record -- */

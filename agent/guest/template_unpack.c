@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +22,12 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/base/fault.h"
+#include "agent/repo/repospace.h"
 
 enum { EXIT_REFUSED = 1, EXIT_FAILED = 2 };
 
@@ -89,6 +92,28 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* The destination's free bytes (statvfs here, in the child: a network
+ * file system may hang); ULLONG_MAX when it cannot say. */
+static unsigned long long room_of(const char *dest)
+{
+	struct statvfs sv;
+
+	if (statvfs(dest, &sv) != 0)
+		return ULLONG_MAX;
+	return (unsigned long long)sv.f_bavail * sv.f_frsize;
+}
+
+/* "1005 <what> needs ... free" on stdout, the verdict. */
+static int no_room(const char *what, unsigned long long need, const char *dest,
+		   unsigned long long room)
+{
+	char msg[1024];
+
+	repo_room_msg(msg, sizeof(msg), what, need, dest, room);
+	printf("%d %s\n", FAULT_NO_RESOURCES, msg);
+	return EXIT_REFUSED;
+}
+
 static void say_status(const char *who, int st)
 {
 	if (WIFEXITED(st))
@@ -105,8 +130,8 @@ static int unpack_tgz(void *arg)
 	const char *const tar_argv[] = { "/bin/tar", "-xf", "-", "-C", r->dest, "--no-same-owner",
 					 "--no-same-permissions", "--no-overwrite-dir", NULL };
 	static char buf[1 << 16];
-	unsigned long long total = 0;
-	bool over = false, tar_left = false;
+	unsigned long long total = 0, room = room_of(r->dest);
+	bool over = false, tar_left = false, full = false;
 	int in, gz[2], tp[2], gz_st, tar_st;
 	pid_t gzp, tarp;
 
@@ -143,6 +168,10 @@ static int unpack_tgz(void *arg)
 			over = true;
 			break;
 		}
+		if (total > room) {
+			full = true;
+			break;
+		}
 		if (write_all(tp[1], buf, (size_t)n) != 0) {
 			tar_left = true; /* tar stopped reading: its status says why */
 			break;
@@ -150,12 +179,17 @@ static int unpack_tgz(void *arg)
 	}
 	close(tp[1]);
 	close(gz[0]);
-	if (over) {
+	if (over || full) {
 		kill(tarp, SIGKILL);
 		kill(gzp, SIGKILL);
 	}
 	tar_st = wait_for(tarp);
 	gz_st = wait_for(gzp);
+	if (full) {
+		char what[PATH_MAX + 64];
+		snprintf(what, sizeof(what), "the template %s (unpacking was stopped there)", r->src);
+		return no_room(what, total, r->dest, room);
+	}
 	if (over) {
 		printf("%d the template %s unpacks to more than template_max_bytes (%llu bytes); "
 		       "unpacking was stopped there (agent.ini's template_max_bytes allows larger "
@@ -208,6 +242,11 @@ static int copy_dir(void *arg)
 		       "(%llu bytes) (agent.ini's template_max_bytes allows larger templates)\n",
 		       FAULT_NO_RESOURCES, r->src, dir_total, r->max_bytes);
 		return EXIT_REFUSED;
+	}
+	if (dir_total > room_of(r->dest)) {
+		char what[PATH_MAX + 64];
+		snprintf(what, sizeof(what), "the template directory %s", r->src);
+		return no_room(what, dir_total, r->dest, room_of(r->dest));
 	}
 	if (asprintf(&src, "%s/.", r->src) < 0)
 		return EXIT_FAILED;
