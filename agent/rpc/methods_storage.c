@@ -270,7 +270,8 @@ static void makerepo(struct rpc_call *call, enum st_kind kind, const char *sp_uu
 	run_script(op, argv);
 }
 
-/* The guests of r that run here (any status but DOWN and ERROR), as
+/* The guests of r that run here (RUNNING, PAUSED, STARTING, STOPPING,
+ * MIGRATING: as ovs-offlinerepo counts them), as
  * "a, b" (cut to fit); how many. */
 struct busy { struct server *srv; const struct repo *r; struct buf *names; size_t n; };
 
@@ -280,6 +281,7 @@ static int busy_guest(const char *path, const struct record *rec, void *arg)
 	const char *st = record_get(rec, "status");
 
 	if (st && strcmp(st, GUEST_DOWN) != 0 && strcmp(st, GUEST_ERROR) != 0 &&
+	    strcmp(st, GUEST_SUSPEND) != 0 &&
 	    repoview_for_path(b->srv->repos, path) == b->r) {
 		if (b->names->len < 512)
 			buf_printf(b->names, "%s%s (%s)", b->n ? ", " : "", path, st);

@@ -14,7 +14,9 @@ xen_create_disk fault 1005 with the free space; every storage method's
 answer parses with json.loads; add_repository / remove_repository
 through hooks/ovs-makerepo and ovs-offlinerepo (skipped until those are
 in the tree), refused while a guest of it runs, and list_hook_runs shows
-the runs.
+the runs; sr_create on sp_create's storage; a second agent started while a
+listed repository is not mounted runs ovsrepositories start; SIGHUP reads
+the files again.
 
 Needs root, unshare, losetup, mkfs.ext4; skipped otherwise.
 Run: python3 tests/e2e/test_repositories.py [test_name...]
@@ -301,6 +303,70 @@ class Repositories(agentfix.FaultAssertions, unittest.TestCase):
         self.assertIn("ovs-makerepo", names)
         self.assertIn("ovs-offlinerepo", names)
         self.fault(1001, p.remove_repository, u)
+
+    def test_6_sr_create_and_start_up(self):
+        """sr_create on recorded storage runs ovs-makerepo; a second agent
+        started while that repository is listed but not mounted runs
+        ovsrepositories start, and its view shows it mounted."""
+        why = scripts_ready()
+        if why:
+            self.skipTest(why)
+        p = self.agent.proxy()
+        sp = answer(p.sp_create("OVSSPPartition", self.devs[2]))["uuid"]
+        r = answer(p.sr_create(sp, "made by sr_create"))
+        u = r["uuid"]
+        mnt = os.path.join(self.agent.keys["ovs_root"], u)
+        self.mounted.append(mnt)
+        self.assertEqual(r["sp_uuid"], sp)
+        self.assertEqual(r["description"], "made by sr_create")
+        self.assertEqual(r["shared"], "0")
+        self.assertTrue(r["mounted"])
+        r = answer(p.sr_do(u, "unmount"))
+        self.assertFalse(r["mounted"])
+        self.assertFalse(r["deleted"])
+        self.mounted.remove(mnt)
+        self.assertFalse(repo_by_uuid(self.agent, u)["mounted"])
+        keys = self.agent.keys
+        with agentfix.Agent(host="127.0.0.1", env={"OVS_DB_DUMP": agentfix.binary("db_dump")},
+                            extra={k: keys[k] for k in ("ovs_root", "repositories_file",
+                                                        "hooks_dir")}) as b:
+            self.mounted.append(mnt)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not repo_by_uuid(b, u)["mounted"]:
+                time.sleep(0.1)
+            self.assertTrue(repo_by_uuid(b, u)["mounted"], b.log())
+            runs = [x for x in b.proxy().list_hook_runs() if x["kind"] == "repository"]
+            self.assertEqual([os.path.basename(x["hook"]) for x in runs], ["ovsrepositories"])
+            self.assertIn("start", runs[0]["argv"])
+        # the first agent saw the mount too (mountinfo)
+        self.assertIsNotNone(wait_mounted(self.agent, u, True))
+        r = answer(p.remove_repository(u, True))
+        self.assertTrue(r["deleted"])
+        self.mounted.remove(mnt)
+        self.assertIsNone(repo_by_uuid(self.agent, u))
+
+    def test_7_sighup_reads_the_files(self):
+        """A line added to the repositories file shows after SIGHUP."""
+        u = "0004fb00-0000-1000-8000-0000000000b7"
+        path = self.agent.keys["repositories_file"]
+        with open(path) as f:
+            old = f.read()
+        try:
+            with open(path, "a") as f:
+                f.write("%s /nonexistent/lab\n" % u)
+            self.agent.reload()
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not repo_by_uuid(self.agent, u):
+                time.sleep(0.05)
+            r = repo_by_uuid(self.agent, u)
+            self.assertIsNotNone(r)
+            self.assertFalse(r["mounted"])
+            self.assertIsNone(r["size"])
+            self.assertEqual(r["mount_point"], os.path.join(self.agent.keys["ovs_root"], u))
+        finally:
+            with open(path, "w") as f:
+                f.write(old)
+            self.agent.reload()
 
 
 def outer():
