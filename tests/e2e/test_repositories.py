@@ -29,9 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import unittest
 import uuid as uuidlib
-import xmlrpc.client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -109,7 +107,7 @@ def wait_mounted(agent, uuid, want, limit=1.0):
     return None
 
 
-class Repositories(agentfix.FaultAssertions, unittest.TestCase):
+class Repositories(agentfix.AgentCase):
     @classmethod
     def setUpClass(cls):
         cls.devs = os.environ[INSIDE].split(",")
@@ -155,13 +153,11 @@ class Repositories(agentfix.FaultAssertions, unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        # the mounts first: the agent's cleanup removes its directory
         try:
-            rc = cls.agent.stop()
-            if rc != 0:
-                raise AssertionError("agent exited with status %d\n%s" % (rc, cls.agent.stderr()))
-        finally:
             cls.unmount_all()
-            cls.agent.cleanup()
+        finally:
+            super().tearDownClass()
 
     def test_1_repos_shown(self):
         """get_storage_repos: both repositories mounted, with size, free and
