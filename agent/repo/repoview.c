@@ -461,6 +461,7 @@ unsigned long repoview_changes(const struct repoview *rv) { return rv ? rv->chan
 struct probe {
 	const char *const *mnts;        /* the child reads these (its copy of our memory) */
 	size_t n;
+	int timeout_ms;
 	repo_probe_cb cb;
 	void *arg;
 };
@@ -513,7 +514,7 @@ static void probe_done(const struct child_result *res, void *arg)
 	struct repo_space *out = xcalloc(p->n ? p->n : 1, sizeof(*out));
 	const char *s = res->out ? res->out->data : NULL, *end = s ? s + res->out->len : NULL;
 	char why[256];
-	bool ok = child_ok(res, 0, why, sizeof(why));
+	bool ok = child_ok(res, p->timeout_ms, why, sizeof(why));
 
 	while (s && s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
@@ -559,7 +560,7 @@ int repo_probe(struct loop *loop, const char *const *mnts, size_t n, int timeout
 	struct child_opts o = { .fn = probe_child, .fn_arg = p, .timeout_ms = timeout_ms,
 				.max_output = (REPO_DESC_MAX + 128) * (REPO_MAX * 2 + 1) };
 
-	*p = (struct probe){ .mnts = mnts, .n = n, .cb = cb, .arg = arg };
+	*p = (struct probe){ .mnts = mnts, .n = n, .timeout_ms = timeout_ms, .cb = cb, .arg = arg };
 	if (!child_spawn(loop, &o, probe_done, p, err, errlen)) {
 		free(p);
 		return -1;
