@@ -364,6 +364,41 @@ class Repositories(agentfix.AgentCase):
                 f.write(old)
             self.agent.reload()
 
+    def test_8_install_and_template_space(self):
+        """With running_pool on the small file system: install_vm_hvm with a
+        disk larger than its free space, and a directory template larger
+        than it, fault 1005 with the free space; nothing is left behind."""
+        root = self.agent.keys["ovs_root"]
+        pool = os.path.join(root, "running_pool")
+        iso = os.path.join(root, "iso_pool", "boot.iso")
+        os.makedirs(os.path.dirname(iso), exist_ok=True)
+        with open(iso, "wb") as f:
+            f.write(bytes(0x8000) + b"\x01CD001\x01" + bytes(0x10000))
+        tdir = os.path.join(root, "seed_pool", "fat_seed")
+        os.makedirs(tdir, exist_ok=True)
+        with open(os.path.join(tdir, "vm.cfg"), "w") as f:
+            f.write("name = 'fat_seed'\nmemory = 128\n"
+                    "disk = [ 'file:%s/system.img,hda,w', ]\n" % tdir)
+        with open(os.path.join(tdir, "system.img"), "wb") as f:
+            f.truncate(32 << 20)        # sparse: counted at its size
+        os.makedirs(pool, exist_ok=True)
+        run("mount", "--bind", os.path.join(self.small, "running_pool"), pool)
+        self.mounted.append(pool)
+        try:
+            p = self.agent.proxy()
+            free = answer(p.get_storage_free_space(U_SMALL))["free"]
+            msg = self.fault(1005, p.install_vm_hvm, "fat", 256, 1, 64, iso)
+            self.assertIn("%d bytes" % free, msg)
+            self.assertIn("67108864 bytes", msg)
+            self.fault(1001, p.get_vm_status, "fat")
+            msg = self.fault(1005, p.create_vm_from_template, "fat_seed", "fat2")
+            self.assertIn("bytes) free", msg)
+            self.assertIn("33554", msg)     # the template's 32 MiB and more
+            self.assertEqual([e for e in os.listdir(pool) if e != "lost+found"], [])
+        finally:
+            run("umount", pool)
+            self.mounted.remove(pool)
+
 
 def outer():
     """Images and loop devices here; the test inside a mount namespace."""
