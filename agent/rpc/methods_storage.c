@@ -104,6 +104,16 @@ static void repo_json(struct buf *b, bool *first, const struct repo *r)
 
 /* ---- arguments ------------------------------------------------------------------ */
 
+/* The repository view, or the call answered (a harness built without one). */
+static struct repoview *view_or_fault(struct rpc_call *call)
+{
+	struct repoview *rv = rpc_server(call)->repos;
+
+	if (!rv)
+		rpc_fault(call, FAULT_IO, "the agent has no repository view");
+	return rv;
+}
+
 /* Param i as text for a script's argv: valid UTF-8, no control character,
  * 1 to max bytes; else the call is answered (1000) and NULL returned. */
 static char *text_param(struct rpc_call *call, xmlrpc_value *params, int i, const char *what,
@@ -142,13 +152,17 @@ static bool source_ok(const char *s)
 
 static const struct repo *repo_param(struct rpc_call *call, xmlrpc_value *params, int i)
 {
-	char *u = param_str(params, i);
+	struct repoview *rv = view_or_fault(call);
 	const struct repo *r = NULL;
+	char *u;
 
+	if (!rv)
+		return NULL;
+	u = param_str(params, i);
 	if (!repo_uuid_ok(u, strlen(u)))
 		rpc_fault(call, FAULT_INVALID_ARGUMENT, "'%.60s' is not a repository uuid "
 			  "(lower-case 8-4-4-4-12)", u);
-	else if (!(r = repoview_find(rpc_server(call)->repos, u)))
+	else if (!(r = repoview_find(rv, u)))
 		rpc_fault(call, FAULT_NOT_FOUND, "there is no repository %s in %s", u,
 			  rpc_server(call)->cfg.repositories_file);
 	free(u);
@@ -330,7 +344,7 @@ void m_add_repository(struct rpc_call *call, xmlrpc_value *params)
 {
 	char *source = NULL, *shared = NULL, *desc = NULL;
 
-	if (!(source = text_param(call, params, 0, "source", REPO_SOURCE_MAX)))
+	if (!view_or_fault(call) || !(source = text_param(call, params, 0, "source", REPO_SOURCE_MAX)))
 		goto out;
 	shared = param_str(params, 1);
 	if (!source_ok(source)) {
@@ -443,10 +457,13 @@ out:
 void m_sr_create(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
-	char *sp = param_str(params, 0), *label = NULL, err[512];
+	char *sp, *label = NULL, err[512];
 	struct storage st;
 	int r;
 
+	if (!view_or_fault(call))
+		return;
+	sp = param_str(params, 0);
 	if (!repo_uuid_ok(sp, strlen(sp)) ||
 	    (r = storage_get(srv->store, sp, &st, err, sizeof(err))) == 0) {
 		rpc_fault(call, FAULT_NOT_FOUND, "there is no storage '%.60s' (sp_create records "
@@ -655,9 +672,12 @@ static void probe(struct rpc_call *call, struct probe_op *op)
 
 void m_get_storage_repos(struct rpc_call *call, xmlrpc_value *params)
 {
-	struct repoview *rv = rpc_server(call)->repos;
-	struct probe_op *op = xcalloc(1, sizeof(*op));
+	struct repoview *rv = view_or_fault(call);
+	struct probe_op *op;
 
+	if (!rv)
+		return;
+	op = xcalloc(1, sizeof(*op));
 	op->call = call;
 	op->n = repoview_count(rv);
 	op->r = xcalloc(op->n ? op->n : 1, sizeof(*op->r));
