@@ -71,6 +71,7 @@
 #include "agent/base/loop.h"
 #include "agent/base/util.h"
 #include "agent/guest/guest.h"
+#include "agent/repo/repoview.h"
 #include "agent/rpc/perf.h"
 #include "agent/server/auth.h"
 #include "agent/server/config.h"
@@ -653,6 +654,7 @@ static void teardown(void)
 	if (getpid() != owner)
 		return;
 	hooks_free(srv.hooks);
+	repoview_free(srv.repos);
 	hv_close(srv.hv);
 	free(srv.hv_env.state_dir);
 	child_reap_all();
@@ -714,6 +716,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		struct hook_settings hs = config_hook_settings(&srv.cfg);
 		srv.hooks = hooks_new(srv.loop, &hs);
 	}
+	/* The storage methods read it; no repository is listed, so none
+	 * is mounted and no script runs (hooks_dir is empty). */
+	srv.repos = repoview_new(srv.loop, srv.cfg.ovs_root, srv.cfg.repositories_file);
 	srv.started_ms = now_ms();
 	auth_check_in_process = true;
 	/* The first request checks admin:secret for real and caches it. */
