@@ -368,23 +368,21 @@ class Guests(NetCase):
     def tap(self, name):
         return "vif%s.0" % self.uuid(self.p, name).replace("-", "")[:8]
 
-    def test_transmit_rate(self):
-        limited = rate_over(self.tap("gc"), "10.80.0.13", True)
-        free = rate_over(self.tap("ga"), "10.80.0.11", True)
-        print("# guest transmit in %d s: rate=8Mb/s %d bytes (%.2f Mb/s); no rate %d bytes "
-              "(%.2f Mb/s)" % (SECONDS, limited, limited * 8 / SECONDS / 1e6, free,
-                               free * 8 / SECONDS / 1e6), flush=True)
+    def check_rate(self, transmit, what, limited_by):
+        """Bytes through the tap of gc (limited) and ga (not) in SECONDS."""
+        limited = rate_over(self.tap("gc"), "10.80.0.13", transmit)
+        free = rate_over(self.tap("ga"), "10.80.0.11", transmit)
+        print("# guest %s in %d s: %s %d bytes (%.2f Mb/s); none %d bytes (%.2f Mb/s)"
+              % (what, SECONDS, limited_by, limited, limited * 8 / SECONDS / 1e6, free,
+                 free * 8 / SECONDS / 1e6), flush=True)
         self.assertLess(abs(limited - RATE * SECONDS), 0.15 * RATE * SECONDS, limited)
         self.assertGreater(free, 2 * limited)
 
+    def test_transmit_rate(self):
+        self.check_rate(True, "transmit", "rate=8Mb/s")
+
     def test_receive_rate(self):
-        limited = rate_over(self.tap("gc"), "10.80.0.13", False)
-        free = rate_over(self.tap("ga"), "10.80.0.11", False)
-        print("# guest receive in %d s: tbef 8mbit %d bytes (%.2f Mb/s); no tbef %d bytes "
-              "(%.2f Mb/s)" % (SECONDS, limited, limited * 8 / SECONDS / 1e6, free,
-                               free * 8 / SECONDS / 1e6), flush=True)
-        self.assertLess(abs(limited - RATE * SECONDS), 0.15 * RATE * SECONDS, limited)
-        self.assertGreater(free, 2 * limited)
+        self.check_rate(False, "receive", "tbef 8mbit")
 
     def test_ionice_on_iothreads(self):
         d = make_guest(self.a, "gd", "10.80.0.14", "",
