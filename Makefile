@@ -97,7 +97,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libagent.a
 DEB_BUILD := build-essential pkg-config libssl-dev libxmlrpc-core-c3-dev \
              libpam0g-dev libcrypt-dev liblmdb-dev libnl-route-3-dev libxml2-dev
 DEB_TEST  := clang libclang-rt-14-dev python3 curl openssl libpam-wrapper \
-             procps iproute2 util-linux e2fsprogs qemu-system-x86 iputils-ping shellcheck
+             procps iproute2 util-linux e2fsprogs qemu-system-x86 iputils-ping shellcheck \
+             corosync
 DEB_BENCH := nginx-light wrk
 # deps-build: what building and the demo need; deps: also what the tests need.
 deps-build: ; @$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD)"
@@ -164,6 +165,8 @@ install: all
 	install -m 0755 hooks/ovsrepositories $(DESTDIR)$(HOOKSDIR)/
 	ln -sf ovsrepositories $(DESTDIR)$(HOOKSDIR)/ovs-makerepo
 	ln -sf ovsrepositories $(DESTDIR)$(HOOKSDIR)/ovs-offlinerepo
+	install -m 0755 hooks/ovs-cluster-configure $(DESTDIR)$(HOOKSDIR)/
+	ln -sf ovs-cluster-configure $(DESTDIR)$(HOOKSDIR)/ovs-cluster-check
 	install -m 0755 hooks/ovsrepositories $(DESTDIR)$(SYSCONFDIR)/init.d/ovsrepositories
 
 clean:
