@@ -213,6 +213,8 @@ class ClusterCase(unittest.TestCase):
             self.wait_for("host %d quorate" % (i + 1), lambda i=i: self.quorate(i))
         out = self.on(0, "corosync-quorumtool", "-s").stdout
         self.assertRegex(out, r"Total votes:\s+3")
+        r = self.on(0, CONFIGURE, "--nodes", NODES)    # again: nothing changes
+        self.assertIn("corosync runs already (pid %d)" % self.corosync_pid(0), r.stdout)
 
     def make_root(self, i):
         """The cluster root on host i: a directory of the test's made a
@@ -292,6 +294,26 @@ class ClusterCase(unittest.TestCase):
         self.assertEqual([l.split(" = ")[1] for l in text.splitlines() if "ip_address" in l],
                          ["10.77.0.2", "10.77.0.1", "10.77.0.3"])
         self.assertIn("\tname = %s\n" % os.uname().nodename.split(".")[0], text)
+        r = self.on(0, CHECK, "--master", code=1, OVS_DB_DUMP=dump)
+        self.assertIn("this host is not the pool master (10.77.0.2 is)", r.stderr)
+        r = self.on(1, CHECK, "--master", code=1, OVS_DB_DUMP=dump)
+        self.assertNotIn("pool master", r.stderr)
+
+    def test_at_once(self):
+        """Six configures at once: the lock lets one write, the others
+        keep its files; one authkey."""
+        procs = [subprocess.Popen(["nsenter", "-t", str(self.holders[0]), "-m", "-n", "--",
+                                   CONFIGURE, "--nodes", NODES, "--no-start"],
+                                  env=self.env(0), stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(6)]
+        outs = [p.communicate(timeout=60) for p in procs]
+        self.assertEqual([p.returncode for p in procs], [0] * 6, outs)
+        self.assertEqual(sum("wrote /etc/corosync/authkey" in o for o, _ in outs), 1, outs)
+        self.assertEqual(sum("wrote %s/ocfs2/cluster.conf" % self.hostdir(0) in o
+                             for o, _ in outs), 1, outs)
+        self.assertEqual(sorted(n for n in os.listdir(self.inside(0, "/etc/corosync"))),
+                         [".ovs-cluster.lock", "authkey", "corosync.conf"])
 
     def test_ring_and_check(self):
         """A quorate ring of three; ovs-cluster-check --master passes with
@@ -335,6 +357,22 @@ class ClusterCase(unittest.TestCase):
         r = self.on(0, CHECK, code=1)
         self.assertIn("/etc/corosync/authkey is missing", r.stderr)
         self.assertIn("name other nodes", r.stderr)
+
+    def test_reload(self):
+        """--force on a running ring: the new nodelist reloaded by the
+        running corosyncs (corosync-cfgtool -R); a fourth node that never
+        comes raises the expected votes, the three stay quorate."""
+        self.form_ring()
+        four = NODES + ",10.77.0.4=ovs4"
+        pids = [self.corosync_pid(i) for i in range(3)]
+        for i in range(3):
+            r = self.on(i, CONFIGURE, "--nodes", four, "--force")
+            self.assertIn("corosync (pid %d) reloaded /etc/corosync/corosync.conf" % pids[i],
+                          r.stdout)
+        out = self.on(0, "corosync-quorumtool", "-s").stdout
+        self.assertRegex(out, r"Expected votes:\s+4")
+        self.assertRegex(out, r"Quorate:\s+Yes")
+        self.assertEqual([self.corosync_pid(i) for i in range(3)], pids)
 
     def test_alter_fstab(self):
         """--alter-fstab moves the /OVS line of a private fstab into the
