@@ -10,9 +10,9 @@
 #include "agent/base/fault.h"
 #include "hypervisor/hv.h"
 #include "agent/rpc/perf.h"
-#include "agent/rpc/pool_state.h"
 #include "agent/server/server.h"
 #include "agent/server/version.h"
+#include "db/pool.h"
 
 void m_echo(struct rpc_call *call, xmlrpc_value *params)
 {
@@ -37,8 +37,8 @@ void m_get_agent_version(struct rpc_call *call, xmlrpc_value *params)
 void m_get_master_ip(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
-	char ip[64], err[256];
-	int r = pool_state_master_ip(srv, ip, sizeof(ip), err, sizeof(err));
+	char ip[POOL_IP_MAX], err[256];
+	int r = pool_master_get(srv->store, ip, err, sizeof(err));
 
 	if (r < 0)
 		rpc_fault(call, FAULT_IO, "cannot read the pool state: %s", err);

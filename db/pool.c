@@ -1,0 +1,301 @@
+/* pool.c - the server pool's keys in the store (pool.h). */
+#include "db/pool.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/base/util.h"
+#include "db/record.h"
+#include "db/store.h"
+
+static const char *const role_names[] = { "site", "utility", "xen" };
+#define NROLES (sizeof(role_names) / sizeof(role_names[0]))
+
+int pool_roles_parse(const char *s, unsigned *roles, char *err, size_t errlen)
+{
+	*roles = 0;
+	if (!s) {
+		snprintf(err, errlen, "no role given (site, utility or xen)");
+		return -1;
+	}
+	while (*s) {
+		const char *end = strchr(s, ',');
+		size_t n = end ? (size_t)(end - s) : strlen(s);
+		size_t a = 0, b = n;
+		unsigned bit = 0;
+
+		while (a < b && isspace((unsigned char)s[a]))
+			a++;
+		while (b > a && isspace((unsigned char)s[b - 1]))
+			b--;
+		for (size_t i = 0; i < NROLES; i++)
+			if (b - a == strlen(role_names[i]) && strncmp(s + a, role_names[i], b - a) == 0)
+				bit = 1u << i;
+		if (!bit || (*roles & bit)) {
+			snprintf(err, errlen, "'%.*s' %s (roles are site, utility and xen, each once)",
+				 (int)(b - a > 40 ? 40 : b - a), s + a,
+				 bit ? "is given twice" : "is not a role");
+			return -1;
+		}
+		*roles |= bit;
+		s += end ? n + 1 : n;
+		if (end && !*s) {
+			snprintf(err, errlen, "the role list ends with a comma");
+			return -1;
+		}
+	}
+	if (!*roles) {
+		snprintf(err, errlen, "no role given (site, utility or xen)");
+		return -1;
+	}
+	return 0;
+}
+
+void pool_roles_format(unsigned roles, char out[POOL_ROLES_TEXT_MAX])
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < NROLES; i++)
+		if (roles & (1u << i)) {
+			if (out[0])
+				strcat(out, ",");
+			strcat(out, role_names[i]);
+		}
+}
+
+int pool_ip_canon(const char *s, char out[POOL_IP_MAX])
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (!s)
+		return -1;
+	if (inet_pton(AF_INET, s, &a4) == 1)
+		return inet_ntop(AF_INET, &a4, out, POOL_IP_MAX) ? 0 : -1;
+	if (inet_pton(AF_INET6, s, &a6) == 1)
+		return inet_ntop(AF_INET6, &a6, out, POOL_IP_MAX) ? 0 : -1;
+	return -1;
+}
+
+/* ---- members ------------------------------------------------------------------ */
+
+static const char *const pool_tables[] = { POOL_TABLE, NULL };
+
+static char *key_of(const char *prefix, const char *ip)
+{
+	return xasprintf("%s.%s", prefix, ip);
+}
+
+/* A member from its two values (views, not NUL-terminated). */
+static void member_from(struct pool_member *m, const char *ip, size_t iplen, const char *roles,
+			size_t rlen, const char *rec, size_t reclen)
+{
+	char text[POOL_ROLES_TEXT_MAX + 8], e[80];
+	struct record r;
+	const char *v;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(m->ip, sizeof(m->ip), "%.*s", (int)iplen, ip);
+	snprintf(text, sizeof(text), "%.*s", (int)(rlen < sizeof(text) ? rlen : 0), roles);
+	if (pool_roles_parse(text, &m->roles, e, sizeof(e)) < 0)
+		m->roles = 0;   /* a hand-edited value: shown as no role */
+	record_init(&r);
+	if (rec && record_parse(&r, rec, reclen) == 0) {
+		m->port = (int)record_get_int(&r, "port", 0);
+		m->tls = record_get_int(&r, "tls", 0) != 0;
+		m->registered = record_get_int(&r, "registered", 0);
+		v = record_get(&r, "sha256");
+		if (v && strlen(v) == POOL_FP_HEX)
+			memcpy(m->sha256, v, POOL_FP_HEX + 1);
+	}
+	record_free(&r);
+}
+
+int pool_member_get(struct store *s, const char *ip, struct pool_member *m, char *err,
+		    size_t errlen)
+{
+	struct store_txn *t = store_txn_begin(s, false, pool_tables, err, errlen);
+	char *sk = key_of("server", ip), *mk = key_of("member", ip);
+	const char *rv = NULL, *mv = NULL;
+	size_t rl = 0, ml = 0;
+	int r = -1;
+
+	if (!t)
+		goto out;
+	r = store_txn_get(t, POOL_TABLE, sk, &rv, &rl, err, errlen);
+	if (r == 1 && store_txn_get(t, POOL_TABLE, mk, &mv, &ml, err, errlen) < 0)
+		r = -1;
+	if (r == 1)
+		member_from(m, ip, strlen(ip), rv, rl, mv, ml);
+	store_txn_abort(t);
+out:
+	free(sk);
+	free(mk);
+	return r;
+}
+
+int pool_member_put(struct store *s, const struct pool_member *m, char *err, size_t errlen)
+{
+	struct store_txn *t = store_txn_begin(s, true, pool_tables, err, errlen);
+	char *sk = key_of("server", m->ip), *mk = key_of("member", m->ip), *rec = NULL;
+	char roles[POOL_ROLES_TEXT_MAX];
+	struct record r;
+	int rc = -1;
+
+	record_init(&r);
+	if (!t)
+		goto out;
+	pool_roles_format(m->roles, roles);
+	record_set_int(&r, "port", m->port);
+	record_set_int(&r, "tls", m->tls);
+	record_set_int(&r, "registered", m->registered);
+	record_set(&r, "sha256", m->sha256);
+	rec = record_format(&r);
+	if (store_txn_put(t, POOL_TABLE, sk, roles, strlen(roles), err, errlen) < 0 ||
+	    store_txn_put(t, POOL_TABLE, mk, rec, strlen(rec), err, errlen) < 0) {
+		store_txn_abort(t);
+		goto out;
+	}
+	rc = store_txn_commit(t, err, errlen);
+out:
+	record_free(&r);
+	free(rec);
+	free(sk);
+	free(mk);
+	return rc;
+}
+
+int pool_member_del(struct store *s, const char *ip, char *err, size_t errlen)
+{
+	struct store_txn *t = store_txn_begin(s, true, pool_tables, err, errlen);
+	char *sk = key_of("server", ip), *mk = key_of("member", ip);
+	int r = -1;
+
+	if (!t)
+		goto out;
+	r = store_txn_del(t, POOL_TABLE, sk, err, errlen);
+	if (r >= 0 && store_txn_del(t, POOL_TABLE, mk, err, errlen) < 0)
+		r = -1;
+	if (r < 0)
+		store_txn_abort(t);
+	else if (store_txn_commit(t, err, errlen) < 0)
+		r = -1;
+out:
+	free(sk);
+	free(mk);
+	return r;
+}
+
+struct collect {
+	struct store_txn *t;
+	struct pool_member *v;
+	size_t n, cap;
+	char *err;
+	size_t errlen;
+	int failed;
+};
+
+static int collect_one(const char *key, size_t klen, const char *val, size_t vlen, void *arg)
+{
+	struct collect *c = arg;
+	const char *ip = key + 7, *mv = NULL;
+	size_t iplen = klen - 7, ml = 0;
+	char *mk;
+
+	if (klen <= 7 || memcmp(key, "server.", 7) != 0 || iplen >= POOL_IP_MAX)
+		return 0;
+	mk = xasprintf("member.%.*s", (int)iplen, ip);
+	if (store_txn_get(c->t, POOL_TABLE, mk, &mv, &ml, c->err, c->errlen) < 0) {
+		free(mk);
+		c->failed = 1;
+		return 1;
+	}
+	free(mk);
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 8;
+		c->v = xrealloc(c->v, c->cap * sizeof(*c->v));
+	}
+	member_from(&c->v[c->n++], ip, iplen, val, vlen, mv, ml);
+	return 0;
+}
+
+int pool_members(struct store *s, struct pool_member **out, size_t *n, char *err,
+		 size_t errlen)
+{
+	struct collect c = { .err = err, .errlen = errlen };
+
+	*out = NULL;
+	*n = 0;
+	c.t = store_txn_begin(s, false, pool_tables, err, errlen);
+	if (!c.t)
+		return -1;
+	if (store_txn_each(c.t, POOL_TABLE, collect_one, &c, err, errlen) < 0)
+		c.failed = 1;
+	store_txn_abort(c.t);
+	if (c.failed) {
+		free(c.v);
+		return -1;
+	}
+	*out = c.v;
+	*n = c.n;
+	return 0;
+}
+
+/* ---- master and credential ---------------------------------------------------- */
+
+static int get_text(struct store *s, const char *key, char *out, size_t outlen, char *err,
+		    size_t errlen)
+{
+	char *v = NULL;
+	int r = store_get(s, POOL_TABLE, key, &v, err, errlen);
+
+	if (r == 1) {
+		r = v[0] && strlen(v) < outlen ? 1 : 0;
+		snprintf(out, outlen, "%s", r ? v : "");
+		free(v);
+	}
+	return r;
+}
+
+int pool_master_get(struct store *s, char ip[POOL_IP_MAX], char *err, size_t errlen)
+{
+	return get_text(s, "master_ip", ip, POOL_IP_MAX, err, errlen);
+}
+
+int pool_secret_get(struct store *s, char secret[POOL_SECRET_HEX + 1], char *err,
+		    size_t errlen)
+{
+	return get_text(s, "credential", secret, POOL_SECRET_HEX + 1, err, errlen);
+}
+
+int pool_join(struct store *s, const char *master_ip, const char *secret, char *err,
+	      size_t errlen)
+{
+	struct store_txn *t = store_txn_begin(s, true, pool_tables, err, errlen);
+
+	if (!t)
+		return -1;
+	if (store_txn_put(t, POOL_TABLE, "master_ip", master_ip, strlen(master_ip), err,
+			  errlen) < 0 ||
+	    store_txn_put(t, POOL_TABLE, "credential", secret, strlen(secret), err, errlen) < 0) {
+		store_txn_abort(t);
+		return -1;
+	}
+	return store_txn_commit(t, err, errlen);
+}
+
+int pool_leave(struct store *s, char *err, size_t errlen)
+{
+	struct store_txn *t = store_txn_begin(s, true, pool_tables, err, errlen);
+
+	if (!t)
+		return -1;
+	if (store_txn_clear(t, POOL_TABLE, err, errlen) < 0) {
+		store_txn_abort(t);
+		return -1;
+	}
+	return store_txn_commit(t, err, errlen);
+}

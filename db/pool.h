@@ -1,0 +1,72 @@
+/* pool.h - the server pool in the store's "pool" table.
+ *
+ * Keys (db_dump pool shows them; hooks/ovs-cluster-* read the first two):
+ *   master_ip=<ip>             the pool master this server obeys
+ *   server.<ip>=<roles>        every member, roles comma-separated in the
+ *                              fixed order site,utility,xen
+ *   member.<ip>=<record>       port, tls, registered (Unix time) and sha256,
+ *                              the hex SHA-256 of the member's DER certificate
+ *                              pinned when it was registered
+ *   credential=<secret>        the pool credential agents call each other
+ *                              with; the store is root's alone (0600 in a
+ *                              0700 directory)
+ * A member's two keys are written and removed together. Addresses are
+ * kept in inet_ntop's canonical form, so one server has one key. */
+#ifndef OVS_DB_POOL_H
+#define OVS_DB_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct store;
+
+#define POOL_TABLE "pool"
+
+enum pool_role { POOL_SITE = 1, POOL_UTILITY = 2, POOL_XEN = 4 };
+#define POOL_ROLES_ALL (POOL_SITE | POOL_UTILITY | POOL_XEN)
+#define POOL_ROLES_TEXT_MAX sizeof("site,utility,xen")
+#define POOL_IP_MAX 46          /* INET6_ADDRSTRLEN */
+#define POOL_FP_HEX 64          /* SHA-256 in hex, without the NUL */
+#define POOL_SECRET_HEX 64      /* 32 random bytes in hex */
+
+/* "xen", "site,utility", " xen , site": roles from the fixed set, each at
+ * most once; *roles gets their bits. -1 for anything else, with the word
+ * that was not a role in err. */
+int pool_roles_parse(const char *s, unsigned *roles, char *err, size_t errlen);
+/* The canonical text of roles ("site,utility,xen" order); "" for none. */
+void pool_roles_format(unsigned roles, char out[POOL_ROLES_TEXT_MAX]);
+/* An IPv4 or IPv6 literal into its canonical text; -1 when s is not one. */
+int pool_ip_canon(const char *s, char out[POOL_IP_MAX]);
+
+struct pool_member {
+	char ip[POOL_IP_MAX];
+	unsigned roles;
+	int port;
+	bool tls;
+	long long registered;
+	char sha256[POOL_FP_HEX + 1];   /* "" when none is pinned */
+};
+
+/* 1 found, 0 absent, -1 with err. */
+int pool_member_get(struct store *s, const char *ip, struct pool_member *m, char *err,
+		    size_t errlen);
+/* Add or replace. 0 or -1 with err. */
+int pool_member_put(struct store *s, const struct pool_member *m, char *err, size_t errlen);
+/* 1 removed, 0 absent, -1 with err. */
+int pool_member_del(struct store *s, const char *ip, char *err, size_t errlen);
+/* Every member, in key order: *out malloc'd (NULL when none). 0 or -1. */
+int pool_members(struct store *s, struct pool_member **out, size_t *n, char *err,
+		 size_t errlen);
+
+/* 1 and the master's address, 0 when not in a pool, -1 with err. */
+int pool_master_get(struct store *s, char ip[POOL_IP_MAX], char *err, size_t errlen);
+/* 1 and the credential, 0 when none, -1 with err. */
+int pool_secret_get(struct store *s, char secret[POOL_SECRET_HEX + 1], char *err,
+		    size_t errlen);
+/* Join: master_ip and credential together. 0 or -1 with err. */
+int pool_join(struct store *s, const char *master_ip, const char *secret, char *err,
+	      size_t errlen);
+/* Leave: the whole pool table cleared (members, master, credential). */
+int pool_leave(struct store *s, char *err, size_t errlen);
+
+#endif
