@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "agent/base/buf.h"
 #include "agent/base/log.h"
@@ -53,6 +55,8 @@ struct peer_call {
 	struct timer timer;        /* the overall deadline, or an early failure */
 	SSL *ssl;                  /* NULL for plain HTTP */
 	bool tls;
+	char pin[PEER_FP_SIZE];    /* "" when the certificate is not checked */
+	char *seen;                /* the caller's, or NULL */
 	char hostport[HOSTPORT_MAX];
 	int timeout_ms;
 	peer_done_cb done;
@@ -76,8 +80,9 @@ struct peer_call {
 /* ---- TLS context ---------------------------------------------------------- */
 
 /* One client context per process, made on first use: most agents never
- * call a peer over TLS, and the context is costly to build. Peers are not
- * verified yet (see peer.h): there is no pool CA to verify against. */
+ * call a peer over TLS, and the context is costly to build. No CA chain
+ * is checked: a pool's agents have self-signed certificates, checked
+ * against the pin after the handshake (check_pin). */
 static SSL_CTX *client_ctx(char *err, size_t errlen)
 {
 	static SSL_CTX *ctx;
@@ -439,6 +444,29 @@ static void send_more(struct peer_call *c)
 	start_reading(c);
 }
 
+/* The fingerprint the peer showed into c->seen; 0 when it is the pinned
+ * one (or none is pinned), -1 after failing the call. */
+static int check_pin(struct peer_call *c)
+{
+	X509 *x = SSL_get_peer_certificate(c->ssl);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	char hex[PEER_FP_SIZE] = "";
+
+	if (x && X509_digest(x, EVP_sha256(), md, &n) == 1 && n == 32)
+		for (unsigned int i = 0; i < n; i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	X509_free(x);
+	if (c->seen)
+		memcpy(c->seen, hex, sizeof(hex));
+	if (!c->pin[0] || strcasecmp(hex, c->pin) == 0)
+		return 0;
+	fail(c, "the certificate of %s is not the one pinned when it was registered "
+	     "(sha256 %s, pinned %s): if it was replaced, unregister the server and register "
+	     "it again", c->hostport, hex[0] ? hex : "(none)", c->pin);
+	return -1;
+}
+
 static void handshake(struct peer_call *c)
 {
 	enum step s;
@@ -446,6 +474,8 @@ static void handshake(struct peer_call *c)
 	ERR_clear_error();
 	errno = 0;
 	if (SSL_connect(c->ssl) == 1) {
+		if (check_pin(c) < 0)
+			return;
 		c->state = ST_SENDING;
 		send_more(c);
 		return;
@@ -626,6 +656,16 @@ struct peer_call *peer_call_start(struct loop *loop, const char *host, int port,
 				  xmlrpc_value *params, int timeout_ms, peer_done_cb done,
 				  void *arg, char *err, size_t errlen)
 {
+	return peer_call_start_pinned(loop, host, port, tls ? &(struct peer_tls){ 0 } : NULL,
+				      authorization, method, params, timeout_ms, done, arg, err,
+				      errlen);
+}
+
+struct peer_call *peer_call_start_pinned(struct loop *loop, const char *host, int port,
+					 const struct peer_tls *tls, const char *authorization,
+					 const char *method, xmlrpc_value *params, int timeout_ms,
+					 peer_done_cb done, void *arg, char *err, size_t errlen)
+{
 	struct peer_call *c = xcalloc(1, sizeof(*c));
 	struct sockaddr_storage sa;
 	socklen_t salen = 0;
@@ -633,7 +673,9 @@ struct peer_call *peer_call_start(struct loop *loop, const char *host, int port,
 	c->loop = loop;
 	c->fd = -1;
 	c->io.fd = -1;
-	c->tls = tls;
+	c->tls = tls != NULL;
+	if (tls && tls->seen)
+		(c->seen = tls->seen)[0] = '\0';
 	c->timeout_ms = timeout_ms;
 	c->done = done;
 	c->arg = arg;
@@ -655,6 +697,16 @@ struct peer_call *peer_call_start(struct loop *loop, const char *host, int port,
 	if (authorization && !header_safe(authorization)) {
 		snprintf(err, errlen, "the Authorization value holds control characters");
 		goto fail;
+	}
+	if (tls && tls->pin) {
+		size_t n = strlen(tls->pin);
+
+		if (n != PEER_FP_SIZE - 1 || strspn(tls->pin, "0123456789abcdefABCDEF") != n) {
+			snprintf(err, errlen, "the pinned fingerprint for %s is not a hex SHA-256",
+				 c->hostport);
+			goto fail;
+		}
+		memcpy(c->pin, tls->pin, PEER_FP_SIZE);
 	}
 	if (tls && !client_ctx(err, errlen))
 		goto fail;

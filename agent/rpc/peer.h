@@ -9,11 +9,11 @@
  * The host is an IPv4 or IPv6 literal: resolving a name could block the
  * loop, so callers resolve names (if ever) elsewhere.
  *
- * TLS: the peer's certificate is NOT verified yet. The caller forwards
- * credentials (the Authorization header) to whatever answers at that
- * address, so an active attacker on the path could collect them; this is
- * accepted until the pool has its own CA, when verification against it
- * will be added here. The process must ignore SIGPIPE (the agent does):
+ * TLS: calls between the agents of a pool pin the peer's certificate
+ * (peer_call_start_pinned: the SHA-256 of its DER encoding, recorded when
+ * the server was registered); a call without a pin does not verify the
+ * peer, and is for registration itself (which records what it sees) and
+ * the tests. The process must ignore SIGPIPE (the agent does):
  * OpenSSL writes to the socket without MSG_NOSIGNAL. */
 #ifndef OVS_PEER_H
 #define OVS_PEER_H
@@ -50,6 +50,26 @@ struct peer_call *peer_call_start(struct loop *loop, const char *host, int port,
 				  const char *authorization, const char *method,
 				  xmlrpc_value *params, int timeout_ms, peer_done_cb done,
 				  void *arg, char *err, size_t errlen);
+
+/* The hex SHA-256 of a DER certificate, and its NUL. */
+#define PEER_FP_SIZE 65
+
+/* TLS for peer_call_start_pinned. pin: the hex SHA-256 the peer's
+ * certificate must have (any case), or NULL to take any certificate.
+ * seen: NULL, or PEER_FP_SIZE bytes the caller keeps until done is called,
+ * filled with the fingerprint the peer showed once the handshake is over
+ * ("" until then). A certificate that is not the pinned one ends the call
+ * before anything is sent: fault_code -1, the message naming both. */
+struct peer_tls {
+	const char *pin;
+	char *seen;
+};
+
+/* peer_call_start with tls NULL for plain HTTP, or TLS as *tls says. */
+struct peer_call *peer_call_start_pinned(struct loop *loop, const char *host, int port,
+					 const struct peer_tls *tls, const char *authorization,
+					 const char *method, xmlrpc_value *params, int timeout_ms,
+					 peer_done_cb done, void *arg, char *err, size_t errlen);
 
 /* Abandon a call: its connection is closed and done is not called. Safe
  * from any callback, including one of another call's done. */

@@ -6,6 +6,7 @@
  * plain or TLS (a self-signed certificate made here with OpenSSL), and
  * answers as the test's mode says. Every loop run has a guard timer, so
  * a broken client fails a test instead of hanging it. */
+#include <ctype.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -669,6 +670,62 @@ TEST(tls_to_plain_server)
 	server_stop();
 }
 
+static struct peer_call *call_pinned(const char *pin, char *seen, struct result *r)
+{
+	xmlrpc_value *p = params1("hello");
+	char err[256] = "";
+	struct peer_call *c = peer_call_start_pinned(C.L, "127.0.0.1", S.port,
+						     &(struct peer_tls){ .pin = pin, .seen = seen },
+						     AUTH, "echo", p, 5000, on_done, r, err,
+						     sizeof(err));
+
+	xmlrpc_DECREF(p);
+	if (!c)
+		fprintf(stderr, "  peer_call_start_pinned: %s\n", err);
+	return c;
+}
+
+/* The fingerprint seen is the certificate's; the same pinned passes, in
+ * capitals too; another is refused before the request is sent. */
+TEST(tls_pinned_certificate)
+{
+	struct result r = { 0 };
+	char seen[PEER_FP_SIZE] = "x", upper[PEER_FP_SIZE], other[PEER_FP_SIZE], err[256];
+
+	server_start(M_ECHO, true);
+	setup();
+	CHECK(call_pinned(NULL, seen, &r) != NULL);
+	CHECK_STR(seen, "");
+	CHECK(run(1, 5000));
+	CHECK_INT(r.code, 0);
+	CHECK_INT(strlen(seen), 64);
+	for (int i = 0; i < 65; i++)
+		upper[i] = (char)toupper((unsigned char)seen[i]);
+	memset(&r, 0, sizeof(r));
+	CHECK(call_pinned(upper, NULL, &r) != NULL);
+	CHECK(run(1, 5000));
+	CHECK_INT(r.code, 0);
+	CHECK_STR(r.value, "echo:hello");
+
+	memcpy(other, seen, sizeof(other));
+	other[0] = other[0] == '0' ? '1' : '0';
+	memset(&r, 0, sizeof(r));
+	S.last_head[0] = '\0';
+	CHECK(call_pinned(other, NULL, &r) != NULL);
+	CHECK(run(1, 5000));
+	CHECK_INT(r.code, -1);
+	CHECK(strstr(r.msg, "is not the one pinned") != NULL);
+	CHECK(strstr(r.msg, seen) != NULL);
+	CHECK_STR(S.last_head, "");
+
+	/* a pin that is no SHA-256 is refused at once */
+	CHECK(!peer_call_start_pinned(C.L, "127.0.0.1", S.port, &(struct peer_tls){ .pin = "abc" },
+				      NULL, "echo", NULL, 1000, on_done, &r, err, sizeof(err)));
+	CHECK(strstr(err, "not a hex SHA-256") != NULL);
+	teardown();
+	server_stop();
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -688,5 +745,6 @@ int main(void)
 	RUN(tls_fault_and_split);
 	RUN(tls_many_at_once);
 	RUN(tls_to_plain_server);
+	RUN(tls_pinned_certificate);
 	return harness_done();
 }
