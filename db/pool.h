@@ -28,6 +28,9 @@ enum pool_role { POOL_SITE = 1, POOL_UTILITY = 2, POOL_XEN = 4 };
 #define POOL_IP_MAX 46          /* INET6_ADDRSTRLEN */
 #define POOL_FP_HEX 64          /* SHA-256 in hex, without the NUL */
 #define POOL_SECRET_HEX 64      /* 32 random bytes in hex */
+/* The user name agents of a pool call each other as, with the credential
+ * as its password (agent/server/auth.c checks it). */
+#define POOL_USER "ovs-pool"
 
 /* "xen", "site,utility", " xen , site": roles from the fixed set, each at
  * most once; *roles gets their bits. -1 for anything else, with the word

@@ -20,6 +20,7 @@
 #include "agent/server/passwd.h"
 #include "agent/server/server.h"
 #include "agent/base/util.h"
+#include "db/pool.h"
 
 #define CACHE_SLOTS 1024        /* direct-mapped; a collision just evicts */
 #define FAIL_SLOTS 1024         /* addresses with recent failures */
@@ -400,6 +401,23 @@ int auth_check(struct auth *a, const struct sockaddr *peer, const char *peer_str
 	}
 	make_digest(a, hdr, r->digest);
 	r->generation = a->generation;
+	if (strcmp(r->user, POOL_USER) == 0) {
+		/* Another agent of the pool: its credential is in the store, not
+		 * in the password file or PAM (a user of that name there is
+		 * never consulted). */
+		char secret[POOL_SECRET_HEX + 1];
+		int have = pool_secret_get(a->srv->store, secret, err, sizeof(err));
+		bool ok = have == 1 && strlen(r->password) == strlen(secret) &&
+			  ct_memcmp(r->password, secret, strlen(secret)) == 0;
+
+		if (have < 0)
+			log_err("cannot read the pool credential: %s", err);
+		OPENSSL_cleanse(secret, sizeof(secret));
+		OPENSSL_cleanse(r->password, sizeof(r->password));
+		conclude(r, ok ? AUTH_OK : AUTH_DENIED, have >= 0);
+		*reqp = r;
+		return AUTH_PENDING;
+	}
 	r->pam = cfg->auth == AUTH_PAM;
 	r->file_or_service = xstrdup(r->pam ? cfg->pam_service : cfg->password_file);
 	if (auth_check_in_process) {
