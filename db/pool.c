@@ -271,8 +271,13 @@ int pool_secret_get(struct store *s, char secret[POOL_SECRET_HEX + 1], char *err
 	return get_text(s, "credential", secret, POOL_SECRET_HEX + 1, err, errlen);
 }
 
-int pool_join(struct store *s, const char *master_ip, const char *secret, char *err,
-	      size_t errlen)
+int pool_self_get(struct store *s, char ip[POOL_IP_MAX], char *err, size_t errlen)
+{
+	return get_text(s, "self_ip", ip, POOL_IP_MAX, err, errlen);
+}
+
+int pool_join(struct store *s, const char *master_ip, const char *self_ip, const char *secret,
+	      char *err, size_t errlen)
 {
 	struct store_txn *t = store_txn_begin(s, true, pool_tables, err, errlen);
 
@@ -280,6 +285,7 @@ int pool_join(struct store *s, const char *master_ip, const char *secret, char *
 		return -1;
 	if (store_txn_put(t, POOL_TABLE, "master_ip", master_ip, strlen(master_ip), err,
 			  errlen) < 0 ||
+	    store_txn_put(t, POOL_TABLE, "self_ip", self_ip, strlen(self_ip), err, errlen) < 0 ||
 	    store_txn_put(t, POOL_TABLE, "credential", secret, strlen(secret), err, errlen) < 0) {
 		store_txn_abort(t);
 		return -1;

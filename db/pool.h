@@ -2,6 +2,8 @@
  *
  * Keys (db_dump pool shows them; hooks/ovs-cluster-* read the first two):
  *   master_ip=<ip>             the pool master this server obeys
+ *   self_ip=<ip>               this server's own address in the pool (it is
+ *                              the master when the two are the same)
  *   server.<ip>=<roles>        every member, roles comma-separated in the
  *                              fixed order site,utility,xen
  *   member.<ip>=<record>       port, tls, registered (Unix time) and sha256,
@@ -66,9 +68,11 @@ int pool_master_get(struct store *s, char ip[POOL_IP_MAX], char *err, size_t err
 /* 1 and the credential, 0 when none, -1 with err. */
 int pool_secret_get(struct store *s, char secret[POOL_SECRET_HEX + 1], char *err,
 		    size_t errlen);
-/* Join: master_ip and credential together. 0 or -1 with err. */
-int pool_join(struct store *s, const char *master_ip, const char *secret, char *err,
-	      size_t errlen);
+/* 1 and this server's own address in its pool, 0 when not in one, -1. */
+int pool_self_get(struct store *s, char ip[POOL_IP_MAX], char *err, size_t errlen);
+/* Join: master_ip, self_ip and credential together. 0 or -1 with err. */
+int pool_join(struct store *s, const char *master_ip, const char *self_ip, const char *secret,
+	      char *err, size_t errlen);
 /* Leave: the whole pool table cleared (members, master, credential). */
 int pool_leave(struct store *s, char *err, size_t errlen);
 

@@ -99,7 +99,10 @@ TEST(members_master_credential)
 	}
 	free(all);
 
-	CHECK_INT(pool_join(s, "127.0.0.2", "00ff", err, sizeof(err)), 0);
+	CHECK_INT(pool_self_get(s, ip, err, sizeof(err)), 0);
+	CHECK_INT(pool_join(s, "127.0.0.2", "127.0.0.3", "00ff", err, sizeof(err)), 0);
+	CHECK_INT(pool_self_get(s, ip, err, sizeof(err)), 1);
+	CHECK_STR(ip, "127.0.0.3");
 	CHECK_INT(pool_master_get(s, ip, err, sizeof(err)), 1);
 	CHECK_STR(ip, "127.0.0.2");
 	CHECK_INT(pool_secret_get(s, sec, err, sizeof(err)), 1);
@@ -115,6 +118,7 @@ TEST(members_master_credential)
 	CHECK_INT(pool_leave(s, err, sizeof(err)), 0);
 	CHECK_INT(pool_master_get(s, ip, err, sizeof(err)), 0);
 	CHECK_INT(pool_secret_get(s, sec, err, sizeof(err)), 0);
+	CHECK_INT(pool_self_get(s, ip, err, sizeof(err)), 0);
 	CHECK_INT(pool_members(s, &all, &n, err, sizeof(err)), 0);
 	CHECK_INT(n, 0);
 	free(all);
