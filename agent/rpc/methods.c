@@ -32,6 +32,44 @@ const struct method method_table[] = {
 	  "Return success:cpu_idle=<0..1>;mem_free=<MB>: the host's idle CPU share since the "
 	  "previous call and its available memory.", m_sys_perf_info },
 
+	/* server pool (methods_pool.c) */
+	{ "register_server", "s:ss,s:sss,s:ssb,s:sssss,s:ssbss,s:sssssi,s:ssbssi,s:sssssib,s:ssbssib,"
+	  "s:sssssii,s:ssbssii,s:sssssss",
+	  "register_server(ip, role[, flag, user, password, port, is_ssl]), on the master: "
+	  "roles site (the master), utility and xen (a VM server), comma-separated, several per "
+	  "server. The first call, on a server in no pool, names its own address with the site "
+	  "role and makes it the master. A new server is enrolled with its agent's user and "
+	  "password (port, an int, and is_ssl, a boolean, default to the master's own; flag, a "
+	  "string or boolean whose meaning the original never said, is ignored): the master calls it once "
+	  "with them, pins the SHA-256 of its certificate and gives it the pool credential; "
+	  "from then on the agents call each other with that credential only. Registering a "
+	  "member again adds roles. Faults: 1000 bad address or role, 1004 not the master or "
+	  "a second site, 1008 no pool yet, 1400 the server did not join.", m_register_server },
+	{ "unregister_server", "s:s",
+	  "unregister_server(ip), on the master: tell the server to leave (it forgets the pool "
+	  "and its credential) and remove it; success:notified=false;reason=... when it could "
+	  "not be told. The master itself goes last and dissolves the pool.",
+	  m_unregister_server },
+	{ "list_servers", "A:",
+	  "list_servers(), on the master: the pool's servers, each a struct: ip, roles, master, "
+	  "port, tls, registered (ISO 8601 UTC), sha256 (the pinned certificate).",
+	  m_list_servers },
+	{ "get_srv_agent_status", "s:s",
+	  "get_srv_agent_status(ip), on the master: success:status=reachable|unreachable;ip=;"
+	  "roles=;reachable=true|false;in_cluster=false;mem_free=<MB>;running_guests=<n> (the "
+	  "last two when reachable, else reason=...). The server is asked over the pool "
+	  "credential with its certificate pinned, within 5 s.", m_get_srv_agent_status },
+	{ "join_pool", "s:sss",
+	  "join_pool(master_ip, credential, roles): called by a master's register_server, not "
+	  "by managers: this server joins the master's pool. 1004 when it is in another pool.",
+	  m_join_pool },
+	{ "leave_pool", "s:",
+	  "leave_pool(): called by the master's unregister_server: this server forgets its pool "
+	  "and the pool credential. 1004 on the master itself.", m_leave_pool },
+	{ "pool_server_status", "s:",
+	  "pool_server_status(): success:mem_free=<MB>;running_guests=<n>, what "
+	  "get_srv_agent_status asks each server.", m_pool_server_status },
+
 	/* hooks (methods_hooks.c) */
 	{ "list_hook_runs", "A:,A:i,A:s",
 	  "list_hook_runs([limit]): the hooks the agent ran, runs and has queued, newest first "

@@ -18,6 +18,15 @@ void m_get_master_ip(struct rpc_call *call, xmlrpc_value *params);
 void m_xen_get_xm_info(struct rpc_call *call, xmlrpc_value *params);
 void m_sys_perf_info(struct rpc_call *call, xmlrpc_value *params);
 
+/* methods_pool.c */
+void m_register_server(struct rpc_call *call, xmlrpc_value *params);
+void m_unregister_server(struct rpc_call *call, xmlrpc_value *params);
+void m_list_servers(struct rpc_call *call, xmlrpc_value *params);
+void m_get_srv_agent_status(struct rpc_call *call, xmlrpc_value *params);
+void m_join_pool(struct rpc_call *call, xmlrpc_value *params);
+void m_leave_pool(struct rpc_call *call, xmlrpc_value *params);
+void m_pool_server_status(struct rpc_call *call, xmlrpc_value *params);
+
 /* methods_hooks.c */
 void m_list_hook_runs(struct rpc_call *call, xmlrpc_value *params);
 
