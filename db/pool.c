@@ -137,30 +137,24 @@ out:
 	return r;
 }
 
-int pool_member_put(struct store *s, const struct pool_member *m, char *err, size_t errlen)
+/* Both keys of m, in t. 0 or -1 with err. */
+static int txn_put_member(struct store_txn *t, const struct pool_member *m, char *err,
+			  size_t errlen)
 {
-	struct store_txn *t = store_txn_begin(s, true, pool_tables, err, errlen);
-	char *sk = key_of("server", m->ip), *mk = key_of("member", m->ip), *rec = NULL;
+	char *sk = key_of("server", m->ip), *mk = key_of("member", m->ip), *rec;
 	char roles[POOL_ROLES_TEXT_MAX];
 	struct record r;
-	int rc = -1;
+	int rc;
 
 	record_init(&r);
-	if (!t)
-		goto out;
 	pool_roles_format(m->roles, roles);
 	record_set_int(&r, "port", m->port);
 	record_set_int(&r, "tls", m->tls);
 	record_set_int(&r, "registered", m->registered);
 	record_set(&r, "sha256", m->sha256);
 	rec = record_format(&r);
-	if (store_txn_put(t, POOL_TABLE, sk, roles, strlen(roles), err, errlen) < 0 ||
-	    store_txn_put(t, POOL_TABLE, mk, rec, strlen(rec), err, errlen) < 0) {
-		store_txn_abort(t);
-		goto out;
-	}
-	rc = store_txn_commit(t, err, errlen);
-out:
+	rc = store_txn_put(t, POOL_TABLE, sk, roles, strlen(roles), err, errlen) < 0 ||
+	     store_txn_put(t, POOL_TABLE, mk, rec, strlen(rec), err, errlen) < 0 ? -1 : 0;
 	record_free(&r);
 	free(rec);
 	free(sk);
@@ -168,25 +162,75 @@ out:
 	return rc;
 }
 
+/* Both keys of ip, in t. 1 removed, 0 absent, -1 with err. */
+static int txn_del_member(struct store_txn *t, const char *ip, char *err, size_t errlen)
+{
+	char *sk = key_of("server", ip), *mk = key_of("member", ip);
+	int r = store_txn_del(t, POOL_TABLE, sk, err, errlen);
+
+	if (r >= 0 && store_txn_del(t, POOL_TABLE, mk, err, errlen) < 0)
+		r = -1;
+	free(sk);
+	free(mk);
+	return r;
+}
+
+int pool_member_put(struct store *s, const struct pool_member *m, char *err, size_t errlen)
+{
+	struct store_txn *t = store_txn_begin(s, true, pool_tables, err, errlen);
+
+	if (!t)
+		return -1;
+	if (txn_put_member(t, m, err, errlen) < 0) {
+		store_txn_abort(t);
+		return -1;
+	}
+	return store_txn_commit(t, err, errlen);
+}
+
 int pool_member_del(struct store *s, const char *ip, char *err, size_t errlen)
 {
 	struct store_txn *t = store_txn_begin(s, true, pool_tables, err, errlen);
-	char *sk = key_of("server", ip), *mk = key_of("member", ip);
-	int r = -1;
+	int r;
 
 	if (!t)
-		goto out;
-	r = store_txn_del(t, POOL_TABLE, sk, err, errlen);
-	if (r >= 0 && store_txn_del(t, POOL_TABLE, mk, err, errlen) < 0)
-		r = -1;
+		return -1;
+	r = txn_del_member(t, ip, err, errlen);
 	if (r < 0)
 		store_txn_abort(t);
 	else if (store_txn_commit(t, err, errlen) < 0)
 		r = -1;
-out:
-	free(sk);
-	free(mk);
 	return r;
+}
+
+int pool_members_replace(struct store *s, const struct pool_member *v, size_t n, char *err,
+			 size_t errlen)
+{
+	struct pool_member *old = NULL;
+	struct store_txn *t;
+	size_t nold = 0;
+	int rc = -1;
+
+	/* The master is the only writer of the table: reading it first is
+	 * no race. */
+	if (pool_members(s, &old, &nold, err, errlen) < 0)
+		return -1;
+	t = store_txn_begin(s, true, pool_tables, err, errlen);
+	if (!t)
+		goto out;
+	for (size_t i = 0; i < nold; i++)
+		if (txn_del_member(t, old[i].ip, err, errlen) < 0)
+			goto abort;
+	for (size_t i = 0; i < n; i++)
+		if (txn_put_member(t, &v[i], err, errlen) < 0)
+			goto abort;
+	rc = store_txn_commit(t, err, errlen);
+	goto out;
+abort:
+	store_txn_abort(t);
+out:
+	free(old);
+	return rc;
 }
 
 struct collect {

@@ -59,6 +59,10 @@ int pool_member_get(struct store *s, const char *ip, struct pool_member *m, char
 int pool_member_put(struct store *s, const struct pool_member *m, char *err, size_t errlen);
 /* 1 removed, 0 absent, -1 with err. */
 int pool_member_del(struct store *s, const char *ip, char *err, size_t errlen);
+/* The member table becomes v[0..n) (a member's copy of the master's),
+ * in one transaction. 0 or -1 with err. */
+int pool_members_replace(struct store *s, const struct pool_member *v, size_t n, char *err,
+			 size_t errlen);
 /* Every member, in key order: *out malloc'd (NULL when none). 0 or -1. */
 int pool_members(struct store *s, struct pool_member **out, size_t *n, char *err,
 		 size_t errlen);
