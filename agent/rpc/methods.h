@@ -26,6 +26,7 @@ void m_get_srv_agent_status(struct rpc_call *call, xmlrpc_value *params);
 void m_join_pool(struct rpc_call *call, xmlrpc_value *params);
 void m_leave_pool(struct rpc_call *call, xmlrpc_value *params);
 void m_pool_server_status(struct rpc_call *call, xmlrpc_value *params);
+void m_pool_sync(struct rpc_call *call, xmlrpc_value *params);
 
 /* methods_hooks.c */
 void m_list_hook_runs(struct rpc_call *call, xmlrpc_value *params);

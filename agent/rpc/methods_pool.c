@@ -183,6 +183,8 @@ static void kv(struct buf *b, const char *key, const char *val)
 		buf_append(b, *p == ';' || *p == '\n' || *p == '\r' ? "," : p, 1);
 }
 
+static void sync_members(struct server *srv);
+
 /* ---- register_server ------------------------------------------------------------ */
 
 /* The master's first record: itself. */
@@ -229,6 +231,7 @@ static void make_master(struct rpc_call *call, const char *ip, unsigned roles)
 static void add_roles(struct rpc_call *call, struct pool_member *m, unsigned roles,
 		      const char *master)
 {
+	struct server *srv = rpc_server(call);
 	char err[256], text[POOL_ROLES_TEXT_MAX];
 
 	if ((roles & POOL_SITE) && strcmp(m->ip, master) != 0) {
@@ -237,13 +240,14 @@ static void add_roles(struct rpc_call *call, struct pool_member *m, unsigned rol
 		return;
 	}
 	m->roles |= roles;
-	if (pool_member_put(rpc_server(call)->store, m, err, sizeof(err)) < 0) {
+	if (pool_member_put(srv->store, m, err, sizeof(err)) < 0) {
 		rpc_fault(call, FAULT_IO, "cannot write the pool state: %s", err);
 		return;
 	}
 	pool_roles_format(m->roles, text);
 	log_info("%s has roles %s", m->ip, text);
 	rpc_return_string(call, "success");
+	sync_members(srv);
 }
 
 struct enroll {
@@ -272,6 +276,7 @@ static void on_joined(void *arg, xmlrpc_value *result, int fault, const char *ms
 			log_info("%s joined the pool, roles %s, certificate sha256 %s", e->m.ip,
 				 text, e->m.sha256[0] ? e->m.sha256 : "(no TLS)");
 			rpc_return_string(e->call, "success");
+			sync_members(e->srv);
 		}
 	}
 	free(e);
@@ -532,6 +537,7 @@ static void remove_member(struct rpc_call *call, const char *ip, const char *unh
 		log_info("%s left the pool", ip);
 		rpc_return_string(call, "success");
 	}
+	sync_members(srv);
 }
 
 static void after_leave(struct member_call *mc, xmlrpc_value *result, int fault,
@@ -577,13 +583,198 @@ void m_unregister_server(struct rpc_call *call, xmlrpc_value *params)
 	rpc_return_string(call, "success");
 }
 
-/* ---- list_servers ------------------------------------------------------------------- */
+/* ---- list_servers and the members' copies --------------------------------------- */
+
+/* The member table as list_servers shows it (wire: registered as ISO
+ * 8601) or as pool_sync sends it (registered as Unix time). */
+static xmlrpc_value *members_value(xmlrpc_env *env, const struct pool_member *all, size_t n,
+				   const char *master, bool wire)
+{
+	xmlrpc_value *list = xmlrpc_array_new(env);
+	char text[POOL_ROLES_TEXT_MAX], when[32];
+
+	for (size_t i = 0; i < n && !env->fault_occurred; i++) {
+		struct tm tm;
+		time_t t = (time_t)all[i].registered;
+		xmlrpc_value *row;
+
+		pool_roles_format(all[i].roles, text);
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		row = wire ?
+		      xmlrpc_build_value(env, "{s:s,s:s,s:b,s:i,s:b,s:s,s:s}", "ip", all[i].ip,
+					 "roles", text, "master",
+					 (xmlrpc_bool)(strcmp(all[i].ip, master) == 0), "port",
+					 all[i].port, "tls", (xmlrpc_bool)all[i].tls, "registered",
+					 when, "sha256", all[i].sha256) :
+		      xmlrpc_build_value(env, "{s:s,s:s,s:i,s:b,s:I,s:s}", "ip", all[i].ip,
+					 "roles", text, "port", all[i].port, "tls",
+					 (xmlrpc_bool)all[i].tls, "registered",
+					 (xmlrpc_int64)all[i].registered, "sha256", all[i].sha256);
+		if (!env->fault_occurred) {
+			xmlrpc_array_append_item(env, list, row);
+			xmlrpc_DECREF(row);
+		}
+	}
+	return list;
+}
+
+static void after_sync(void *arg, xmlrpc_value *result, int fault, const char *msg)
+{
+	char *ip = arg;
+
+	if (fault)
+		log_warn("cannot give %s the pool's member list: %s", ip, msg);
+	free(ip);
+}
+
+/* Give every member a copy of the table (they pin each other with it:
+ * live migration goes from member to member). Best effort: a member that
+ * misses one gets the next. */
+static void sync_members(struct server *srv)
+{
+	char err[512], self[POOL_IP_MAX];
+	struct pool_member *all = NULL;
+	xmlrpc_value *list = NULL, *args = NULL;
+	xmlrpc_env env;
+	char *authz = NULL;
+	size_t n = 0;
+
+	xmlrpc_env_init(&env);
+	if (pool_self_get(srv->store, self, err, sizeof(err)) != 1 ||
+	    pool_members(srv->store, &all, &n, err, sizeof(err)) < 0 ||
+	    !(authz = pool_authorization(srv->store, err, sizeof(err)))) {
+		log_warn("cannot share the pool's member list: %s", err);
+		goto out;
+	}
+	list = members_value(&env, all, n, "", false);
+	if (!env.fault_occurred)
+		args = xmlrpc_build_value(&env, "(V)", list);
+	for (size_t i = 0; i < n && !env.fault_occurred; i++) {
+		char *ip;
+
+		if (strcmp(all[i].ip, self) == 0)
+			continue;
+		ip = xstrdup(all[i].ip);
+		if (!pool_peer_call(srv, &all[i], authz, "pool_sync", args, LEAVE_TIMEOUT_MS,
+				    after_sync, ip, err, sizeof(err))) {
+			log_warn("cannot give %s the pool's member list: %s", ip, err);
+			free(ip);
+		}
+	}
+	if (env.fault_occurred)
+		log_warn("cannot share the pool's member list: %s", env.fault_string);
+out:
+	if (authz) {
+		OPENSSL_cleanse(authz, strlen(authz));
+		free(authz);
+	}
+	if (args)
+		xmlrpc_DECREF(args);
+	if (list)
+		xmlrpc_DECREF(list);
+	xmlrpc_env_clean(&env);
+	free(all);
+}
+
+#define SYNC_MEMBERS_MAX 1024
+
+/* One member of a pool_sync list, checked. 0 or -1 with err. */
+static int member_of(xmlrpc_env *env, xmlrpc_value *row, struct pool_member *m, char *err,
+		     size_t errlen)
+{
+	const char *ip = NULL, *roles = NULL, *fp = NULL;
+	xmlrpc_int port = 0;
+	xmlrpc_bool tls = 0;
+	xmlrpc_int64 registered = 0;
+	int rc = -1;
+
+	memset(m, 0, sizeof(*m));
+	xmlrpc_decompose_value(env, row, "{s:s,s:s,s:i,s:b,s:I,s:s,*}", "ip", &ip, "roles",
+			       &roles, "port", &port, "tls", &tls, "registered", &registered,
+			       "sha256", &fp);
+	if (env->fault_occurred)
+		snprintf(err, errlen, "a member is not {ip, roles, port, tls, registered, sha256}");
+	else if (pool_ip_canon(ip, m->ip) < 0)
+		snprintf(err, errlen, "'%.64s' is not an address", ip);
+	else if (pool_roles_parse(roles, &m->roles, err, errlen) < 0)
+		;
+	else if (port < 1 || port > 65535)
+		snprintf(err, errlen, "port %d of %s is out of range", port, m->ip);
+	else if (strlen(fp) != 0 && (strlen(fp) != POOL_FP_HEX ||
+				     strspn(fp, "0123456789abcdef") != POOL_FP_HEX))
+		snprintf(err, errlen, "the sha256 of %s is not a hex SHA-256", m->ip);
+	else {
+		m->port = port;
+		m->tls = tls;
+		m->registered = registered;
+		snprintf(m->sha256, sizeof(m->sha256), "%s", fp);
+		rc = 0;
+	}
+	free((char *)ip);
+	free((char *)roles);
+	free((char *)fp);
+	return rc;
+}
+
+void m_pool_sync(struct rpc_call *call, xmlrpc_value *params)
+{
+	struct server *srv = rpc_server(call);
+	char master[POOL_IP_MAX], self[POOL_IP_MAX], err[256];
+	struct pool_member *v = NULL;
+	xmlrpc_value *list = NULL;
+	xmlrpc_env env;
+	int n;
+
+	const char *user = rpc_origin(call)->user;
+
+	if (!user || strcmp(user, POOL_USER) != 0) {
+		rpc_fault(call, FAULT_PERMISSION, "pool_sync is for the pool's master only");
+		return;
+	}
+	if (pool_where(call, master, self) < 0)
+		return;
+	if (strcmp(master, self) == 0) {
+		rpc_fault(call, FAULT_STATE, "this server is the pool's master: its table is its own");
+		return;
+	}
+	xmlrpc_env_init(&env);
+	xmlrpc_array_read_item(&env, params, 0, &list);
+	n = env.fault_occurred ? -1 : xmlrpc_array_size(&env, list);
+	if (n < 0 || n > SYNC_MEMBERS_MAX) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "pool_sync takes a list of at most %d members",
+			  SYNC_MEMBERS_MAX);
+		goto out;
+	}
+	v = xcalloc((size_t)n + 1, sizeof(*v));
+	for (int i = 0; i < n; i++) {
+		xmlrpc_value *row = NULL;
+
+		xmlrpc_array_read_item(&env, list, (unsigned)i, &row);
+		if (env.fault_occurred || member_of(&env, row, &v[i], err, sizeof(err)) < 0) {
+			if (row)
+				xmlrpc_DECREF(row);
+			rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s",
+				  env.fault_occurred ? "a member is not a struct" : err);
+			goto out;
+		}
+		xmlrpc_DECREF(row);
+	}
+	if (pool_members_replace(srv->store, v, (size_t)n, err, sizeof(err)) < 0)
+		rpc_fault(call, FAULT_IO, "cannot write the pool state: %s", err);
+	else
+		rpc_return_string(call, "success");
+out:
+	if (list)
+		xmlrpc_DECREF(list);
+	free(v);
+	xmlrpc_env_clean(&env);
+}
 
 void m_list_servers(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
-	char master[POOL_IP_MAX], self[POOL_IP_MAX], err[256], text[POOL_ROLES_TEXT_MAX];
-	char when[32];
+	char master[POOL_IP_MAX], self[POOL_IP_MAX], err[256];
 	struct pool_member *all = NULL;
 	xmlrpc_value *list = NULL;
 	xmlrpc_env env;
@@ -596,25 +787,7 @@ void m_list_servers(struct rpc_call *call, xmlrpc_value *params)
 		return;
 	}
 	xmlrpc_env_init(&env);
-	list = xmlrpc_array_new(&env);
-	for (size_t i = 0; i < n && !env.fault_occurred; i++) {
-		struct tm tm;
-		time_t t = (time_t)all[i].registered;
-		xmlrpc_value *row;
-
-		pool_roles_format(all[i].roles, text);
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		row = xmlrpc_build_value(&env, "{s:s,s:s,s:b,s:i,s:b,s:s,s:s}", "ip", all[i].ip,
-					 "roles", text, "master",
-					 (xmlrpc_bool)(strcmp(all[i].ip, master) == 0), "port",
-					 all[i].port, "tls", (xmlrpc_bool)all[i].tls, "registered",
-					 when, "sha256", all[i].sha256);
-		if (!env.fault_occurred) {
-			xmlrpc_array_append_item(&env, list, row);
-			xmlrpc_DECREF(row);
-		}
-	}
+	list = members_value(&env, all, n, master, true);
 	if (env.fault_occurred) {
 		rpc_fault(call, FAULT_INTERNAL, "%s", env.fault_string);
 		if (list)

@@ -97,6 +97,17 @@ class PoolTest(FaultAssertions, unittest.TestCase):
         dump = db_dump_pool(self.m)
         self.assertIn("server.127.0.0.3", dump)
         self.assertIn("master_ip", dump)
+        # every member has the master's table (the master sends it after each
+        # change, asynchronously)
+        deadline = time.time() + 10
+        while "server.127.0.0.4=utility,xen" not in db_dump_pool(self.b) and \
+                time.time() < deadline:
+            time.sleep(0.1)
+        dump = db_dump_pool(self.b)
+        self.assertIn("server.127.0.0.4=utility,xen", dump)
+        self.assertIn("server.127.0.0.2=site,utility,xen", dump)
+        # which only the master may send
+        self.fault(1006, self.b.proxy().pool_sync, [])
         # members send the manager to the master
         msg = self.fault(1004, self.b.proxy().list_servers)
         self.assertIn("127.0.0.2", msg)
