@@ -32,9 +32,11 @@
 #include "hypervisor/vmcfg.h"
 #include "agent/base/log.h"
 #include "agent/rpc/peer.h"
+#include "agent/rpc/pool_call.h"
 #include "agent/rpc/rpc_params.h"
 #include "agent/server/server.h"
 #include "agent/base/util.h"
+#include "db/pool.h"
 
 #define PEER_TIMEOUT_MS (10 * 60 * 1000)     /* a call to the other agent */
 /* Prepared but never finished: longer than the source may take to send
@@ -46,8 +48,9 @@
 struct outgoing {
 	struct rpc_call *call;
 	struct server *srv;
-	char *path, *uuid, *name, *host, *authz;
-	int port;
+	char *path, *uuid, *name, *host;
+	char *authz;                    /* the pool credential's, never the caller's */
+	struct pool_member dest;        /* its pinned certificate; port as asked */
 	enum guest_status before;       /* RUNNING or PAUSED */
 };
 
@@ -85,8 +88,8 @@ static struct peer_call *call_peer(struct outgoing *o, const char *method, peer_
 	xmlrpc_env_init(&env);
 	params = xmlrpc_build_value(&env, "(s)", o->path);
 	pc = env.fault_occurred ? NULL :
-	     peer_call_start(o->srv->loop, o->host, o->port, o->srv->cfg.ssl, o->authz, method,
-			     params, PEER_TIMEOUT_MS, done, o, err, errlen);
+	     pool_peer_call(o->srv, &o->dest, o->authz, method, params, PEER_TIMEOUT_MS, done, o,
+			    err, errlen);
 	if (env.fault_occurred)
 		snprintf(err, errlen, "%s", env.fault_string);
 	else
@@ -188,13 +191,14 @@ static int port_number(const char *s, int *port)
 	return 0;
 }
 
-/* "10.1.1.2", "10.1.1.2:8899", "[fe80::1]:8899" or "fe80::1". */
-static int parse_host(const char *arg, int dflt_port, char *host, size_t hostlen, int *port)
+/* "10.1.1.2", "10.1.1.2:8899", "[fe80::1]:8899" or "fe80::1"; *port 0
+ * when none is given. */
+static int parse_host(const char *arg, char *host, size_t hostlen, int *port)
 {
 	unsigned char addr[16];
 	const char *colon;
 
-	*port = dflt_port;
+	*port = 0;
 	if (arg[0] == '[') {
 		const char *end = strchr(arg, ']');
 		if (!end || (size_t)(end - arg - 1) >= hostlen)
@@ -211,8 +215,6 @@ static int parse_host(const char *arg, int dflt_port, char *host, size_t hostlen
 	} else {
 		snprintf(host, hostlen, "%s", arg);
 	}
-	if (*port < 1 || *port > 65535)
-		return -1;
 	return inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1 ? 0 : -1;
 }
 
@@ -221,6 +223,8 @@ void m_xen_migrate_vm(struct rpc_call *call, xmlrpc_value *params)
 	struct server *srv = rpc_server(call);
 	const struct rpc_origin *org = rpc_origin(call);
 	char *path = guest_param(call, params, true), *arg = NULL, host[64], err[512];
+	char master[POOL_IP_MAX], *authz = NULL;
+	struct pool_member dest;
 	struct outgoing *o;
 	struct guest_claimed c;
 	int port, fault;
@@ -229,18 +233,41 @@ void m_xen_migrate_vm(struct rpc_call *call, xmlrpc_value *params)
 	if (!path)
 		return;
 	arg = param_str(params, 1);
-	if (parse_host(arg, srv->cfg.port, host, sizeof(host), &port) != 0) {
+	if (parse_host(arg, host, sizeof(host), &port) != 0) {
 		rpc_fault(call, FAULT_INVALID_ARGUMENT, "'%s' is not an IP address with an optional "
 			  ":port (host names are not resolved here)", arg);
 		goto out;
 	}
-	if (strcmp(host, org->local) == 0 && port == srv->cfg.port) {
+	if (strcmp(host, org->local) == 0 && (port == 0 || port == srv->cfg.port)) {
 		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s is this server: nothing to migrate", host);
 		goto out;
 	}
 	if (!srv->hv->ops->migrate_send) {
 		rpc_fault(call, FAULT_NOT_SUPPORTED, "the %s backend cannot migrate guests",
 			  srv->hv->ops->name);
+		goto out;
+	}
+	/* The destination is a server of this pool: called with the pool
+	 * credential, its certificate checked against the pinned one. */
+	if (pool_ip_canon(host, master) < 0)
+		snprintf(master, sizeof(master), "%.45s", host);   /* parse_host checked it */
+	if ((fault = pool_member_get(srv->store, master, &dest, err, sizeof(err))) < 0) {
+		rpc_fault(call, FAULT_IO, "cannot read the pool state: %s", err);
+		goto out;
+	}
+	if (fault == 0) {
+		fault = pool_master_get(srv->store, master, err, sizeof(err));
+		rpc_fault(call, fault == 1 ? FAULT_NOT_FOUND : FAULT_NOT_IN_POOL,
+			  fault == 1 ? "%s is not a server of this pool: live migration goes to the "
+			  "pool's servers (list_servers on the master names them)" :
+			  "%s: live migration goes between servers of one pool, and this server "
+			  "is in none (register_server on the master)", host);
+		goto out;
+	}
+	if (port)
+		dest.port = port;
+	if (!(authz = pool_authorization(srv->store, err, sizeof(err)))) {
+		rpc_fault(call, FAULT_NOT_IN_POOL, "%s", err);
 		goto out;
 	}
 	guest_state_free(&c.state);
@@ -256,14 +283,19 @@ void m_xen_migrate_vm(struct rpc_call *call, xmlrpc_value *params)
 	o->uuid = xstrdup(c.state.uuid ? c.state.uuid : "");
 	o->name = xstrdup(c.state.name ? c.state.name : "");
 	o->host = xstrdup(host);
-	o->port = port;
-	o->authz = org->authorization ? xstrdup(org->authorization) : NULL;
+	o->dest = dest;
+	o->authz = authz;
+	authz = NULL;
 	o->before = c.before;
 	guest_hooks_wait(srv, GE_BEFORE_MIGRATE,
 			 &(struct guest_hook_who){ .path = o->path, .name = o->name, .uuid = o->uuid,
 						   .peer = o->host },
 			 on_before_migrate, o);
 out:
+	if (authz) {
+		OPENSSL_cleanse(authz, strlen(authz));
+		free(authz);
+	}
 	guest_state_free(&c.state);
 	free(arg);
 	free(path);

@@ -343,15 +343,23 @@ class Linux(QemuCase):
                      "no test guest image (tests/guest/build.sh build/guest)")
 class Migration(unittest.TestCase):
     """Live migration between two agents (127.0.0.2 and 127.0.0.3) that
-    share the repository, as servers of a pool share /OVS."""
+    share the repository, as servers of a pool share /OVS. They form a pool
+    first: the source calls the destination with the pool credential and
+    checks its pinned certificate, never with the manager's password (each
+    agent has its own here, so only the credential can carry the calls)."""
 
     def setUp(self):
         self.a = qemu_agent(host="127.0.0.2", extra={"guest_stop_timeout": "60"})
-        self.b = qemu_agent(host="127.0.0.3", extra={"guest_stop_timeout": "60",
-                                                     "ovs_root": self.a.keys["ovs_root"]})
+        self.b = qemu_agent(host="127.0.0.3", password="other-secret",
+                            extra={"guest_stop_timeout": "60",
+                                   "ovs_root": self.a.keys["ovs_root"]})
         make(self.a, "m1", LINUX_CFG % {"name": "m1", "dir": GUEST_DIR, "kernel": guest_kernel()})
         self.a.start()
         self.b.start()
+        pa = self.a.proxy()
+        self.assertEqual(pa.register_server(self.a.host, "site,xen"), "success")
+        self.assertEqual(pa.register_server(self.b.host, "xen", "", self.b.user,
+                                            self.b.password, self.b.port, True), "success")
 
     def tearDown(self):
         try:
@@ -394,6 +402,11 @@ class Migration(unittest.TestCase):
         with self.assertRaises(xmlrpc.client.Fault) as cm:
             pa.xen_migrate_vm("m1", "not-an-address")
         self.assertEqual(cm.exception.faultCode, 1000)
+        # only to a server of the pool
+        with self.assertRaises(xmlrpc.client.Fault) as cm:
+            pa.xen_migrate_vm("m1", "127.0.0.4:%d" % self.b.port)
+        self.assertEqual(cm.exception.faultCode, 1001, cm.exception.faultString)
+        self.assertEqual(pa.get_vm_status("m1"), "success:status=RUNNING")
         self.assertEqual(pa.destroy_vm("m1"), "success")
 
 
