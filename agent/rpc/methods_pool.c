@@ -88,14 +88,7 @@ static bool is_local_address(const char *ip)
 /* The hex SHA-256 of this agent's own certificate; "" without TLS. */
 static void own_fingerprint(struct server *srv, char out[POOL_FP_HEX + 1])
 {
-	X509 *x = srv->ssl_ctx ? SSL_CTX_get0_certificate(srv->ssl_ctx) : NULL;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	out[0] = '\0';
-	if (x && X509_digest(x, EVP_sha256(), md, &n) == 1 && n == 32)
-		for (unsigned int i = 0; i < n; i++)
-			snprintf(out + 2 * i, 3, "%02x", md[i]);
+	peer_fingerprint(srv->ssl_ctx ? SSL_CTX_get0_certificate(srv->ssl_ctx) : NULL, out);
 }
 
 /* A true/false argument as managers send it: boolean, 0/1, "0"/"1",

@@ -444,18 +444,25 @@ static void send_more(struct peer_call *c)
 	start_reading(c);
 }
 
+void peer_fingerprint(const X509 *x, char out[PEER_FP_SIZE])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	out[0] = '\0';
+	if (x && X509_digest(x, EVP_sha256(), md, &n) == 1 && n == 32)
+		for (unsigned int i = 0; i < n; i++)
+			snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
 /* The fingerprint the peer showed into c->seen; 0 when it is the pinned
  * one (or none is pinned), -1 after failing the call. */
 static int check_pin(struct peer_call *c)
 {
 	X509 *x = SSL_get_peer_certificate(c->ssl);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	char hex[PEER_FP_SIZE] = "";
+	char hex[PEER_FP_SIZE];
 
-	if (x && X509_digest(x, EVP_sha256(), md, &n) == 1 && n == 32)
-		for (unsigned int i = 0; i < n; i++)
-			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	peer_fingerprint(x, hex);
 	X509_free(x);
 	if (c->seen)
 		memcpy(c->seen, hex, sizeof(hex));

@@ -54,6 +54,10 @@ struct peer_call *peer_call_start(struct loop *loop, const char *host, int port,
 /* The hex SHA-256 of a DER certificate, and its NUL. */
 #define PEER_FP_SIZE 65
 
+/* The hex SHA-256 of x's DER encoding into out; "" when x is NULL. */
+typedef struct x509_st X509;
+void peer_fingerprint(const X509 *x, char out[PEER_FP_SIZE]);
+
 /* TLS for peer_call_start_pinned. pin: the hex SHA-256 the peer's
  * certificate must have (any case), or NULL to take any certificate.
  * seen: NULL, or PEER_FP_SIZE bytes the caller keeps until done is called,
