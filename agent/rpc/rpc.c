@@ -26,7 +26,7 @@ struct rpc_call {
 	const struct method *m;
 	char *method;            /* as requested */
 	xmlrpc_value *params;    /* owned */
-	char *user, *peer, *local, *authorization;
+	char *user, *peer, *local;
 	struct rpc_origin origin; /* views of the three strings above */
 	int depth;               /* 0 top level, 1 inside system.multicall */
 	int done;
@@ -88,10 +88,6 @@ static void call_free(struct rpc_call *c)
 	free(c->user);
 	free(c->peer);
 	free(c->local);
-	if (c->authorization) {
-		OPENSSL_cleanse(c->authorization, strlen(c->authorization));
-		free(c->authorization);
-	}
 	free(c);
 }
 
@@ -241,8 +237,7 @@ void rpc_run(struct server *srv, const char *method, xmlrpc_value *params,
 	c->user = xstrdup(o->user);
 	c->peer = xstrdup(o->peer);
 	c->local = xstrdup(o->local);
-	c->authorization = o->authorization ? xstrdup(o->authorization) : NULL;
-	c->origin = (struct rpc_origin){ c->user, c->peer, c->local, c->authorization };
+	c->origin = (struct rpc_origin){ c->user, c->peer, c->local };
 	c->depth = depth;
 	c->refs = 1;
 	c->complete = done;

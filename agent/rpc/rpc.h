@@ -55,10 +55,8 @@ struct rpc_origin {
 	const char *user;       /* authenticated user */
 	const char *peer;       /* client address */
 	const char *local;      /* the agent's address the client reached */
-	/* The caller's Authorization header, for the one use that needs it:
-	 * calling another agent of the pool on the caller's behalf (live
-	 * migration). Kept only for the call's lifetime, wiped after. */
-	const char *authorization;
+	/* The caller's credentials are not here: agents call each other with
+	 * the pool credential (agent/rpc/pool_call.h), never the caller's. */
 };
 
 struct server *rpc_server(const struct rpc_call *call);

@@ -415,13 +415,9 @@ static void serve(struct conn *c)
 	c->refs++;
 	enter(c, CS_CALL);
 	{
-		char *authz = xstrndup(c->req.authorization.p ? c->req.authorization.p : "",
-				       c->req.authorization.n);
-		struct rpc_origin o = { c->user, c->peer_str, c->local_str, authz };
+		struct rpc_origin o = { c->user, c->peer_str, c->local_str };
 		rpc_dispatch(c->srv, c->in.data + c->req.head_len, (size_t)c->req.content_length,
 			     &o, on_rpc_reply, c);
-		OPENSSL_cleanse(authz, strlen(authz));
-		free(authz);
 	}
 }
 
