@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "agent/base/util.h"
-#include "db/record.h"
 #include "db/store.h"
 
 static const char *const role_names[] = { "site", "utility", "xen" };
@@ -89,29 +88,41 @@ static char *key_of(const char *prefix, const char *ip)
 	return xasprintf("%s.%s", prefix, ip);
 }
 
-/* A member from its two values (views, not NUL-terminated). */
+/* A member from its two values (views, not NUL-terminated). The record is
+ * one line, "port=N tls=0|1 registered=N sha256=HEX", so db_dump pool
+ * stays one line per key; a field it does not know is skipped. */
 static void member_from(struct pool_member *m, const char *ip, size_t iplen, const char *roles,
 			size_t rlen, const char *rec, size_t reclen)
 {
 	char text[POOL_ROLES_TEXT_MAX + 8], e[80];
-	struct record r;
-	const char *v;
+	const char *p = rec, *end = rec ? rec + reclen : NULL;
 
 	memset(m, 0, sizeof(*m));
 	snprintf(m->ip, sizeof(m->ip), "%.*s", (int)iplen, ip);
 	snprintf(text, sizeof(text), "%.*s", (int)(rlen < sizeof(text) ? rlen : 0), roles);
 	if (pool_roles_parse(text, &m->roles, e, sizeof(e)) < 0)
 		m->roles = 0;   /* a hand-edited value: shown as no role */
-	record_init(&r);
-	if (rec && record_parse(&r, rec, reclen) == 0) {
-		m->port = (int)record_get_int(&r, "port", 0);
-		m->tls = record_get_int(&r, "tls", 0) != 0;
-		m->registered = record_get_int(&r, "registered", 0);
-		v = record_get(&r, "sha256");
-		if (v && strlen(v) == POOL_FP_HEX)
-			memcpy(m->sha256, v, POOL_FP_HEX + 1);
+	while (p && p < end) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p)), *eq;
+		size_t n = sp ? (size_t)(sp - p) : (size_t)(end - p);
+		char val[POOL_FP_HEX + 1];
+
+		eq = memchr(p, '=', n);
+		if (eq && (size_t)(p + n - eq - 1) < sizeof(val)) {
+			size_t klen = (size_t)(eq - p);
+
+			snprintf(val, sizeof(val), "%.*s", (int)(p + n - eq - 1), eq + 1);
+			if (klen == 4 && memcmp(p, "port", 4) == 0)
+				m->port = atoi(val);
+			else if (klen == 3 && memcmp(p, "tls", 3) == 0)
+				m->tls = atoi(val) != 0;
+			else if (klen == 10 && memcmp(p, "registered", 10) == 0)
+				m->registered = atoll(val);
+			else if (klen == 6 && memcmp(p, "sha256", 6) == 0 && strlen(val) == POOL_FP_HEX)
+				memcpy(m->sha256, val, sizeof(val));
+		}
+		p += n + 1;
 	}
-	record_free(&r);
 }
 
 int pool_member_get(struct store *s, const char *ip, struct pool_member *m, char *err,
@@ -141,21 +152,15 @@ out:
 static int txn_put_member(struct store_txn *t, const struct pool_member *m, char *err,
 			  size_t errlen)
 {
-	char *sk = key_of("server", m->ip), *mk = key_of("member", m->ip), *rec;
+	char *sk = key_of("server", m->ip), *mk = key_of("member", m->ip);
+	char *rec = xasprintf("port=%d tls=%d registered=%lld sha256=%s", m->port, m->tls ? 1 : 0,
+			      m->registered, m->sha256);
 	char roles[POOL_ROLES_TEXT_MAX];
-	struct record r;
 	int rc;
 
-	record_init(&r);
 	pool_roles_format(m->roles, roles);
-	record_set_int(&r, "port", m->port);
-	record_set_int(&r, "tls", m->tls);
-	record_set_int(&r, "registered", m->registered);
-	record_set(&r, "sha256", m->sha256);
-	rec = record_format(&r);
 	rc = store_txn_put(t, POOL_TABLE, sk, roles, strlen(roles), err, errlen) < 0 ||
 	     store_txn_put(t, POOL_TABLE, mk, rec, strlen(rec), err, errlen) < 0 ? -1 : 0;
-	record_free(&r);
 	free(rec);
 	free(sk);
 	free(mk);

@@ -6,9 +6,9 @@
  *                              the master when the two are the same)
  *   server.<ip>=<roles>        every member, roles comma-separated in the
  *                              fixed order site,utility,xen
- *   member.<ip>=<record>       port, tls, registered (Unix time) and sha256,
- *                              the hex SHA-256 of the member's DER certificate
- *                              pinned when it was registered
+ *   member.<ip>=port=N tls=0|1 registered=<Unix time> sha256=<hex>
+ *                              one line; sha256 is that of the member's DER
+ *                              certificate, pinned when it was registered
  *   credential=<secret>        the pool credential agents call each other
  *                              with; the store is root's alone (0600 in a
  *                              0700 directory)

@@ -88,6 +88,11 @@ TEST(members_master_credential)
 	CHECK_INT(store_get(s, POOL_TABLE, "server.127.0.0.3", &v, err, sizeof(err)), 1);
 	CHECK_STR(v, "utility,xen");
 	free(v);
+	/* one line, so db_dump pool shows one line per key */
+	CHECK_INT(store_get(s, POOL_TABLE, "member.127.0.0.3", &v, err, sizeof(err)), 1);
+	CHECK(strncmp(v, "port=8899 tls=1 registered=1234 sha256=aaaa", 43) == 0);
+	CHECK(!strchr(v, '\n'));
+	free(v);
 
 	CHECK_INT(pool_members(s, &all, &n, err, sizeof(err)), 0);
 	CHECK_INT(n, 2);
