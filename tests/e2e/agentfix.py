@@ -264,6 +264,20 @@ class Agent:
 
 # ---- raw HTTP, for tests that speak it by hand ---------------------------
 
+def form_pool(master, *members):
+    """A server pool made through the API, as a manager makes it: master
+    registers itself (site,xen), then each member (xen) with that agent's
+    own admin credentials. Live migration goes only to pool members."""
+    p = master.proxy()
+    r = p.register_server(master.host, "site,xen")
+    if r != "success":
+        raise AssertionError("register_server(%s): %r" % (master.host, r))
+    for m in members:
+        r = p.register_server(m.host, "xen", "", m.user, m.password, m.port, m.ssl_on)
+        if r != "success":
+            raise AssertionError("register_server(%s): %r" % (m.host, r))
+
+
 def recv_some(sock, deadline):
     left = deadline - time.monotonic()
     if left <= 0:

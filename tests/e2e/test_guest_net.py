@@ -474,6 +474,7 @@ class Migration(NetCase):
         cls.enter(NS)
         cls.a = cls.agent(NS, "10.81.0.1")
         cls.b = cls.agent(NS2, "10.81.0.2", ovs_root=cls.a.keys["ovs_root"])
+        agentfix.form_pool(cls.a, cls.b)   # migration goes to pool members only
 
     def test_taps_are_made_at_the_destination(self):
         pa, pb = self.a.proxy(), self.b.proxy()

@@ -356,10 +356,7 @@ class Migration(unittest.TestCase):
         make(self.a, "m1", LINUX_CFG % {"name": "m1", "dir": GUEST_DIR, "kernel": guest_kernel()})
         self.a.start()
         self.b.start()
-        pa = self.a.proxy()
-        self.assertEqual(pa.register_server(self.a.host, "site,xen"), "success")
-        self.assertEqual(pa.register_server(self.b.host, "xen", "", self.b.user,
-                                            self.b.password, self.b.port, True), "success")
+        agentfix.form_pool(self.a, self.b)
 
     def tearDown(self):
         try:

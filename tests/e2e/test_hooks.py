@@ -401,6 +401,7 @@ class Migration(agentfix.FaultAssertions, agentfix.unittest.TestCase):
                        'peer=$OVS_MIGRATE_PEER" >> %s\n' % (who, self.log))
         self.a.start()
         self.b.start()
+        agentfix.form_pool(self.a, self.b)  # migration goes to pool members only
 
     def write(self, path, body):
         with open(path, "w") as f:
