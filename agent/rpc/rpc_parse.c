@@ -18,6 +18,7 @@
 #include "agent/base/buf.h"
 #include "agent/rpc/rpc_prescan.h"
 #include "agent/rpc/rpc_scalar.h"
+#include "agent/rpc/rpc_string.h"
 #include "agent/base/utf8.h"
 #include "agent/base/util.h"
 
@@ -431,7 +432,7 @@ static xmlEntityPtr get_entity(void *ctx, const xmlChar *name)
 static void on_error(void *ctx, xmlErrorPtr e)
 {
 	struct parser *p = ctx;
-	char msg[256];
+	char msg[256], *wire;
 	size_t n;
 
 	if (p->failed || e->level < XML_ERR_FATAL)
@@ -445,7 +446,12 @@ static void on_error(void *ctx, xmlErrorPtr e)
 	for (char *c = msg; *c; c++)
 		if ((unsigned char)*c < 0x20)
 			*c = ' ';
-	snprintf(p->err, p->errlen, "line %d: not well-formed XML: %s", e->line, msg);
+	/* It may quote characters a reply cannot carry (beyond U+FFFF, a
+	 * PI's name in UTF-16): the one reply text rule escapes them. */
+	wire = rpc_text_wire(msg, strlen(msg));
+	snprintf(p->err, p->errlen, "line %d: not well-formed XML: %s", e->line, wire);
+	free(wire);
+	p->err[utf8_valid_prefix(p->err, strlen(p->err))] = '\0'; /* a cut may split one */
 	p->failed = true;
 }
 

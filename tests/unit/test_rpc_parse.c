@@ -7,6 +7,7 @@
 #include "harness.h"
 #include "agent/base/buf.h"
 #include "agent/rpc/rpc_parse.h"
+#include "agent/rpc/rpc_string.h"
 
 static char err[600];
 
@@ -435,6 +436,21 @@ TEST(encodings_refused)
 	CHECK(raw_refused(ucs4, sizeof(ucs4), "UCS-4 or EBCDIC"));
 }
 
+/* libxml2 quotes the document in its messages: a PI name that decodes
+ * (from UTF-16 here) to a character beyond U+FFFF must not reach the
+ * fault text, which a reply could not carry (found by fuzz_rpc_parse). */
+TEST(error_quoting_the_document_is_reply_text)
+{
+	static const unsigned char doc[] = {
+		0xff, 0xfe, '<', 0, '?', 0, 'x', 0xd9, 0xd9, 0xdd, 0xd9, 0xd9, 0xd9, 0xd9,
+		0xd9, 0xd9, 0xd9, 0xd9, 0xd9, '>', '<', '>', '<', 'd', 'a', 't', 'a', '>',
+		'a', 0, 'l', 0, 'l', 0, '>', 0, '1', 0,
+	};
+
+	CHECK(raw_refused((const char *)doc, sizeof(doc), "line 1: not well-formed XML"));
+	CHECK(rpc_text_ok(err, strlen(err)));
+}
+
 int main(void)
 {
 	RUN(call_with_every_type);
@@ -451,5 +467,6 @@ int main(void)
 	RUN(responses);
 	RUN(attributes_bounded_first);
 	RUN(encodings_refused);
+	RUN(error_quoting_the_document_is_reply_text);
 	return harness_done();
 }
