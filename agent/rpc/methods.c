@@ -69,10 +69,11 @@ const struct method method_table[] = {
 	{ "pool_server_status", "s:",
 	  "pool_server_status(): success:mem_free=<MB>;running_guests=<n>, what "
 	  "get_srv_agent_status asks each server.", m_pool_server_status },
-	{ "pool_sync", "s:A",
-	  "pool_sync(members): the master gives each member its table after every change, "
+	{ "pool_sync", "s:A,s:Ai",
+	  "pool_sync(members[, seq]): the master gives each member its table after every change, "
 	  "a list of {ip, roles, port, tls, registered (Unix time), sha256}; accepted from the "
-	  "pool credential only (1006 otherwise).", m_pool_sync },
+	  "pool credential only (1006 otherwise). seq only grows: a push older than the one "
+	  "applied is answered success:stale=...;have=... and changes nothing.", m_pool_sync },
 
 	/* hooks (methods_hooks.c) */
 	{ "list_hook_runs", "A:,A:i,A:s",
