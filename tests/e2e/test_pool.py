@@ -6,6 +6,7 @@ pool credential between agents (each agent has its own admin password, so
 only the credential can carry those calls) and the pinned certificate."""
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -108,6 +109,13 @@ class PoolTest(FaultAssertions, unittest.TestCase):
         self.assertIn("server.127.0.0.2=site,utility,xen", dump)
         # which only the master may send
         self.fault(1006, self.b.proxy().pool_sync, [])
+        # a push overtaken by a newer one changes nothing (pushes run side
+        # by side; each carries a number that only grows)
+        cred = re.search(r"^credential=(\w+)$", dump, re.M).group(1)
+        have = int(re.search(r"^synced_seq=(\d+)$", dump, re.M).group(1))
+        pool = self.b.proxy(user="ovs-pool", password=cred)
+        self.assertEqual(pool.pool_sync([], 1), "success:stale=1;have=%d" % have)
+        self.assertIn("server.127.0.0.4=utility,xen", db_dump_pool(self.b))
         # members send the manager to the master
         msg = self.fault(1004, self.b.proxy().list_servers)
         self.assertIn("127.0.0.2", msg)
