@@ -114,9 +114,18 @@ static int parse(const char *text, struct xen_dom **d, size_t *n)
 
 static void print_dom(FILE *f, const struct xen_dom *d)
 {
-	/* xl's columns, with the CPU time exact instead of %8.1f */
-	fprintf(f, "%-40s %5lld %5d %5d     %s  %8.17g %s %8s %16s\n", d->dom.name, d->dom.id,
-		d->dom.memory, d->dom.vcpus, d->flags, d->cpu_seconds, d->dom.uuid, "-", "-");
+	char t[400];
+
+	/* xl's columns, with the CPU time exact instead of %8.1f: the fewest
+	 * decimals that read back the same, in xl's fixed-point form (%g
+	 * would write an exponent, which the parser rightly refuses). */
+	for (int p = 0; p <= 30; p++) {
+		snprintf(t, sizeof(t), "%.*f", p, d->cpu_seconds);
+		if (strtod(t, NULL) == d->cpu_seconds)
+			break;
+	}
+	fprintf(f, "%-40s %5lld %5d %5d     %s  %8s %s %8s %16s\n", d->dom.name, d->dom.id,
+		d->dom.memory, d->dom.vcpus, d->flags, t, d->dom.uuid, "-", "-");
 }
 
 /* What parsed, printed as xl prints it, parses to the same domains. */
