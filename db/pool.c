@@ -208,14 +208,63 @@ int pool_member_del(struct store *s, const char *ip, char *err, size_t errlen)
 	return r;
 }
 
-int pool_members_replace(struct store *s, const struct pool_member *v, size_t n, char *err,
-			 size_t errlen)
+/* A stored sequence number (0 when absent or damaged: the next push then
+ * starts it again). */
+static long long seq_of(const char *v, size_t len)
+{
+	char text[24], *end;
+	long long x;
+
+	if (!v || !len || len >= sizeof(text))
+		return 0;
+	memcpy(text, v, len);
+	text[len] = '\0';
+	x = strtoll(text, &end, 10);
+	return *end || x < 0 ? 0 : x;
+}
+
+static long long txn_seq(struct store_txn *t, const char *key, char *err, size_t errlen)
+{
+	const char *v = NULL;
+	size_t len = 0;
+	int r = store_txn_get(t, POOL_TABLE, key, &v, &len, err, errlen);
+
+	return r < 0 ? -1 : r == 1 ? seq_of(v, len) : 0;
+}
+
+static int txn_put_seq(struct store_txn *t, const char *key, long long seq, char *err,
+		       size_t errlen)
+{
+	char text[24];
+	int n = snprintf(text, sizeof(text), "%lld", seq);
+
+	return store_txn_put(t, POOL_TABLE, key, text, (size_t)n, err, errlen);
+}
+
+long long pool_sync_seq_next(struct store *s, char *err, size_t errlen)
+{
+	struct store_txn *t = store_txn_begin(s, true, pool_tables, err, errlen);
+	long long seq;
+
+	if (!t)
+		return -1;
+	if ((seq = txn_seq(t, POOL_SYNC_SEQ, err, errlen)) < 0 ||
+	    txn_put_seq(t, POOL_SYNC_SEQ, ++seq, err, errlen) < 0) {
+		store_txn_abort(t);
+		return -1;
+	}
+	return store_txn_commit(t, err, errlen) < 0 ? -1 : seq;
+}
+
+int pool_members_sync(struct store *s, const struct pool_member *v, size_t n, long long seq,
+		      long long *have, char *err, size_t errlen)
 {
 	struct pool_member *old = NULL;
 	struct store_txn *t;
 	size_t nold = 0;
 	int rc = -1;
 
+	*have = 0;
 	/* The master is the only writer of the table: reading it first is
 	 * no race. */
 	if (pool_members(s, &old, &nold, err, errlen) < 0)
@@ -223,19 +272,36 @@ int pool_members_replace(struct store *s, const struct pool_member *v, size_t n,
 	t = store_txn_begin(s, true, pool_tables, err, errlen);
 	if (!t)
 		goto out;
+	if (seq && (*have = txn_seq(t, POOL_SYNCED_SEQ, err, errlen)) < 0)
+		goto abort;
+	if (seq && seq <= *have) {
+		store_txn_abort(t);
+		rc = 0;
+		goto out;
+	}
 	for (size_t i = 0; i < nold; i++)
 		if (txn_del_member(t, old[i].ip, err, errlen) < 0)
 			goto abort;
 	for (size_t i = 0; i < n; i++)
 		if (txn_put_member(t, &v[i], err, errlen) < 0)
 			goto abort;
-	rc = store_txn_commit(t, err, errlen);
+	if (seq && txn_put_seq(t, POOL_SYNCED_SEQ, seq, err, errlen) < 0)
+		goto abort;
+	rc = store_txn_commit(t, err, errlen) < 0 ? -1 : 1;
 	goto out;
 abort:
 	store_txn_abort(t);
 out:
 	free(old);
 	return rc;
+}
+
+int pool_members_replace(struct store *s, const struct pool_member *v, size_t n, char *err,
+			 size_t errlen)
+{
+	long long have;
+
+	return pool_members_sync(s, v, n, 0, &have, err, errlen) < 0 ? -1 : 0;
 }
 
 struct collect {

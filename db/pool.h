@@ -63,6 +63,17 @@ int pool_member_del(struct store *s, const char *ip, char *err, size_t errlen);
  * in one transaction. 0 or -1 with err. */
 int pool_members_replace(struct store *s, const struct pool_member *v, size_t n, char *err,
 			 size_t errlen);
+/* The master's pushes of its table run side by side and may overtake
+ * each other: each carries a number that only grows. pool_sync_seq_next
+ * gives the master's next one (-1 with err). pool_members_sync replaces
+ * the table as above, but only when seq is newer than the one applied
+ * last (seq 0: always), and keeps seq with it in the same transaction:
+ * 1 applied, 0 stale (*have the newer one), -1 with err. */
+#define POOL_SYNC_SEQ "sync_seq"        /* the master's last number sent */
+#define POOL_SYNCED_SEQ "synced_seq"    /* a member's last number applied */
+long long pool_sync_seq_next(struct store *s, char *err, size_t errlen);
+int pool_members_sync(struct store *s, const struct pool_member *v, size_t n, long long seq,
+		      long long *have, char *err, size_t errlen);
 /* Every member, in key order: *out malloc'd (NULL when none). 0 or -1. */
 int pool_members(struct store *s, struct pool_member **out, size_t *n, char *err,
 		 size_t errlen);

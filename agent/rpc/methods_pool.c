@@ -170,41 +170,6 @@ static int member_arg(struct rpc_call *call, const char *ip, struct pool_member 
 	return r == 1 ? 0 : -1;
 }
 
-/* The pushes of the member table run side by side and may arrive out of
- * order; each carries a number that only grows (kept in the store, so it
- * goes on growing across restarts), and a member keeps the newest. */
-#define SYNC_SEQ_KEY "sync_seq"        /* the master's last number sent */
-#define SYNCED_SEQ_KEY "synced_seq"    /* a member's last number applied */
-
-static long long stored_seq(struct server *srv, const char *key, char *err, size_t errlen)
-{
-	char *v = NULL, *end;
-	long long seq = 0;
-	int r = store_get(srv->store, "pool", key, &v, err, errlen);
-
-	if (r < 0)
-		return -1;
-	if (r == 1) {
-		errno = 0;
-		seq = strtoll(v, &end, 10);
-		if (errno || end == v || *end || seq < 0)
-			seq = 0; /* a damaged number starts again from the next push */
-	}
-	free(v);
-	return seq;
-}
-
-static long long next_sync_seq(struct server *srv, char *err, size_t errlen)
-{
-	long long seq = stored_seq(srv, SYNC_SEQ_KEY, err, errlen);
-	char text[32];
-
-	if (seq < 0)
-		return -1;
-	snprintf(text, sizeof(text), "%lld", ++seq);
-	return store_put(srv->store, "pool", SYNC_SEQ_KEY, text, err, errlen) < 0 ? -1 : seq;
-}
-
 /* Values go into "k=v;k=v": keep ';' and newlines out of them. */
 static void kv(struct buf *b, const char *key, const char *val)
 {
@@ -678,7 +643,7 @@ static void sync_members(struct server *srv)
 		log_warn("cannot share the pool's member list: %s", err);
 		goto out;
 	}
-	if ((seq = next_sync_seq(srv, err, sizeof(err))) < 0) {
+	if ((seq = pool_sync_seq_next(srv->store, err, sizeof(err))) < 0) {
 		log_warn("cannot share the pool's member list: %s", err);
 		goto out;
 	}
@@ -755,8 +720,9 @@ static int member_of(xmlrpc_env *env, xmlrpc_value *row, struct pool_member *m, 
 void m_pool_sync(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
-	char master[POOL_IP_MAX], self[POOL_IP_MAX], err[256], text[32];
+	char master[POOL_IP_MAX], self[POOL_IP_MAX], err[256];
 	long long seq = 0, have;
+	int r;
 	struct pool_member *v = NULL;
 	xmlrpc_value *list = NULL;
 	xmlrpc_env env;
@@ -799,19 +765,11 @@ void m_pool_sync(struct rpc_call *call, xmlrpc_value *params)
 	if (param_count(params) > 1 &&
 	    param_int_arg(call, params, 1, "seq", 1, INT64_MAX, "", &seq) != 0)
 		goto out;
-	if ((have = stored_seq(srv, SYNCED_SEQ_KEY, err, sizeof(err))) < 0) {
-		rpc_fault(call, FAULT_IO, "cannot read the pool state: %s", err);
-		goto out;
-	}
-	if (seq && seq <= have) {
-		/* an older push overtaken by a newer one: keep the newer */
-		rpc_return_printf(call, "success:stale=%lld;have=%lld", seq, have);
-		goto out;
-	}
-	snprintf(text, sizeof(text), "%lld", seq);
-	if (pool_members_replace(srv->store, v, (size_t)n, err, sizeof(err)) < 0 ||
-	    (seq && store_put(srv->store, "pool", SYNCED_SEQ_KEY, text, err, sizeof(err)) < 0))
+	r = pool_members_sync(srv->store, v, (size_t)n, seq, &have, err, sizeof(err));
+	if (r < 0)
 		rpc_fault(call, FAULT_IO, "cannot write the pool state: %s", err);
+	else if (r == 0) /* an older push overtaken by a newer one: keep the newer */
+		rpc_return_printf(call, "success:stale=%lld;have=%lld", seq, have);
 	else
 		rpc_return_string(call, "success");
 out:
