@@ -7,7 +7,10 @@
 #                   a struct hv_env, and no backend names struct server)
 #   agent/net       agent/base, agent/net (the network view)
 #   agent/repo      agent/base, db, hypervisor, agent/repo (the repositories)
-#   agent/server, agent/rpc, agent/guest   any of the above and each other
+#   agent/cluster   agent/base, db, agent/cluster (corosync, the replicated
+#                   pool state, the heartbeat: nothing of the guests or RPC)
+#   agent/server, agent/rpc, agent/guest, agent/pool   any of the above and
+#                   each other (agent/pool: HA, fencing, placement)
 #   utils           any of the above, and utils/ (code the tools share)
 #
 # Every include of the project's own headers is spelled from the root
@@ -47,11 +50,13 @@ check "agent/net includes agent/base and agent/net" '^agent/(base|net)/[a-z0-9_]
 	agent/net/*.[ch]
 check "agent/repo includes agent/base, db, hypervisor and agent/repo" \
 	'^(agent/(base|repo)|db|hypervisor(/qemu|/xen)?)/[a-z0-9_]+\.h$' agent/repo/*.[ch]
-check "agent/server, rpc, guest include the layers below and each other" \
-	'^(agent/(base|net|repo|server|rpc|guest)|db|hypervisor(/qemu|/xen)?)/[a-z0-9_]+\.h$' \
-	agent/server/*.[ch] agent/rpc/*.[ch] agent/guest/*.[ch]
+check "agent/cluster includes agent/base, db and agent/cluster" \
+	'^(agent/(base|cluster)|db)/[a-z0-9_]+\.h$' agent/cluster/*.[ch]
+check "agent/server, rpc, guest, pool include the layers below and each other" \
+	'^(agent/(base|net|repo|cluster|server|rpc|guest|pool)|db|hypervisor(/qemu|/xen)?)/[a-z0-9_]+\.h$' \
+	agent/server/*.[ch] agent/rpc/*.[ch] agent/guest/*.[ch] agent/pool/*.[ch]
 check "utils include by path from the root" \
-	'^(agent/(base|net|repo|server|rpc|guest)|db|hypervisor(/qemu|/xen)?|utils)/[a-z0-9_]+\.h$' utils/*.[ch]
+	'^(agent/(base|net|repo|cluster|server|rpc|guest|pool)|db|hypervisor(/qemu|/xen)?|utils)/[a-z0-9_]+\.h$' utils/*.[ch]
 
 if grep -n 'struct server\b' hypervisor/**/*.[ch] >/dev/null; then
 	grep -n 'struct server\b' hypervisor/**/*.[ch] | sed 's/^/# /'
