@@ -119,6 +119,13 @@ static const struct config_key keys[] = {
 	{ "hooks_max_running", KT_INT, OFF(hooks_max_running), 1, 1024, NULL },
 	/* Default <hooks_dir>/guest.d, whatever line sets hooks_dir (config_parse). */
 	{ "guest_hooks_dir", KT_PATH, OFF(guest_hooks_dir), 0, 0, NULL },
+	{ "cluster", KT_ENUM, OFF(cluster), 0, 0, ssl_words },
+	/* Default ovs_root, whatever line sets ovs_root (check_whole). */
+	{ "cluster_root", KT_PATH, OFF(cluster_root), 0, 0, NULL },
+	{ "hb_interval", KT_INT, OFF(hb_interval), 1, 60, NULL },
+	/* more than hb_interval (check_whole) */
+	{ "hb_timeout", KT_INT, OFF(hb_timeout), 2, 600, NULL },
+	{ "fence_timeout", KT_INT, OFF(fence_timeout), 1, 600, NULL },
 };
 
 #define NKEYS ARRAY_SIZE(keys)
@@ -205,6 +212,11 @@ void config_defaults(struct agent_config *cfg)
 	cfg->hook_timeout_cluster = 60;
 	cfg->hooks_max_running = 8;
 	cfg->guest_hooks_dir = xasprintf("%s/guest.d", cfg->hooks_dir);
+	cfg->cluster = true;
+	cfg->cluster_root = xstrdup(cfg->ovs_root);
+	cfg->hb_interval = 1;
+	cfg->hb_timeout = 3;
+	cfg->fence_timeout = 4;
 	cfg->network_bridges = xstrdup("");
 }
 
@@ -229,6 +241,7 @@ void config_free(struct agent_config *cfg)
 	free(cfg->hooks_dir);
 	free(cfg->repositories_file);
 	free(cfg->guest_hooks_dir);
+	free(cfg->cluster_root);
 	free(cfg->network_bridges);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -662,6 +675,17 @@ static int check_whole(struct parse_ctx *ctx, struct agent_config *cfg)
 	if (!seen_at(ctx, OFF(guest_hooks_dir))) {
 		free(cfg->guest_hooks_dir);
 		cfg->guest_hooks_dir = xasprintf("%s/guest.d", cfg->hooks_dir);
+	}
+	if (!seen_at(ctx, OFF(cluster_root))) {
+		free(cfg->cluster_root);
+		cfg->cluster_root = xstrdup(cfg->ovs_root);
+	}
+	if (cfg->hb_timeout <= cfg->hb_interval) {
+		ctx->line = seen_at(ctx, OFF(hb_timeout)) > seen_at(ctx, OFF(hb_interval)) ?
+			    seen_at(ctx, OFF(hb_timeout)) : seen_at(ctx, OFF(hb_interval));
+		ctx_error(ctx, "hb_timeout (%d) must be more than hb_interval (%d): a slot is "
+			  "stale only after missing a write", cfg->hb_timeout, cfg->hb_interval);
+		return -1;
 	}
 
 	if (cfg->max_unauth_connections <= cfg->max_connections)

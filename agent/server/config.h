@@ -78,6 +78,14 @@ struct agent_config {
 
 	/* networks */
 	char *network_bridges;     /* BRIDGE[:NETDEV],... brought up at start; "" none */
+
+	/* the cluster (agent/cluster, agent/pool) */
+	bool cluster;              /* cluster=enable|disable: join corosync's group */
+	char *cluster_root;        /* the shared repository holding the heartbeat: ovs_root */
+	int hb_interval;           /* seconds between heartbeat writes: 1 */
+	int hb_timeout;            /* a slot unchanged this long is stale: 3 */
+	int fence_timeout;         /* a server out of quorum powers off its HA guests
+				    * within this; the others wait this long: 4 */
 };
 
 /* Fill cfg with the documented defaults (allocations owned by cfg). */

@@ -458,6 +458,27 @@ TEST(acl_errors)
 	    "agent.ini:1: deny: bad address pattern '10.1.1.300' (not an IPv4 address)");
 }
 
+TEST(cluster_keys)
+{
+	struct agent_config cfg;
+
+	CHECK_INT(parse("ovs_root=/srv/ovs\n", &cfg), 0);
+	CHECK(cfg.cluster);
+	CHECK_STR(cfg.cluster_root, "/srv/ovs");        /* follows ovs_root */
+	CHECK_INT(cfg.hb_interval, 1);
+	CHECK_INT(cfg.hb_timeout, 3);
+	CHECK_INT(cfg.fence_timeout, 4);
+	config_free(&cfg);
+	CHECK_INT(parse("cluster_root=/c\novs_root=/o\ncluster=disable\nfence_timeout=9\n", &cfg), 0);
+	CHECK_STR(cfg.cluster_root, "/c");
+	CHECK(!cfg.cluster);
+	CHECK_INT(cfg.fence_timeout, 9);
+	config_free(&cfg);
+	CHECK_STR(parse_err("hb_interval=5\nhb_timeout=5\n"),
+	    "agent.ini:2: hb_timeout (5) must be more than hb_interval (5): a slot is stale "
+	    "only after missing a write");
+}
+
 TEST(key_errors)
 {
 	CHECK_STR(parse_err("\n\nprot=1\n"),
@@ -468,7 +489,8 @@ TEST(key_errors)
 	    "agent.ini:1: unknown key 'frobnicate' (known keys: listen, port, ssl,", 68) == 0);
 	CHECK(strstr(err, "template_max_bytes, hook_timeout_guest, hook_timeout_network, "
 		      "hook_timeout_repository, hook_timeout_cluster, hooks_max_running, "
-		      "guest_hooks_dir)") != NULL);
+		      "guest_hooks_dir, cluster, cluster_root, hb_interval, hb_timeout, "
+		      "fence_timeout)") != NULL);
 	CHECK_STR(parse_err("port=1\nssl=enable\nport=2\n"),
 	    "agent.ini:3: duplicate key 'port' (already set on line 1)");
 	CHECK_STR(parse_err("port 8899\n"),
@@ -613,6 +635,7 @@ int main(void)
 	RUN(enums_bad);
 	RUN(paths);
 	RUN(acl_errors);
+	RUN(cluster_keys);
 	RUN(key_errors);
 	RUN(bytes);
 	RUN(error_frees);
