@@ -81,7 +81,7 @@ int pool_ip_canon(const char *s, char out[POOL_IP_MAX])
 
 /* ---- members ------------------------------------------------------------------ */
 
-static const char *const pool_tables[] = { POOL_TABLE, NULL };
+static const char *const pool_tables[] = { POOL_TABLE, POOL_HA_TABLE, NULL };
 
 static char *key_of(const char *prefix, const char *ip)
 {
@@ -414,9 +414,25 @@ int pool_leave(struct store *s, char *err, size_t errlen)
 
 	if (!t)
 		return -1;
-	if (store_txn_clear(t, POOL_TABLE, err, errlen) < 0) {
+	if (store_txn_clear(t, POOL_TABLE, err, errlen) < 0 ||
+	    store_txn_clear(t, POOL_HA_TABLE, err, errlen) < 0) {
 		store_txn_abort(t);
 		return -1;
 	}
 	return store_txn_commit(t, err, errlen);
+}
+
+int pool_master_set(struct store *s, const char *ip, char *err, size_t errlen)
+{
+	return store_put(s, POOL_TABLE, "master_ip", ip, err, errlen);
+}
+
+int pool_ha_state_get(struct store *s, char **text, char *err, size_t errlen)
+{
+	return store_get(s, POOL_HA_TABLE, "state", text, err, errlen);
+}
+
+int pool_ha_state_put(struct store *s, const char *text, char *err, size_t errlen)
+{
+	return store_put(s, POOL_HA_TABLE, "state", text, err, errlen);
 }

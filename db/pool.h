@@ -88,7 +88,19 @@ int pool_self_get(struct store *s, char ip[POOL_IP_MAX], char *err, size_t errle
 /* Join: master_ip, self_ip and credential together. 0 or -1 with err. */
 int pool_join(struct store *s, const char *master_ip, const char *self_ip, const char *secret,
 	      char *err, size_t errlen);
-/* Leave: the whole pool table cleared (members, master, credential). */
+/* The master the cluster elected (agent/pool): master_ip alone. 0 or -1. */
+int pool_master_set(struct store *s, const char *ip, char *err, size_t errlen);
+
+/* The replicated HA state (agent/cluster/poolstate.h) as its snapshot
+ * text, in a table of its own (its lines are not db_dump pool's
+ * key=value lines, which the cluster scripts read). get: 1 and a
+ * malloc'd *text, 0 none, -1 with err. put: 0 or -1. */
+#define POOL_HA_TABLE "pool_ha"
+int pool_ha_state_get(struct store *s, char **text, char *err, size_t errlen);
+int pool_ha_state_put(struct store *s, const char *text, char *err, size_t errlen);
+
+/* Leave: the whole pool table cleared (members, master, credential), and
+ * the HA state with it. */
 int pool_leave(struct store *s, char *err, size_t errlen);
 
 #endif

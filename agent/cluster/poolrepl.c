@@ -127,6 +127,8 @@ static void apply(struct poolrepl *r, uint32_t from, const void *data, size_t le
 		r->ops->refused(r->arg, from, err);
 	else if (n > 0)
 		r->ops->changed(r->arg);
+	if (n >= 0 && r->ops->delivered)
+		r->ops->delivered(r->arg, from, data, len);
 }
 
 /* Every member's snapshot is in: adopt the best, replay what waited. */

@@ -34,6 +34,9 @@ struct poolrepl_ops {
 	void (*changed)(void *arg);
 	/* A sync ended: the copy is the group's. */
 	void (*synced)(void *arg);
+	/* An op message was applied to the copy (changed or not), in order:
+	 * the sender of a tagged op learns it is in (poolstate_op_id). */
+	void (*delivered)(void *arg, uint32_t from, const void *data, size_t len);
 	/* What was wrong with a message from a member (logged by the caller). */
 	void (*refused)(void *arg, uint32_t from, const char *why);
 };

@@ -165,6 +165,11 @@ void ps_op_forget(struct buf *b, const char *path)
 	buf_puts(b, "\n");
 }
 
+void ps_op_id(struct buf *b, uint64_t id)
+{
+	buf_printf(b, "ID %" PRIu64 "\n", id);
+}
+
 void poolstate_encode(const struct poolstate *s, struct buf *b)
 {
 	buf_puts(b, MAGIC_SNAP);
@@ -304,7 +309,7 @@ static int fields(char *line, char *f[FIELDS_MAX])
 	}
 }
 
-enum line_kind { L_HA, L_VMHA, L_PREF, L_OWN, L_MASTER, L_FORGET };
+enum line_kind { L_HA, L_VMHA, L_PREF, L_OWN, L_MASTER, L_FORGET, L_ID };
 
 struct line {
 	enum line_kind kind;
@@ -346,6 +351,9 @@ static int parse_line(char *text, struct line *l, char *err, size_t errlen)
 	} else if (strcmp(f[0], "MASTER") == 0 && n == 3) {
 		l->kind = L_MASTER;
 		bad = get_ip(f[1], l->ip) || get_u64(f[2], &l->epoch);
+	} else if (strcmp(f[0], "ID") == 0 && n == 2) {
+		l->kind = L_ID;
+		bad = get_u64(f[1], &l->epoch);
 	} else if (strcmp(f[0], "FORGET") == 0 && n == 2) {
 		l->kind = L_FORGET;
 		bad = get_path(f[1], l->path);
@@ -377,6 +385,8 @@ static int apply_line(struct poolstate *s, const struct line *l)
 		s->master_epoch = l->epoch;
 		snprintf(s->master, sizeof(s->master), "%s", l->ip);
 		return 1;
+	case L_ID:
+		return 0;
 	case L_FORGET:
 		i = locate(s, l->path, &found);
 		if (!found)
@@ -482,6 +492,23 @@ int poolstate_apply(struct poolstate *s, const void *msg, size_t len, char *err,
 	free(lines);
 	free(copy);
 	return changed;
+}
+
+uint64_t poolstate_op_id(const void *msg, size_t len)
+{
+	const char *p = (const char *)msg + strlen(MAGIC_OP), *end = (const char *)msg + len;
+	uint64_t id = 0;
+
+	if (poolstate_kind(msg, len) != 1)
+		return 0;
+	/* the tag is the first line after the magic when there is one */
+	if (end - p > 3 && memcmp(p, "ID ", 3) == 0) {
+		for (p += 3; p < end && *p >= '0' && *p <= '9' && id < UINT64_MAX / 10; p++)
+			id = id * 10 + (uint64_t)(*p - '0');
+		if (p >= end || *p != '\n')
+			id = 0;
+	}
+	return id;
 }
 
 static int parse_guest(char *text, struct poolstate *s, char *err, size_t errlen)

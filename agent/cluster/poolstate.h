@@ -75,6 +75,11 @@ void ps_op_own(struct buf *b, const char *path, const char *owner, uint64_t epoc
 /* applies only when epoch is newer than the master's. */
 void ps_op_master(struct buf *b, const char *ip, uint64_t epoch);
 void ps_op_forget(struct buf *b, const char *path);
+/* A sender's tag for its own message ("ID <n>"), changing nothing: the
+ * sender knows its change is applied when the message comes back. */
+void ps_op_id(struct buf *b, uint64_t id);
+/* The tag of an op message, 0 when it has none. */
+uint64_t poolstate_op_id(const void *msg, size_t len);
 
 /* Is msg an op message (1), a snapshot (2), or neither (0)? */
 int poolstate_kind(const void *msg, size_t len);

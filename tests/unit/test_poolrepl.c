@@ -162,7 +162,15 @@ static void on_refused(void *arg, uint32_t from, const char *why)
 {
 	fprintf(stderr, "  node %u refused from %u: %s\n", ((struct node *)arg)->id, from, why);
 }
-static const struct poolrepl_ops ops = { bus_send, on_changed, on_synced, on_refused };
+static uint64_t last_id[N + 1];
+static void on_delivered(void *arg, uint32_t from, const void *data, size_t len)
+{
+	if (from == ((struct node *)arg)->id && poolstate_op_id(data, len))
+		last_id[from] = poolstate_op_id(data, len);
+}
+static const struct poolrepl_ops ops = { .send = bus_send, .changed = on_changed,
+					 .synced = on_synced, .delivered = on_delivered,
+					 .refused = on_refused };
 
 /* Deliver everything on the bus, in order, to the members that are in. */
 static void deliver(void)
@@ -200,7 +208,7 @@ static void propose(int k, void (*build)(struct buf *))
 	buf_free(&b);
 }
 
-static void b_ha(struct buf *b) { ps_op_pool_ha(b, true); }
+static void b_ha(struct buf *b) { ps_op_id(b, 42); ps_op_pool_ha(b, true); }
 static void b_own2(struct buf *b) { ps_op_own(b, "/g", "10.0.0.2", 1, true); }
 static void b_own3(struct buf *b) { ps_op_own(b, "/g", "10.0.0.3", 1, true); }
 static void b_master(struct buf *b) { ps_op_master(b, "10.0.0.1", 5); }
@@ -251,6 +259,8 @@ TEST(group_sync_partition_and_rejoin)
 	propose(3, b_own3);
 	deliver();
 	same_everywhere();
+	CHECK_INT(last_id[1], 42);
+	CHECK_INT(last_id[2], 0);
 	CHECK_STR(poolstate_find(poolrepl_state(nodes[3].r), "/g")->owner, "10.0.0.2");
 
 	/* node 3 leaves; the others go on and change the state */
