@@ -33,7 +33,7 @@ struct child {
 	int exec_errno;
 	struct buf out, err;
 	size_t max_output, out_dropped, err_dropped;
-	bool keep_tail;
+	bool keep_tail, quiet_timeout;
 	const char *input;       /* borrowed copy owned by the child struct */
 	char *input_owned;
 	size_t input_len, input_off;
@@ -357,8 +357,12 @@ static void on_timeout(struct timer *t)
 	struct child *ch = t->data;
 
 	ch->timed_out = 1;
-	log_warn("child %d timed out after %d ms; terminating its process group",
-		 (int)ch->pid, ch->timeout_ms);
+	if (ch->quiet_timeout)
+		log_debug("child %d timed out after %d ms; terminating its process group",
+			  (int)ch->pid, ch->timeout_ms);
+	else
+		log_warn("child %d timed out after %d ms; terminating its process group",
+			 (int)ch->pid, ch->timeout_ms);
 	kill(-ch->pid, SIGTERM);
 	timer_start(ch->loop, &ch->kill_timer, KILL_GRACE_MS);
 }
@@ -467,6 +471,7 @@ struct child *child_spawn(struct loop *loop, const struct child_opts *o,
 		 o->argv ? strrchr(o->argv[0], '/') + 1 : "helper");
 	ch->max_output = o->max_output ? o->max_output : 65536;
 	ch->keep_tail = o->keep_tail;
+	ch->quiet_timeout = o->quiet_timeout;
 	/* A tail is kept in up to twice the cap (keep_output). */
 	buf_init(&ch->out, ch->max_output * (ch->keep_tail ? 2 : 1));
 	buf_init(&ch->err, ch->max_output * (ch->keep_tail ? 2 : 1));

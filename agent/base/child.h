@@ -46,6 +46,9 @@ struct child_opts {
 	int timeout_ms;           /* 0 = none */
 	size_t max_output;        /* per stream; 0 = 64 KiB */
 	bool keep_tail;           /* keep the last max_output bytes, not the first */
+	/* The owner says when it timed out (the heartbeat, once per hung
+	 * mount, not every round): logged here at debug only. */
+	bool quiet_timeout;
 	/* fds the exec'd child keeps, with their numbers unchanged and
 	 * FD_CLOEXEC cleared (a tap handed to QEMU); every other fd is still
 	 * closed. Each must be open, 3 or above, and listed once; at most

@@ -327,7 +327,7 @@ static void round_done(const struct child_result *res, void *arg)
 static void start_round(struct heartbeat *hb)
 {
 	struct child_opts o = { .fn = round_child, .fn_arg = hb, .timeout_ms = 2 * hb->interval_ms,
-				.max_output = HB_FILE_SIZE };
+				.max_output = HB_FILE_SIZE, .quiet_timeout = true };
 	char err[256];
 
 	if (hb->child || child_stopping())

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent/base/child.h"
+#include "agent/base/log.h"
 #include "agent/base/loop.h"
 #include "agent/cluster/hbslot.h"
 #include "agent/cluster/heartbeat.h"
@@ -156,9 +157,27 @@ TEST(two_nodes)
 	teardown();
 }
 
+/* How many lines of the log file hold s. */
+static int log_lines(const char *logpath, const char *s)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f = fopen(logpath, "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		n += strstr(line, s) != NULL;
+	if (f)
+		fclose(f);
+	return n;
+}
+
 TEST(blocked_file_stalls_once)
 {
+	char logpath[160];
+
 	setup();
+	snprintf(logpath, sizeof(logpath), "%s/log", dir);
+	CHECK(log_open(logpath, LOG_INFO, false) == 0);
 	a = heartbeat_new(L, path, INTERVAL, TIMEOUT);
 	heartbeat_on_stall(a, stall_a, NULL);
 	heartbeat_set_self(a, 1, "10.0.0.1");
@@ -189,6 +208,16 @@ TEST(blocked_file_stalls_once)
 	heartbeat_set_writing(a, false);
 	run_until(NULL, TIMEOUT + 2 * INTERVAL);
 	CHECK_INT(stalls_a, 2);
+
+	/* Said once each per stall, not every round: the rounds that timed
+	 * out (one in two intervals) are not logged one by one. */
+	log_close();
+	CHECK_INT(log_lines(logpath, "): stalled"), 2);
+	CHECK_INT(log_lines(logpath, "no longer stalled"), 1);
+	CHECK(log_lines(logpath, "timed out after 200 ms (said once") >= 2);
+	CHECK(log_lines(logpath, "timed out after 200 ms (said once") <= 3);   /* a slow round */
+	CHECK_INT(log_lines(logpath, "[child]"), 0);
+	unlink(logpath);
 	teardown();   /* with a child blocked in open */
 }
 
