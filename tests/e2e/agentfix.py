@@ -104,9 +104,11 @@ def unverified():
 class Agent:
     def __init__(self, host="127.0.0.1", port=None, ssl_on=True, hypervisor="sim",
                  auth="password", user="admin", password="secret", extra=None, env=None,
-                 log_level="debug", bin_dir=None, netns=None):
+                 log_level="debug", bin_dir=None, netns=None, prefix=None):
         self.bin_dir = bin_dir  # another build's bin/ (bench/echo --baseline)
-        self.netns = netns  # run inside this network namespace (`ip netns exec`)
+        # Run through this argv prefix: inside network namespace netns (`ip
+        # netns exec`), or a hostfix host's (Hosts.argv(i): nsenter -m -n).
+        self.prefix = list(prefix) if prefix else (["ip", "netns", "exec", netns] if netns else [])
         self.host = host
         self.port = port or free_port(host)
         self.ssl_on = ssl_on
@@ -157,8 +159,7 @@ class Agent:
         # A pid file left by a killed agent must not pass for readiness.
         if os.path.exists(self.pid_file):
             os.unlink(self.pid_file)
-        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
-        self.proc = subprocess.Popen(prefix + [binary("ovs-agent", self.bin_dir), "--config",
+        self.proc = subprocess.Popen(self.prefix + [binary("ovs-agent", self.bin_dir), "--config",
                                                self.ini, "--foreground"],
                                      env=self.env, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE)

@@ -2,18 +2,13 @@
 """test_cluster_scripts.py - hooks/ovs-cluster-configure and
 hooks/ovs-cluster-check (guide 9.2) with real corosync.
 
-Three "hosts" are network namespaces ovs10-cs-<pid>-1..3, each joined by a
-veth to a bridge in a fourth, ovs10-cs-<pid>-br, with 10.77.0.1..3/24. Each
-host also has a mount namespace of its own, held by a `sleep` (the holder,
-started through `ip netns exec NS unshare -m`), with tmpfs on /run and
-/dev/shm (corosync's pid file, libqb's shared memory) and temp dirs bound
-over /etc/corosync, /var/lib/corosync and /var/log/corosync; commands run
-there through `nsenter -t <holder> -m -n`. The scripts run with their
-default corosync paths and OVS_OCFS2_CONF, OVS_ROOT, OVS_REPOSITORIES in the
-host's temp dir. After each test every process in a holder's mount
-namespace (corosync, the holder) is ended by pid, the namespaces deleted and
-the temp dir removed, pass or fail. Needs root, iproute2, util-linux and
-corosync (Debian package corosync).
+Three "hosts" (hostfix.py: network namespaces with 10.77.0.1..3/24 on one
+bridge, each with a mount namespace of its own: private /run, /dev/shm and
+corosync's directories). The scripts run with their default corosync paths
+and OVS_OCFS2_CONF, OVS_ROOT, OVS_REPOSITORIES in the host's temp dir. After
+each test the hosts are closed (every process in them ended by pid, the
+namespaces deleted, the temp dir removed), pass or fail. Needs root,
+iproute2, util-linux and corosync (Debian package corosync).
 
 Run: python3 tests/e2e/test_cluster_scripts.py [test_name...]
 Prints one TAP line per test (see tap.py); exits 1 when any failed.
@@ -24,7 +19,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -32,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from tap import main  # noqa: E402
 from test_network_bridge import run  # noqa: E402  (argv's result; fails on a non-zero exit)
+import hostfix  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 HOOKS = os.path.join(ROOT, "hooks")
@@ -42,7 +37,6 @@ ADDRS = ["10.77.0.1", "10.77.0.2", "10.77.0.3"]
 NAMES = ["ovs1", "ovs2", "ovs3"]
 NODES = ",".join("%s=%s" % p for p in zip(ADDRS, NAMES))
 QUORATE_WITHIN = 30     # seconds for a ring to form or lose quorum
-PRIVATE = ("/etc/corosync", "/var/lib/corosync", "/var/log/corosync")
 
 CLUSTER_CONF = "".join(
     "node:\n\tip_port = 7777\n\tip_address = %s\n\tnumber = %d\n\tname = %s\n"
@@ -51,135 +45,39 @@ CLUSTER_CONF = "".join(
 
 
 def can_run():
-    if os.geteuid() != 0:
-        return "needs root (network and mount namespaces)"
-    for tool in ("ip", "unshare", "nsenter", "mountpoint", "flock", "losetup", "mkfs.ext4",
+    why = hostfix.can_run()
+    if why:
+        return why
+    for tool in ("mountpoint", "flock", "losetup", "mkfs.ext4",
                  "corosync", "corosync-quorumtool", "corosync-cmapctl"):
         if not shutil.which(tool):
             return "%s is not installed" % tool
-    for d in PRIVATE:
-        if not os.path.isdir(d):
-            return "%s is missing (corosync's package makes it)" % d
     return None
-
-
-def mnt_ns(pid):
-    try:
-        return os.readlink("/proc/%d/ns/mnt" % pid)
-    except OSError:
-        return None
 
 
 @unittest.skipIf(can_run(), can_run())
 class ClusterCase(unittest.TestCase):
     maxDiff = None
-    _n = 0
 
     def setUp(self):
-        ClusterCase._n += 1
-        base = "ovs10-cs-%d-%d" % (os.getpid(), ClusterCase._n)
-        self.tmp = tempfile.mkdtemp(prefix="ovs10-cs.")
-        self.addCleanup(shutil.rmtree, self.tmp, ignore_errors=True)
-        self.holders = []
-        self.addCleanup(self.end_hosts)
-        self.br = base + "-br"
-        self.ns = [base + "-%d" % (i + 1) for i in range(3)]
-        for ns in [self.br] + self.ns:
-            run("ip", "netns", "add", ns)
-            self.addCleanup(run, "ip", "netns", "del", ns, check=False)
-        run("ip", "-n", self.br, "link", "add", "br0", "type", "bridge")
-        run("ip", "-n", self.br, "link", "set", "br0", "up")
-        for i, ns in enumerate(self.ns):
-            port = "p%d" % (i + 1)
-            run("ip", "-n", self.br, "link", "add", port, "type", "veth",
-                "peer", "name", "eth0", "netns", ns)
-            run("ip", "-n", self.br, "link", "set", port, "master", "br0", "up")
-            run("ip", "-n", ns, "addr", "add", ADDRS[i] + "/24", "dev", "eth0")
-            run("ip", "-n", ns, "link", "set", "eth0", "up")
-            run("ip", "-n", ns, "link", "set", "lo", "up")
-        for i, ns in enumerate(self.ns):
-            self.holders.append(self.start_holder(i, ns))
-
-    def start_holder(self, i, ns):
-        """The sleep that holds host i's mount namespace; its pid."""
-        d = self.hostdir(i)
-        binds = []
-        for p in PRIVATE:
-            os.makedirs(d + p)
-            binds.append("mount --bind %s%s %s" % (d, p, p))
-        script = ("set -e; mount --make-rprivate /; mount -t tmpfs tmpfs /run; "
-                  "mount -t tmpfs tmpfs /dev/shm; %s; echo ready; exec sleep 100000"
-                  % "; ".join(binds))
-        p = subprocess.Popen(["ip", "netns", "exec", ns, "unshare", "-m", "sh", "-c", script],
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
-        self.holders_procs = getattr(self, "holders_procs", []) + [p]
-        line = p.stdout.readline()
-        self.assertEqual(line, "ready\n", "host %d's mount namespace" % (i + 1))
-        return p.pid
-
-    def end_hosts(self):
-        """Every process in a holder's mount namespace ended by its pid
-        (corosync first, then the holder), then waited for."""
-        mine = {mnt_ns(pid) for pid in self.holders} - {None}
-        if mine and mine & {mnt_ns(os.getpid())}:
-            raise AssertionError("a holder shares the test's mount namespace")
-        others = []
-        for name in os.listdir("/proc"):
-            if name.isdigit() and int(name) not in self.holders and mnt_ns(int(name)) in mine:
-                others.append(int(name))
-        for pid in others:
-            self.end_pid(pid)
-        for p in getattr(self, "holders_procs", []):
-            p.kill()
-            p.wait(timeout=10)
-            p.stdout.close()
-
-    def end_pid(self, pid, sig=signal.SIGTERM):
-        """SIGTERM, then SIGKILL after 10 s; waits until the pid is gone."""
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + 10
-        while os.path.exists("/proc/%d" % pid):
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                deadline += 10
-            time.sleep(0.05)
+        self.hosts = hostfix.Hosts(3, prefix="10.77.0", tag="cs")
+        self.addCleanup(self.hosts.close)
 
     # -- helpers -------------------------------------------------------------
-    def hostdir(self, i):
-        return os.path.join(self.tmp, "h%d" % (i + 1))
-
     def env(self, i, **extra):
-        d = self.hostdir(i)
+        d = self.hosts.hostdir(i)
         e = dict(os.environ, OVS_OCFS2_CONF=d + "/ocfs2/cluster.conf", OVS_ROOT=d + "/OVS",
-                 OVS_REPOSITORIES=d + "/ovs/repositories", OVS_DB_DUMP="", TMPDIR=self.tmp)
+                 OVS_REPOSITORIES=d + "/ovs/repositories", OVS_DB_DUMP="", TMPDIR=self.hosts.tmp)
         e.update(extra)
         return e
 
     def on(self, i, *argv, code=0, **extra):
         """argv on host i; its exit status must be code (when not None)."""
-        r = run("nsenter", "-t", str(self.holders[i]), "-m", "-n", "--", *argv,
-                env=self.env(i, **extra), check=False)
+        r = self.hosts.on(i, *argv, env=self.env(i, **extra))
         if code is not None:
             self.assertEqual(r.returncode, code, "%s on host %d:\n%s%s"
                              % (" ".join(argv), i + 1, r.stdout, r.stderr))
         return r
-
-    def inside(self, i, path):
-        """A path of host i's mount namespace, seen from here."""
-        return "/proc/%d/root%s" % (self.holders[i], path)
-
-    def read(self, i, path):
-        with open(self.inside(i, path)) as f:
-            return f.read()
-
-    def corosync_pid(self, i):
-        try:
-            return int(self.read(i, "/run/corosync.pid").strip())
-        except (OSError, ValueError):
-            return None
 
     def wait_for(self, what, cond, within=QUORATE_WITHIN):
         deadline = time.monotonic() + within
@@ -198,14 +96,10 @@ class ClusterCase(unittest.TestCase):
         self.assertIn("corosync started (pid ", r.stdout)
         self.assertIn("o2cb not started", r.stdout)     # no OCFS2 in this kernel
         for i in (1, 2):
-            for src, mode in (("/etc/corosync/corosync.conf", 0o644),
-                              ("/etc/corosync/authkey", 0o400)):
-                with open(self.inside(0, src), "rb") as f, \
-                        open(self.inside(i, src), "wb") as g:
-                    g.write(f.read())
-                os.chmod(self.inside(i, src), mode)
-            os.makedirs(self.hostdir(i) + "/ocfs2")
-            shutil.copy(self.hostdir(0) + "/ocfs2/cluster.conf", self.hostdir(i) + "/ocfs2/")
+            self.hosts.copy(0, i, "/etc/corosync/corosync.conf", 0o644)
+            self.hosts.copy(0, i, "/etc/corosync/authkey", 0o400)
+            os.makedirs(self.hosts.hostdir(i) + "/ocfs2")
+            shutil.copy(self.hosts.hostdir(0) + "/ocfs2/cluster.conf", self.hosts.hostdir(i) + "/ocfs2/")
             r = self.on(i, CONFIGURE, "--nodes", NODES)
             self.assertIn("kept", r.stdout)
             self.assertIn("corosync started (pid ", r.stdout)
@@ -214,22 +108,22 @@ class ClusterCase(unittest.TestCase):
         out = self.on(0, "corosync-quorumtool", "-s").stdout
         self.assertRegex(out, r"Total votes:\s+3")
         r = self.on(0, CONFIGURE, "--nodes", NODES)    # again: nothing changes
-        self.assertIn("corosync runs already (pid %d)" % self.corosync_pid(0), r.stdout)
+        self.assertIn("corosync runs already (pid %d)" % self.hosts.corosync_pid(0), r.stdout)
 
     def make_root(self, i):
         """The cluster root on host i: a directory of the test's made a
         repository with ovs-makerepo ... C (a bind mount at OVS_ROOT)."""
-        src = os.path.join(self.tmp, "shared-root")
+        src = os.path.join(self.hosts.tmp, "shared-root")
         os.makedirs(src, exist_ok=True)
-        os.makedirs(self.hostdir(i) + "/OVS", exist_ok=True)
+        os.makedirs(self.hosts.hostdir(i) + "/OVS", exist_ok=True)
         self.on(i, MAKEREPO, src, "C", "cluster root")
 
     def heartbeat(self, i, age=0):
-        hb = self.hostdir(i) + "/OVS/.server_pool_hb"
-        with open(self.inside(i, hb), "w") as f:
+        hb = self.hosts.hostdir(i) + "/OVS/.server_pool_hb"
+        with open(self.hosts.inside(i, hb), "w") as f:
             f.write("hb\n")
         t = time.time() - age
-        os.utime(self.inside(i, hb), (t, t))
+        os.utime(self.hosts.inside(i, hb), (t, t))
 
     # -- tests -----------------------------------------------------------------
     def test_configure_files(self):
@@ -237,8 +131,8 @@ class ClusterCase(unittest.TestCase):
         nodes; an authkey 0400 made once; an existing cluster.conf kept;
         other nodes refused without --force."""
         r = self.on(0, CONFIGURE, "--nodes", NODES, "--no-start")
-        self.assertEqual(self.read(0, self.hostdir(0) + "/ocfs2/cluster.conf"), CLUSTER_CONF)
-        conf = self.read(0, "/etc/corosync/corosync.conf")
+        self.assertEqual(self.hosts.read(0, self.hosts.hostdir(0) + "/ocfs2/cluster.conf"), CLUSTER_CONF)
+        conf = self.hosts.read(0, "/etc/corosync/corosync.conf")
         for want in ("transport: knet", "cluster_name: ocfs2", "provider: corosync_votequorum",
                      "logfile: /var/log/corosync/corosync.log", "to_logfile: yes",
                      "keyfile: /etc/corosync/authkey"):
@@ -247,27 +141,27 @@ class ClusterCase(unittest.TestCase):
             self.assertIn("\tnode {\n\t\tring0_addr: %s\n\t\tnodeid: %d\n\t\tname: %s\n\t}\n"
                           % (a, n + 1, name), conf)
         self.assertNotIn("two_node", conf)
-        key = os.stat(self.inside(0, "/etc/corosync/authkey"))
+        key = os.stat(self.hosts.inside(0, "/etc/corosync/authkey"))
         self.assertEqual(key.st_mode & 0o777, 0o400)
         self.assertGreaterEqual(key.st_size, 128)
-        with open(self.inside(0, "/etc/corosync/authkey"), "rb") as f:
+        with open(self.hosts.inside(0, "/etc/corosync/authkey"), "rb") as f:
             secret = f.read()
         # Again: everything kept, the key too.
         r = self.on(0, CONFIGURE, "--nodes", NODES, "--no-start")
         self.assertIn("exists: kept as it is", r.stdout)
         self.assertIn("has these nodes already: kept", r.stdout)
-        with open(self.inside(0, "/etc/corosync/authkey"), "rb") as f:
+        with open(self.hosts.inside(0, "/etc/corosync/authkey"), "rb") as f:
             self.assertEqual(f.read(), secret)
         # Two nodes: refused, then --force (two_node; the old file kept).
         two = ",".join(NODES.split(",")[:2])
         r = self.on(0, CONFIGURE, "--nodes", two, "--no-start", code=1)
         self.assertIn("names other nodes (10.77.0.1 10.77.0.2 10.77.0.3) than 10.77.0.1 "
                       "10.77.0.2: not changed (--force replaces it)", r.stderr)
-        self.assertEqual(self.read(0, "/etc/corosync/corosync.conf"), conf)
+        self.assertEqual(self.hosts.read(0, "/etc/corosync/corosync.conf"), conf)
         r = self.on(0, CONFIGURE, "--nodes", two, "--no-start", "--force")
-        self.assertIn("two_node: 1", self.read(0, "/etc/corosync/corosync.conf"))
-        self.assertEqual(self.read(0, "/etc/corosync/corosync.conf.old"), conf)
-        self.assertEqual(self.read(0, self.hostdir(0) + "/ocfs2/cluster.conf"), CLUSTER_CONF)
+        self.assertIn("two_node: 1", self.hosts.read(0, "/etc/corosync/corosync.conf"))
+        self.assertEqual(self.hosts.read(0, "/etc/corosync/corosync.conf.old"), conf)
+        self.assertEqual(self.hosts.read(0, self.hosts.hostdir(0) + "/ocfs2/cluster.conf"), CLUSTER_CONF)
         self.assertIn("names other nodes than", r.stderr)    # the kept cluster.conf
         # Not one of this host's addresses; bad arguments.
         r = self.on(1, CONFIGURE, "--nodes", "10.77.0.1", "--no-start", code=1)
@@ -281,7 +175,7 @@ class ClusterCase(unittest.TestCase):
         """Without --nodes, the nodes come from db_dump pool (a stand-in
         printing the agreed lines): the master first; not on the master:
         refused."""
-        dump = os.path.join(self.tmp, "db_dump")
+        dump = os.path.join(self.hosts.tmp, "db_dump")
         with open(dump, "w") as f:
             f.write("#!/bin/sh\n[ \"$1\" = pool ] || exit 2\n"
                     "printf 'master_ip=10.77.0.2\\nserver.10.77.0.1=xen\\n"
@@ -290,7 +184,7 @@ class ClusterCase(unittest.TestCase):
         r = self.on(0, CONFIGURE, "--no-start", code=1, OVS_DB_DUMP=dump)
         self.assertIn("this host is not the pool master (10.77.0.2)", r.stderr)
         self.on(1, CONFIGURE, "--no-start", OVS_DB_DUMP=dump)
-        text = self.read(1, self.hostdir(1) + "/ocfs2/cluster.conf")
+        text = self.hosts.read(1, self.hosts.hostdir(1) + "/ocfs2/cluster.conf")
         self.assertEqual([l.split(" = ")[1] for l in text.splitlines() if "ip_address" in l],
                          ["10.77.0.2", "10.77.0.1", "10.77.0.3"])
         self.assertIn("\tname = %s\n" % os.uname().nodename.split(".")[0], text)
@@ -302,17 +196,16 @@ class ClusterCase(unittest.TestCase):
     def test_at_once(self):
         """Six configures at once: the lock lets one write, the others
         keep its files; one authkey."""
-        procs = [subprocess.Popen(["nsenter", "-t", str(self.holders[0]), "-m", "-n", "--",
-                                   CONFIGURE, "--nodes", NODES, "--no-start"],
+        procs = [subprocess.Popen(self.hosts.argv(0, CONFIGURE, "--nodes", NODES, "--no-start"),
                                   env=self.env(0), stdin=subprocess.DEVNULL,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for _ in range(6)]
         outs = [p.communicate(timeout=60) for p in procs]
         self.assertEqual([p.returncode for p in procs], [0] * 6, outs)
         self.assertEqual(sum("wrote /etc/corosync/authkey" in o for o, _ in outs), 1, outs)
-        self.assertEqual(sum("wrote %s/ocfs2/cluster.conf" % self.hostdir(0) in o
+        self.assertEqual(sum("wrote %s/ocfs2/cluster.conf" % self.hosts.hostdir(0) in o
                              for o, _ in outs), 1, outs)
-        self.assertEqual(sorted(n for n in os.listdir(self.inside(0, "/etc/corosync"))),
+        self.assertEqual(sorted(n for n in os.listdir(self.hosts.inside(0, "/etc/corosync"))),
                          [".ovs-cluster.lock", "authkey", "corosync.conf"])
 
     def test_ring_and_check(self):
@@ -321,11 +214,11 @@ class ClusterCase(unittest.TestCase):
         heartbeat is missing or stale, and when two corosyncs end."""
         self.form_ring()
         r = self.on(0, CHECK, "--master", code=1)
-        self.assertIn("the cluster root is not mounted at %s/OVS" % self.hostdir(0), r.stderr)
+        self.assertIn("the cluster root is not mounted at %s/OVS" % self.hosts.hostdir(0), r.stderr)
         self.make_root(0)
         r = self.on(0, CHECK, "--master", code=1)
         self.assertIn("no heartbeat yet: %s/OVS/.server_pool_hb does not exist"
-                      % self.hostdir(0), r.stderr)
+                      % self.hosts.hostdir(0), r.stderr)
         self.assertIn("1 problem(s)", r.stderr)
         self.on(0, CHECK)                       # not the master: only said
         self.heartbeat(0)
@@ -340,19 +233,19 @@ class ClusterCase(unittest.TestCase):
         self.heartbeat(0)
         # Two of three corosyncs ended (by pid): no quorum on the master.
         for i in (1, 2):
-            pid = self.corosync_pid(i)
+            pid = self.hosts.corosync_pid(i)
             self.assertIsNotNone(pid)
-            self.end_pid(pid, signal.SIGKILL)
+            hostfix.end_pid(pid, signal.SIGKILL)
         self.wait_for("host 1 not quorate", lambda: not self.quorate(0))
         r = self.on(0, CHECK, "--master", code=1)
         self.assertRegex(r.stderr, r"corosync \(pid \d+\) is not quorate: 1 votes of the 2 needed")
         # And its own corosync ended: not running.
-        self.end_pid(self.corosync_pid(0))
+        hostfix.end_pid(self.hosts.corosync_pid(0))
         r = self.on(0, CHECK, "--master", code=1)
         self.assertIn("corosync is not running (no live pid in /run/corosync.pid)", r.stderr)
         # A file gone and a mismatch are named.
-        os.unlink(self.inside(0, "/etc/corosync/authkey"))
-        with open(self.hostdir(0) + "/ocfs2/cluster.conf", "w") as f:
+        os.unlink(self.hosts.inside(0, "/etc/corosync/authkey"))
+        with open(self.hosts.hostdir(0) + "/ocfs2/cluster.conf", "w") as f:
             f.write(CLUSTER_CONF.replace("10.77.0.3", "10.77.0.9"))
         r = self.on(0, CHECK, code=1)
         self.assertIn("/etc/corosync/authkey is missing", r.stderr)
@@ -364,7 +257,7 @@ class ClusterCase(unittest.TestCase):
         comes raises the expected votes, the three stay quorate."""
         self.form_ring()
         four = NODES + ",10.77.0.4=ovs4"
-        pids = [self.corosync_pid(i) for i in range(3)]
+        pids = [self.hosts.corosync_pid(i) for i in range(3)]
         for i in range(3):
             r = self.on(i, CONFIGURE, "--nodes", four, "--force")
             self.assertIn("corosync (pid %d) reloaded /etc/corosync/corosync.conf" % pids[i],
@@ -372,18 +265,18 @@ class ClusterCase(unittest.TestCase):
         out = self.on(0, "corosync-quorumtool", "-s").stdout
         self.assertRegex(out, r"Expected votes:\s+4")
         self.assertRegex(out, r"Quorate:\s+Yes")
-        self.assertEqual([self.corosync_pid(i) for i in range(3)], pids)
+        self.assertEqual([self.hosts.corosync_pid(i) for i in range(3)], pids)
 
     def test_alter_fstab(self):
         """--alter-fstab moves the /OVS line of a private fstab into the
         repositories file (uuid from the marker, options kept), backs fstab
         up in /tmp first and is idempotent; an ext4 without a marker gets
         blkid's uuid."""
-        root = self.hostdir(0) + "/OVS"
+        root = self.hosts.hostdir(0) + "/OVS"
         os.makedirs(root)
         devs = []
         for name in ("marked", "bare"):
-            img = os.path.join(self.tmp, name + ".img")
+            img = os.path.join(self.hosts.tmp, name + ".img")
             with open(img, "wb") as f:
                 f.truncate(32 << 20)
             run("mkfs.ext4", "-q", "-F", img)
@@ -391,20 +284,20 @@ class ClusterCase(unittest.TestCase):
             self.addCleanup(run, "losetup", "-d", dev, check=False)
             devs.append(dev)
         uuid = "0b5f5a3c-1111-4222-8333-944455556666"
-        mnt = os.path.join(self.tmp, "m")
+        mnt = os.path.join(self.hosts.tmp, "m")
         os.makedirs(mnt)
         self.on(0, "mount", devs[0], mnt)
-        with open(self.inside(0, mnt + "/.ovsrepo"), "w") as f:
+        with open(self.hosts.inside(0, mnt + "/.ovsrepo"), "w") as f:
             f.write("OVS_REPO_UUID=%s\nOVS_REPO_SHARED=C\nOVS_REPO_DESCRIPTION=root\n" % uuid)
         self.on(0, "umount", mnt)
-        fstab = os.path.join(self.tmp, "fstab")
+        fstab = os.path.join(self.hosts.tmp, "fstab")
         other = "proc /proc proc defaults 0 0\n# a comment\n\n"
         for dev, want in ((devs[0], uuid), (devs[1], None)):
             text = other + "%s %s ext4 noatime,errors=remount-ro 0 0\n" % (dev, root)
             with open(fstab, "w") as f:
                 f.write(text)
             os.chmod(fstab, 0o640)
-            repos = self.hostdir(0) + "/ovs/repositories"
+            repos = self.hosts.hostdir(0) + "/ovs/repositories"
             for f in (repos, repos + ".options"):
                 if os.path.exists(f):
                     os.unlink(f)
