@@ -134,6 +134,7 @@ class ClusterCase(unittest.TestCase):
         self.assertEqual(self.hosts.read(0, self.hosts.hostdir(0) + "/ocfs2/cluster.conf"), CLUSTER_CONF)
         conf = self.hosts.read(0, "/etc/corosync/corosync.conf")
         for want in ("transport: knet", "cluster_name: ocfs2", "provider: corosync_votequorum",
+                     "\ttoken: 1000\n",
                      "logfile: /var/log/corosync/corosync.log", "to_logfile: yes",
                      "keyfile: /etc/corosync/authkey"):
             self.assertIn(want, conf)
@@ -163,6 +164,13 @@ class ClusterCase(unittest.TestCase):
         self.assertEqual(self.hosts.read(0, "/etc/corosync/corosync.conf.old"), conf)
         self.assertEqual(self.hosts.read(0, self.hosts.hostdir(0) + "/ocfs2/cluster.conf"), CLUSTER_CONF)
         self.assertIn("names other nodes than", r.stderr)    # the kept cluster.conf
+        # The token timeout from the environment, a number of ms only.
+        for bad in ("abc", "99", "1e4", "-1000", "1000 "):
+            r = self.on(0, CONFIGURE, "--nodes", NODES, "--no-start", "--force", code=1,
+                        OVS_COROSYNC_TOKEN=bad)
+            self.assertIn("OVS_COROSYNC_TOKEN '%s' is not a number of ms" % bad, r.stderr)
+        self.on(0, CONFIGURE, "--nodes", NODES, "--no-start", "--force", OVS_COROSYNC_TOKEN="3000")
+        self.assertIn("\ttoken: 3000\n", self.hosts.read(0, "/etc/corosync/corosync.conf"))
         # Not one of this host's addresses; bad arguments.
         r = self.on(1, CONFIGURE, "--nodes", "10.77.0.1", "--no-start", code=1)
         self.assertIn("none of the nodes (10.77.0.1) is an address of this host", r.stderr)
