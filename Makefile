@@ -36,7 +36,10 @@ CFLAGS    += -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
              -D_GNU_SOURCE -D_FORTIFY_SOURCE=2 -I. \
              -DAGENT_VERSION='"$(VERSION)"' $(XML2_CFLAGS) $(NL_CFLAGS) $(SANFLAGS)
 LDFLAGS   += $(SANFLAGS) -Wl,-z,relro,-z,now
-LDLIBS    := -lssl -lcrypto -lcrypt -lpam -llmdb -lxml2 -lnl-route-3 -lnl-3 $(XMLRPC_LIBS)
+# libcpg, libvotequorum, libcmap: corosync's clients (agent/cluster/corolink.c);
+# libcorosync_common: their cs_strerror.
+LDLIBS    := -lssl -lcrypto -lcrypt -lpam -llmdb -lxml2 -lnl-route-3 -lnl-3 $(XMLRPC_LIBS) \
+             -lcpg -lvotequorum -lcmap -lcorosync_common
 
 # Everything except the programs' main files goes into one static library;
 # each program links it and the linker keeps only what it uses.
@@ -95,7 +98,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libagent.a
 
 # --- Debian packages the build, the tests and the demo need ---------------
 DEB_BUILD := build-essential pkg-config libssl-dev libxmlrpc-core-c3-dev \
-             libpam0g-dev libcrypt-dev liblmdb-dev libnl-route-3-dev libxml2-dev
+             libpam0g-dev libcrypt-dev liblmdb-dev libnl-route-3-dev libxml2-dev \
+             libcpg-dev libvotequorum-dev libcmap-dev libcorosync-common-dev
 DEB_TEST  := clang libclang-rt-14-dev python3 curl openssl libpam-wrapper \
              procps iproute2 util-linux e2fsprogs qemu-system-x86 iputils-ping shellcheck \
              corosync
