@@ -54,9 +54,12 @@ UTIL_SRCS := $(filter-out $(PROGS:%=utils/%.c),$(wildcard utils/*.c))
 UTIL_OBJS := $(UTIL_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# Test tools (tests/tools/*.c): programs the e2e tests drive, not installed.
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps deps-build install-debs demo check test unit install clean fuzz bench
-all: $(PROG_BINS) $(UNIT_BINS)
+all: $(PROG_BINS) $(UNIT_BINS) $(TOOL_BINS)
 
 Q         := $(if $(V),,@)
 $(BUILD)/obj/%.o: %.c
@@ -90,6 +93,11 @@ $(BUILD)/bin/%: $(BUILD)/obj/utils/%.o $(BUILD)/libutils.a $(BUILD)/libagent.a
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libagent.a
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(TOOL_BINS): $(BUILD)/tests/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libagent.a
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
