@@ -4,6 +4,7 @@
 #define OVS_METHODS_H
 
 #include "agent/rpc/rpc.h"
+#include "db/pool.h"
 
 /* methods_system.c */
 void m_list_methods(struct rpc_call *call, xmlrpc_value *params);
@@ -27,6 +28,16 @@ void m_join_pool(struct rpc_call *call, xmlrpc_value *params);
 void m_leave_pool(struct rpc_call *call, xmlrpc_value *params);
 void m_pool_server_status(struct rpc_call *call, xmlrpc_value *params);
 void m_pool_sync(struct rpc_call *call, xmlrpc_value *params);
+/* For the methods only the pool's master serves: 0 with its address
+ * and this server's, or the call answered (1008, 1004, 1300) and -1. */
+int pool_master_only(struct rpc_call *call, char master[POOL_IP_MAX], char self[POOL_IP_MAX]);
+
+/* methods_ha.c */
+void m_set_pool_ha(struct rpc_call *call, xmlrpc_value *params);
+void m_set_vm_ha(struct rpc_call *call, xmlrpc_value *params);
+void m_set_vm_preferred_servers(struct rpc_call *call, xmlrpc_value *params);
+void m_get_pool_ha_state(struct rpc_call *call, xmlrpc_value *params);
+void m_pool_start_vm(struct rpc_call *call, xmlrpc_value *params);
 
 /* methods_hooks.c */
 void m_list_hook_runs(struct rpc_call *call, xmlrpc_value *params);

@@ -93,39 +93,6 @@ static void own_fingerprint(struct server *srv, char out[POOL_FP_HEX + 1])
 	peer_fingerprint(srv->ssl_ctx ? SSL_CTX_get0_certificate(srv->ssl_ctx) : NULL, out);
 }
 
-/* A true/false argument as managers send it: boolean, 0/1, "0"/"1",
- * "true"/"false". -1 for anything else. */
-static int param_flag(xmlrpc_value *params, int i, bool *out)
-{
-	xmlrpc_env env;
-	xmlrpc_value *v = NULL;
-	long long n;
-	int r = -1;
-
-	xmlrpc_env_init(&env);
-	xmlrpc_array_read_item(&env, params, (unsigned)i, &v);
-	if (!env.fault_occurred && xmlrpc_value_type(v) == XMLRPC_TYPE_BOOL) {
-		xmlrpc_bool b;
-		xmlrpc_read_bool(&env, v, &b);
-		*out = b;
-		r = env.fault_occurred ? -1 : 0;
-	} else if (!env.fault_occurred && param_int(params, i, &n) == 0 && n >= 0 && n <= 1) {
-		*out = n == 1;
-		r = 0;
-	} else if (!env.fault_occurred) {
-		char *s = param_str(params, i);
-		if (strcasecmp(s, "true") == 0 || strcasecmp(s, "false") == 0) {
-			*out = strcasecmp(s, "true") == 0;
-			r = 0;
-		}
-		free(s);
-	}
-	if (v)
-		xmlrpc_DECREF(v);
-	xmlrpc_env_clean(&env);
-	return r;
-}
-
 /* Where this server stands: 0 with master and self filled (the master
  * when they are equal), or the call answered (1008 or 1300) and -1. */
 static int pool_where(struct rpc_call *call, char master[POOL_IP_MAX], char self[POOL_IP_MAX])
@@ -145,7 +112,7 @@ static int pool_where(struct rpc_call *call, char master[POOL_IP_MAX], char self
 }
 
 /* pool_where, for the methods only the master serves. */
-static int master_only(struct rpc_call *call, char master[POOL_IP_MAX], char self[POOL_IP_MAX])
+int pool_master_only(struct rpc_call *call, char master[POOL_IP_MAX], char self[POOL_IP_MAX])
 {
 	if (pool_where(call, master, self) < 0)
 		return -1;
@@ -306,7 +273,7 @@ static void enroll(struct rpc_call *call, xmlrpc_value *params, const char *ip, 
 	if (param_count(params) > 5 &&
 	    param_int_arg(call, params, 5, "port", 1, 65535, "", &port) < 0)
 		goto out;
-	if (param_count(params) > 6 && param_flag(params, 6, &tls) < 0) {
+	if (param_count(params) > 6 && param_bool(params, 6, &tls) < 0) {
 		rpc_fault(call, FAULT_INVALID_ARGUMENT, "is_ssl must be true or false (or 1 or 0)");
 		goto out;
 	}
@@ -374,7 +341,7 @@ void m_register_server(struct rpc_call *call, xmlrpc_value *params)
 		make_master(call, ip, roles);
 		return;
 	}
-	if (r < 0 || master_only(call, master, self) < 0) {
+	if (r < 0 || pool_master_only(call, master, self) < 0) {
 		if (r < 0)
 			rpc_fault(call, FAULT_IO, "cannot read the pool state: %s", err);
 		return;
@@ -549,7 +516,7 @@ void m_unregister_server(struct rpc_call *call, xmlrpc_value *params)
 	struct member_call *mc;
 	size_t n = 0;
 
-	if (ip_arg(call, params, 0, ip) < 0 || master_only(call, master, self) < 0 ||
+	if (ip_arg(call, params, 0, ip) < 0 || pool_master_only(call, master, self) < 0 ||
 	    member_arg(call, ip, &m) < 0)
 		return;
 	if (strcmp(ip, self) != 0) {
@@ -788,7 +755,7 @@ void m_list_servers(struct rpc_call *call, xmlrpc_value *params)
 	xmlrpc_env env;
 	size_t n = 0;
 
-	if (master_only(call, master, self) < 0)
+	if (pool_master_only(call, master, self) < 0)
 		return;
 	if (pool_members(srv->store, &all, &n, err, sizeof(err)) < 0) {
 		rpc_fault(call, FAULT_IO, "cannot read the pool state: %s", err);
@@ -907,7 +874,7 @@ void m_get_srv_agent_status(struct rpc_call *call, xmlrpc_value *params)
 	struct pool_member m;
 	struct member_call *mc;
 
-	if (ip_arg(call, params, 0, ip) < 0 || master_only(call, master, self) < 0 ||
+	if (ip_arg(call, params, 0, ip) < 0 || pool_master_only(call, master, self) < 0 ||
 	    member_arg(call, ip, &m) < 0)
 		return;
 	if (strcmp(ip, self) == 0) {

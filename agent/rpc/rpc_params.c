@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "agent/base/fault.h"
 #include "agent/guest/guest.h"
@@ -151,4 +153,37 @@ char *guest_param(struct rpc_call *call, xmlrpc_value *params, bool must_exist)
 		return NULL;
 	}
 	return path;
+}
+
+/* A true/false argument as managers send it: boolean, 0/1, "0"/"1",
+ * "true"/"false". -1 for anything else. */
+int param_bool(xmlrpc_value *params, int i, bool *out)
+{
+	xmlrpc_env env;
+	xmlrpc_value *v = NULL;
+	long long n;
+	int r = -1;
+
+	xmlrpc_env_init(&env);
+	xmlrpc_array_read_item(&env, params, (unsigned)i, &v);
+	if (!env.fault_occurred && xmlrpc_value_type(v) == XMLRPC_TYPE_BOOL) {
+		xmlrpc_bool b;
+		xmlrpc_read_bool(&env, v, &b);
+		*out = b;
+		r = env.fault_occurred ? -1 : 0;
+	} else if (!env.fault_occurred && param_int(params, i, &n) == 0 && n >= 0 && n <= 1) {
+		*out = n == 1;
+		r = 0;
+	} else if (!env.fault_occurred) {
+		char *s = param_str(params, i);
+		if (strcasecmp(s, "true") == 0 || strcasecmp(s, "false") == 0) {
+			*out = strcasecmp(s, "true") == 0;
+			r = 0;
+		}
+		free(s);
+	}
+	if (v)
+		xmlrpc_DECREF(v);
+	xmlrpc_env_clean(&env);
+	return r;
 }

@@ -47,6 +47,10 @@ int param_int_arg(struct rpc_call *call, xmlrpc_value *params, int i, const char
 
 /* Resolve param 0 to a guest path with guest_resolve() (malloc'd), or
  * answer the call with the fault and return NULL. */
+/* A true/false argument as managers send it: boolean, 0/1, "0"/"1",
+ * "true"/"false". 0 with *out, or -1 for anything else. */
+int param_bool(xmlrpc_value *params, int i, bool *out);
+
 char *guest_param(struct rpc_call *call, xmlrpc_value *params, bool must_exist);
 
 #endif
