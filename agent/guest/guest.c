@@ -23,6 +23,7 @@
 #include "hypervisor/vmcfg_qos.h"
 #include "agent/base/log.h"
 #include "agent/guest/guest_hooks.h"
+#include "agent/pool/cluster.h"
 #include "agent/guest/names.h"
 #include "agent/guest/vif_mac.h"
 #include "agent/repo/repoview.h"
@@ -407,10 +408,13 @@ static void on_backend(void *arg, int fault, const char *msg)
 	log_info("%s %s: %s%s%s", f->t->name, f->path, fault ? "failed" : "done",
 		 fault ? ": " : "", fault ? msg : "");
 	if (!fault && (f->def->kind == K_START || f->t == &guest_transitions[GOP_STOP] ||
-		       f->t == &guest_transitions[GOP_DESTROY]))
+		       f->t == &guest_transitions[GOP_DESTROY])) {
+		/* the pool's owner follows, then the site's hooks hear of it */
+		pool_guest_ran(srv, f->path, f->def->kind == K_START);
 		guest_hooks_tell(srv, f->def->kind == K_START ? GE_AFTER_START : GE_AFTER_STOP,
 				 &(struct guest_hook_who){ .path = f->path, .name = f->name,
 							   .uuid = f->uuid });
+	}
 	inflight_end(f, fault, msg, &o.after);
 	record_free(&o.after);
 }
@@ -792,11 +796,13 @@ void guest_on_event(struct hv *hv, const char *uuid, enum hv_event ev)
 			 * hear of it (a stop the agent made told them already). */
 			if (r == 0 && (ev == HV_EV_CRASHED ||
 				       (ev == HV_EV_GONE && (es.was == GS_RUNNING ||
-							     es.was == GS_PAUSED))))
+							     es.was == GS_PAUSED)))) {
+				pool_guest_ran(srv, path, false);
 				guest_hooks_tell(srv, ev == HV_EV_CRASHED ? GE_CRASHED : GE_AFTER_STOP,
 						 &(struct guest_hook_who){ .path = path,
 									   .name = es.name,
 									   .uuid = uuid });
+			}
 		}
 	}
 	free(path);

@@ -28,6 +28,7 @@
 #include "agent/base/fault.h"
 #include "agent/guest/guest.h"
 #include "agent/guest/guest_hooks.h"
+#include "agent/pool/cluster.h"
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
 #include "agent/base/log.h"
@@ -471,6 +472,7 @@ static void on_arrived(void *arg, int fault, const char *msg)
 		end.dom = &dom;
 	guest_release(in->srv, in->path, &end);
 	log_info("%s arrived and runs here", in->path);
+	pool_guest_ran(in->srv, in->path, true);
 	guest_hooks_tell(in->srv, GE_AFTER_MIGRATE,
 			 &(struct guest_hook_who){ .path = in->path, .name = in->name, .uuid = in->uuid,
 						   .peer = in->peer });

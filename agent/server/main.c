@@ -40,6 +40,7 @@
 #include "agent/rpc/perf.h"
 #include "agent/server/resolve.h"
 #include "agent/server/server.h"
+#include "agent/pool/cluster.h"
 #include "agent/server/tls.h"
 #include "agent/base/util.h"
 #include "agent/server/version.h"
@@ -266,6 +267,8 @@ static int start(struct server *srv, char *err, size_t errlen)
 	 * when a listed repository is not mounted, does not hold start-up. */
 	srv->repos = repoview_new(srv->loop, cfg->ovs_root, cfg->repositories_file);
 	repo_boot(srv->hooks, srv->repos, cfg->path);
+	/* joins corosync's group when it runs; keeps trying when not */
+	pool_cluster_new(srv);
 	srv->auth = auth_new(srv);
 	srv->resolver = resolver_new(srv->loop);
 	srv->perf = perf_new();
@@ -295,6 +298,7 @@ static void cleanup(struct server *srv)
 	 * owners now, while the owners exist. */
 	hooks_free(srv->hooks);
 	srv->hooks = NULL;
+	pool_cluster_free(srv->cluster);
 	listeners_close(srv);
 	if (srv->cfg.pid_file && srv->started_ms)
 		unlink(srv->cfg.pid_file);

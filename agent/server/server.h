@@ -25,6 +25,7 @@ struct guest_ops;
 struct hooks;
 struct netview;
 struct repoview;
+struct pool_cluster;
 
 struct server {
 	struct loop *loop;
@@ -41,6 +42,7 @@ struct server {
 	struct hooks *hooks;        /* the hook runner (agent/base/hook.h) */
 	struct netview *net;        /* links, bridges, addresses (NULL: netlink failed) */
 	struct repoview *repos;     /* the repositories and their mounts (agent/repo) */
+	struct pool_cluster *cluster; /* corosync, pool state, HA (agent/pool); NULL: disabled */
 
 	struct conn *conns;         /* every live connection (list) */
 	int nconns;                 /* all live connections */
