@@ -75,6 +75,32 @@ const struct method method_table[] = {
 	  "pool credential only (1006 otherwise). seq only grows: a push older than the one "
 	  "applied is answered success:stale=...;have=... and changes nothing.", m_pool_sync },
 
+	/* HA (methods_ha.c) */
+	{ "set_pool_ha", "s:b,s:i,s:s",
+	  "set_pool_ha(enable), on the master: HA for the pool on or off. On needs the pool's "
+	  "cluster running and quorate (ovs-cluster-configure, corosync), else 1004. HA applies "
+	  "to a guest only when both this and its own set_vm_ha are on.", m_set_pool_ha },
+	{ "set_vm_ha", "s:sb,s:si,s:ss",
+	  "set_vm_ha(vm, enable), on the master: when the VM server running the guest fails, "
+	  "the guest runs again on another (set_vm_preferred_servers says which).", m_set_vm_ha },
+	{ "set_vm_preferred_servers", "s:ssA,s:sss",
+	  "set_vm_preferred_servers(vm, mode, servers), on the master: mode Auto (any VM "
+	  "server; the one with the most free memory that fits) or Manual (only the listed "
+	  "ones, at least one); servers a list of VM servers' addresses (or one "
+	  "comma-separated string). 1001 for an address that is not a VM server of the pool.",
+	  m_set_vm_preferred_servers },
+	{ "get_pool_ha_state", "S:",
+	  "get_pool_ha_state(): this server's copy of the replicated pool state and its place "
+	  "in the cluster: cluster, link, quorate, synced, fenced, node_id, master, "
+	  "master_epoch, gen, pool_ha, members (addresses in the group) and guests, each "
+	  "{path, ha, mode, preferred, owner, epoch, running}. Epochs are decimal strings.",
+	  m_get_pool_ha_state },
+	{ "pool_start_vm", "s:sss",
+	  "pool_start_vm(vm, epoch, master_epoch): called by the master to start a guest it "
+	  "gave this server, not by managers; accepted from the pool credential only (1006). "
+	  "1004 when this server knows a newer epoch for the guest or a newer master.",
+	  m_pool_start_vm },
+
 	/* hooks (methods_hooks.c) */
 	{ "list_hook_runs", "A:,A:i,A:s",
 	  "list_hook_runs([limit]): the hooks the agent ran, runs and has queued, newest first "
