@@ -625,6 +625,7 @@ void pool_cluster_info(struct server *srv, struct pool_cluster_info *out)
 	out->synced = poolrepl_synced(c->repl);
 	out->fenced = c->fenced;
 	out->self = c->self;
+	memcpy(out->self_ip, c->self_ip, sizeof(out->self_ip));
 	out->n = c->n;
 	memcpy(out->members, c->members, c->n * sizeof(*c->members));
 	out->hb_own_age_ms = heartbeat_own_age(c->hb);

@@ -40,6 +40,7 @@ const struct poolstate *pool_cluster_state(struct server *srv);
 struct pool_cluster_info {
 	bool enabled, up, quorate, synced, fenced;
 	uint32_t self;                  /* our node id; 0 unknown */
+	char self_ip[POOL_IP_MAX];      /* its address in corosync's nodelist; "" unknown */
 	size_t n;                       /* servers in the group */
 	uint32_t members[256];
 	int64_t hb_own_age_ms;          /* INT64_MAX: never written */

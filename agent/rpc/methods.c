@@ -91,7 +91,8 @@ const struct method method_table[] = {
 	  m_set_vm_preferred_servers },
 	{ "get_pool_ha_state", "S:",
 	  "get_pool_ha_state(): this server's copy of the replicated pool state and its place "
-	  "in the cluster: cluster, link, quorate, synced, fenced, node_id, master, "
+	  "in the cluster: cluster, link, quorate, synced, fenced, node_id, self (its "
+	  "address), master, "
 	  "master_epoch, gen, pool_ha, members (addresses in the group) and guests, each "
 	  "{path, ha, mode, preferred, owner, epoch, running}. Epochs are decimal strings.",
 	  m_get_pool_ha_state },

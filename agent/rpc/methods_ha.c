@@ -263,12 +263,12 @@ void m_get_pool_ha_state(struct rpc_call *call, xmlrpc_value *params)
 	snprintf(me, sizeof(me), "%" PRIu64, st->master_epoch);
 	snprintf(e, sizeof(e), "%" PRIu64, st->gen);
 	if (!env.fault_occurred)
-		out = xmlrpc_build_value(&env, "{s:b,s:b,s:b,s:b,s:b,s:i,s:s,s:s,s:s,s:b,s:V,s:V}",
+		out = xmlrpc_build_value(&env, "{s:b,s:b,s:b,s:b,s:b,s:i,s:s,s:s,s:s,s:s,s:b,s:V,s:V}",
 					 "cluster", (xmlrpc_bool)in.enabled, "link",
 					 (xmlrpc_bool)in.up, "quorate", (xmlrpc_bool)in.quorate,
 					 "synced", (xmlrpc_bool)in.synced, "fenced",
 					 (xmlrpc_bool)in.fenced, "node_id", (xmlrpc_int32)in.self,
-					 "master", st->master, "master_epoch", me, "gen", e,
+					 "self", in.self_ip, "master", st->master, "master_epoch", me, "gen", e,
 					 "pool_ha", (xmlrpc_bool)st->pool_ha, "members", members,
 					 "guests", guests);
 	if (env.fault_occurred)
