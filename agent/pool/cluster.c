@@ -602,6 +602,11 @@ static void on_tick(struct timer *t)
 	timer_start(c->srv->loop, &c->tick, TICK_MS);
 }
 
+struct ha *pool_cluster_ha(struct server *srv)
+{
+	return of(srv) ? of(srv)->ha : NULL;
+}
+
 /* ---- what others read ------------------------------------------------------------------- */
 
 const struct poolstate *pool_cluster_state(struct server *srv)

@@ -61,6 +61,9 @@ void pool_cluster_slot(struct server *srv, uint32_t nodeid, struct hb_view *v);
 /* This agent is the pool's master, in a quorate cluster, its copy synced:
  * the one that may act for the pool (HA). */
 bool pool_cluster_is_master(struct server *srv);
+/* The master's failover (ha.h); NULL once the cluster is gone, so a late
+ * callback finds nothing to act on. */
+struct ha *pool_cluster_ha(struct server *srv);
 
 /* Change the pool state with an op message (ps_op_begin, ...). In a
  * cluster it goes through the group and done runs once our own copy has

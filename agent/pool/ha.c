@@ -13,13 +13,12 @@
 #include "agent/base/util.h"
 #include "agent/cluster/heartbeat.h"
 #include "agent/pool/cluster.h"
+#include "agent/pool/place.h"
 #include "agent/rpc/pool_call.h"
 #include "agent/server/server.h"
 #include "db/pool.h"
-#include "hypervisor/vmcfg.h"
 
 #define ROUND_EVERY_MS 1000     /* at most one placement round a second */
-#define STATUS_TIMEOUT_MS 3000
 #define START_TIMEOUT_MS 60000
 #define RETRY_AFTER_MS 5000     /* a guest whose start failed waits this long */
 
@@ -29,25 +28,10 @@ struct flight {                 /* a guest being started, or resting after a fai
 	int64_t until;          /* resting until (0: its start is in flight) */
 };
 
-struct cand {
-	struct pool_member m;
-	bool answered;
-	long long mem_free;     /* MB; -1 unknown */
-};
-
-struct round {                  /* one placement: figures asked of the candidates */
-	struct ha *h;
-	struct cand *c;
-	size_t n, pending;
-	char **paths;           /* guests to place */
-	size_t npaths;
-	uint64_t master_epoch;
-};
-
 struct ha {
 	struct server *srv;
 	struct flight *flights;
-	struct round *round;    /* NULL when none is in progress */
+	bool placing;           /* a placement is in progress */
 	int64_t last_round;
 	bool warned_nodelist;
 };
@@ -60,15 +44,6 @@ struct ha *ha_new(struct server *srv)
 	return h;
 }
 
-static void round_free(struct round *r)
-{
-	for (size_t i = 0; i < r->npaths; i++)
-		free(r->paths[i]);
-	free(r->paths);
-	free(r->c);
-	free(r);
-}
-
 void ha_free(struct ha *h)
 {
 	if (!h)
@@ -79,8 +54,6 @@ void ha_free(struct ha *h)
 		free(f->path);
 		free(f);
 	}
-	if (h->round)
-		h->round->h = NULL;     /* its calls still answer; they see no ha */
 	free(h);
 }
 
@@ -134,7 +107,6 @@ static bool failed(struct ha *h, const char *ip)
 /* ---- starting a guest on its new owner ------------------------------------------------- */
 
 struct start {
-	struct ha *h;           /* NULL once the ha is gone */
 	struct server *srv;
 	char *path, *target;
 	uint64_t epoch;
@@ -149,7 +121,7 @@ static void on_waiting(void *arg, int fault, const char *msg)
 static void on_started(void *arg, xmlrpc_value *result, int fault, const char *msg)
 {
 	struct start *s = arg;
-	struct ha *h = s->srv->cluster ? s->h : NULL;
+	struct ha *h = pool_cluster_ha(s->srv);
 
 	if (!fault) {
 		log_info("%s runs on %s (epoch %" PRIu64 ")", s->path, s->target, s->epoch);
@@ -181,7 +153,6 @@ static void start_on(struct ha *h, const struct pool_member *m, const char *path
 	xmlrpc_env env;
 	xmlrpc_value *args = NULL;
 
-	s->h = h;
 	s->srv = srv;
 	s->path = xstrdup(path);
 	s->target = xstrdup(m->ip);
@@ -204,216 +175,101 @@ static void start_on(struct ha *h, const struct pool_member *m, const char *path
 	}
 }
 
-/* ---- placement -------------------------------------------------------------------------- */
-
-static long long guest_memory(const char *path)
-{
-	char *file = xasprintf("%s/vm.cfg", path), err[256];
-	struct vmcfg *cfg = NULL;
-	long long mb = 0;
-
-	if (vmcfg_load(file, &cfg, err, sizeof(err)) == 0 && vmcfg_get_int(cfg, "memory", &mb) != 0)
-		mb = 0;
-	vmcfg_free(cfg);
-	free(file);
-	return mb < 0 ? 0 : mb;
-}
+/* ---- placement (place.h) --------------------------------------------------------------- */
 
 struct assigned {
-	struct round *r;
-	char **paths;           /* guests and their targets, once ownership is agreed */
+	struct server *srv;
 	struct pool_member *to;
+	char **paths;
 	uint64_t *epochs;
+	uint64_t master_epoch;
 	size_t n;
 };
 
-static void on_owned(void *arg, int fault, const char *msg)
+static void assigned_free(struct assigned *a)
 {
-	struct assigned *a = arg;
-	struct ha *h = a->r->h;
-
-	for (size_t i = 0; i < a->n; i++) {
-		if (!fault && h)
-			start_on(h, &a->to[i], a->paths[i], a->epochs[i], a->r->master_epoch);
-		else if (h)
-			flight_end(h, a->paths[i], 0);
+	for (size_t i = 0; i < a->n; i++)
 		free(a->paths[i]);
-	}
-	if (fault)
-		log_warn("cannot give %zu guest%s new owners: %s", a->n, a->n == 1 ? "" : "s", msg);
-	round_free(a->r);
 	free(a->paths);
 	free(a->to);
 	free(a->epochs);
 	free(a);
 }
 
-static bool preferred(const struct ps_guest *g, const char *ip)
+/* Every copy agrees on the new owners: now they may start the guests. */
+static void on_owned(void *arg, int fault, const char *msg)
 {
-	if (!g->manual)
-		return true;
-	for (size_t i = 0; i < g->npref; i++)
-		if (strcmp(g->pref[i], ip) == 0)
-			return true;
-	return false;
+	struct assigned *a = arg;
+	struct ha *h = pool_cluster_ha(a->srv);
+
+	for (size_t i = 0; h && i < a->n; i++) {
+		if (!fault)
+			start_on(h, &a->to[i], a->paths[i], a->epochs[i], a->master_epoch);
+		else
+			flight_end(h, a->paths[i], 0);
+	}
+	if (fault)
+		log_warn("cannot give %zu guest%s new owners: %s", a->n, a->n == 1 ? "" : "s", msg);
+	assigned_free(a);
 }
 
-/* Every candidate answered (or did not): place the guests. */
-static void place(struct round *r)
+static void on_placed(struct server *srv, void *arg, const struct placed *v, size_t n)
 {
-	struct ha *h = r->h;
-	const struct poolstate *st;
+	struct ha *h = pool_cluster_ha(srv);
+	const struct poolstate *st = pool_cluster_state(srv);
 	struct assigned *a;
 	struct buf own, wait;
 	size_t nwait = 0;
 
-	if (!h || !pool_cluster_is_master(h->srv)) {
-		round_free(r);
-		if (h)
-			h->round = NULL;
+	if (!h)
 		return;
-	}
-	h->round = NULL;
-	st = pool_cluster_state(h->srv);
+	h->placing = false;
+	if (!pool_cluster_is_master(srv))
+		return;
 	a = xcalloc(1, sizeof(*a));
-	a->r = r;
-	a->paths = xcalloc(r->npaths, sizeof(*a->paths));
-	a->to = xcalloc(r->npaths, sizeof(*a->to));
-	a->epochs = xcalloc(r->npaths, sizeof(*a->epochs));
+	a->srv = srv;
+	a->master_epoch = st->master_epoch;
+	a->paths = xcalloc(n ? n : 1, sizeof(*a->paths));
+	a->to = xcalloc(n ? n : 1, sizeof(*a->to));
+	a->epochs = xcalloc(n ? n : 1, sizeof(*a->epochs));
 	buf_init(&own, 0);
 	buf_init(&wait, 0);
-	for (size_t i = 0; i < r->npaths; i++) {
-		const struct ps_guest *g = poolstate_find(st, r->paths[i]);
-		long long need;
-		struct cand *best = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct ps_guest *g = poolstate_find(st, v[i].path);
+		struct flight *f;
 
 		if (!g || !g->running || flight_of(h, g->path))
 			continue;       /* changed meanwhile */
-		need = guest_memory(g->path);
-		for (size_t k = 0; k < r->n; k++) {
-			struct cand *c = &r->c[k];
-			if (c->answered && c->mem_free >= need && preferred(g, c->m.ip) &&
-			    (!best || c->mem_free > best->mem_free))
-				best = c;
-		}
-		if (!best) {
+		if (!v[i].to.ip[0]) {
 			if (g->owner[0]) {
 				log_warn("no server can take HA guest %s (%lld MB, %s): it waits "
-					 "powered off until one can", g->path, need,
+					 "powered off until one can", g->path, v[i].need,
 					 g->manual ? "Manual: only its preferred servers" : "Auto");
 				ps_op_own(&wait, g->path, "", g->epoch + 1, true);
 				nwait++;
 			}
 			continue;
 		}
-		best->mem_free -= need;
 		a->paths[a->n] = xstrdup(g->path);
-		a->to[a->n] = best->m;
+		a->to[a->n] = v[i].to;
 		a->epochs[a->n] = g->epoch + 1;
-		ps_op_own(&own, g->path, best->m.ip, g->epoch + 1, true);
-		log_info("HA: %s goes to %s (epoch %" PRIu64 ")", g->path, best->m.ip,
+		ps_op_own(&own, g->path, v[i].to.ip, g->epoch + 1, true);
+		log_info("HA: %s goes to %s (epoch %" PRIu64 ")", g->path, v[i].to.ip,
 			 g->epoch + 1);
-		{
-			struct flight *f = xcalloc(1, sizeof(*f));
-			f->path = xstrdup(g->path);
-			f->next = h->flights;
-			h->flights = f;
-		}
+		f = xcalloc(1, sizeof(*f));
+		f->path = xstrdup(g->path);
+		f->next = h->flights;
+		h->flights = f;
 		a->n++;
 	}
 	if (nwait)
-		pool_cluster_change(h->srv, &wait, on_waiting, NULL);
-	if (a->n) {
-		pool_cluster_change(h->srv, &own, on_owned, a);
-	} else {
-		round_free(r);
-		free(a->paths);
-		free(a->to);
-		free(a->epochs);
-		free(a);
-	}
+		pool_cluster_change(srv, &wait, on_waiting, NULL);
+	if (a->n)
+		pool_cluster_change(srv, &own, on_owned, a);
+	else
+		assigned_free(a);
 	buf_free(&own);
 	buf_free(&wait);
-}
-
-struct ask {
-	struct round *r;
-	size_t i;
-};
-
-static void on_figures(void *arg, xmlrpc_value *result, int fault, const char *msg)
-{
-	struct ask *q = arg;
-	struct round *r = q->r;
-	struct cand *c = &r->c[q->i];
-	xmlrpc_env env;
-	const char *s = NULL, *p;
-
-	xmlrpc_env_init(&env);
-	if (!fault) {
-		xmlrpc_read_string(&env, result, &s);
-		if (!env.fault_occurred && (p = strstr(s, "mem_free=")) &&
-		    sscanf(p + 9, "%lld", &c->mem_free) == 1 && c->mem_free >= 0)
-			c->answered = true;
-		free((char *)s);
-	} else {
-		log_info("%s gave no figures (%s): not a candidate this round", c->m.ip, msg);
-	}
-	xmlrpc_env_clean(&env);
-	free(q);
-	if (--r->pending == 0)
-		place(r);
-}
-
-static void ask_figures(struct round *r)
-{
-	struct server *srv = r->h->srv;
-	char err[512];
-	char *authz = pool_authorization(srv->store, err, sizeof(err));
-	xmlrpc_env env;
-	xmlrpc_value *args;
-
-	xmlrpc_env_init(&env);
-	args = xmlrpc_array_new(&env);
-	r->pending = r->n + 1;          /* one for this function: place() waits for it */
-	for (size_t i = 0; i < r->n; i++) {
-		struct ask *q = xcalloc(1, sizeof(*q));
-		q->r = r;
-		q->i = i;
-		if (!authz || !pool_peer_call(srv, &r->c[i].m, authz, "pool_server_status", args,
-					      STATUS_TIMEOUT_MS, on_figures, q, err, sizeof(err)))
-			on_figures(q, NULL, -1, err);
-	}
-	if (args)
-		xmlrpc_DECREF(args);
-	xmlrpc_env_clean(&env);
-	if (authz) {
-		OPENSSL_cleanse(authz, strlen(authz));
-		free(authz);
-	}
-	if (--r->pending == 0)
-		place(r);
-}
-
-/* The VM servers of the group: the candidates. */
-static void candidates(struct ha *h, struct round *r)
-{
-	struct pool_cluster_info in;
-	char ip[POOL_IP_MAX], err[256];
-
-	pool_cluster_info(h->srv, &in);
-	r->c = xcalloc(in.n ? in.n : 1, sizeof(*r->c));
-	for (size_t i = 0; i < in.n; i++) {
-		struct pool_member m;
-
-		if (pool_cluster_node_ip(h->srv, in.members[i], ip) != 1 ||
-		    pool_member_get(h->srv->store, ip, &m, err, sizeof(err)) != 1 ||
-		    !(m.roles & POOL_XEN))
-			continue;
-		r->c[r->n].m = m;
-		r->c[r->n].mem_free = -1;
-		r->n++;
-	}
 }
 
 /* ---- the tick ------------------------------------------------------------------------------ */
@@ -428,11 +284,11 @@ void ha_tick(struct ha *h)
 {
 	const struct poolstate *st = pool_cluster_state(h->srv);
 	int64_t now = loop_now(h->srv->loop);
-	struct round *r = NULL;
+	const char **paths = NULL;
 	struct buf down;
-	size_t ndown = 0;
+	size_t ndown = 0, npaths = 0;
 
-	if (h->round)
+	if (h->placing)
 		return;
 	/* resting guests whose time is up may be tried again */
 	for (struct flight **pp = &h->flights; *pp;) {
@@ -466,25 +322,20 @@ void ha_tick(struct ha *h)
 		}
 		if (lost)
 			log_warn("%s failed: HA guest %s is to run elsewhere", g->owner, g->path);
-		if (!r) {
-			if (now - h->last_round < ROUND_EVERY_MS)
-				break;
-			r = xcalloc(1, sizeof(*r));
-			r->h = h;
-			r->master_epoch = st->master_epoch;
-		}
-		if (r->npaths < PS_BATCH_MAX - 1) {
-			r->paths = xrealloc(r->paths, (r->npaths + 1) * sizeof(*r->paths));
-			r->paths[r->npaths++] = xstrdup(g->path);
+		if (now - h->last_round < ROUND_EVERY_MS)
+			continue;
+		if (npaths < PS_BATCH_MAX - 1) {
+			paths = xrealloc(paths, (npaths + 1) * sizeof(*paths));
+			paths[npaths++] = g->path;      /* the state's own, valid for this call */
 		}
 	}
 	if (ndown)
 		pool_cluster_change(h->srv, &down, on_down, NULL);
 	buf_free(&down);
-	if (!r)
-		return;
-	h->last_round = now;
-	h->round = r;
-	candidates(h, r);
-	ask_figures(r);
+	if (npaths) {
+		h->last_round = now;
+		h->placing = true;
+		pool_place(h->srv, (char *const *)paths, npaths, NULL, on_placed, NULL);
+	}
+	free(paths);
 }
