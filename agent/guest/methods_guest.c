@@ -12,6 +12,7 @@
 #include "db/guests.h"
 #include "agent/base/fault.h"
 #include "agent/guest/guest.h"
+#include "agent/pool/dispatch.h"
 #include "hypervisor/hv.h"
 #include "agent/base/log.h"
 #include "agent/rpc/rpc_params.h"
@@ -54,26 +55,38 @@ static void run(struct rpc_call *call, xmlrpc_value *params, enum guest_op op, g
 	free(path);
 }
 
+void start_vm_here(struct rpc_call *call, const char *path)
+{
+	char err[1024];
+	int fault = guest_repo_online(rpc_server(call), path, err, sizeof(err));
+
+	/* Its files must be there to start it. */
+	if (fault)
+		rpc_fault(call, fault, "%s", err);
+	else
+		guest_run(rpc_server(call), path, GOP_START, reply_ip, call);
+}
+
+/* start_vm(vm[, server]): on a pool's master the server that should run
+ * it does (agent/pool/dispatch.h); else here. */
 void m_start_vm(struct rpc_call *call, xmlrpc_value *params)
 {
-	xmlrpc_env env;
-	int n;
+	char *path = guest_param(call, params, true), *ip = NULL;
 
-	xmlrpc_env_init(&env);
-	n = xmlrpc_array_size(&env, params);
-	xmlrpc_env_clean(&env);
-	if (n == 2) {
-		char *ip = param_str(params, 1);
-		bool ours = strcmp(ip, rpc_origin(call)->local) == 0;
-		if (!ours) {
-			rpc_fault(call, FAULT_NOT_IN_POOL, "starting a guest on server %s needs a server "
-				  "pool; this server (%s) is not in one", ip, rpc_origin(call)->local);
-			free(ip);
-			return;
-		}
-		free(ip);
+	if (!path)
+		return;
+	if (param_count(params) == 2)
+		ip = param_str(params, 1);
+	if (!pool_dispatch_start(call, path, ip)) {
+		if (ip && strcmp(ip, rpc_origin(call)->local) != 0)
+			rpc_fault(call, FAULT_NOT_IN_POOL, "starting a guest on server %s needs a "
+				  "server pool; this server (%s) is not in one", ip,
+				  rpc_origin(call)->local);
+		else
+			start_vm_here(call, path);
 	}
-	run(call, params, GOP_START, reply_ip);
+	free(ip);
+	free(path);
 }
 
 void m_stop_vm(struct rpc_call *c, xmlrpc_value *p) { run(c, p, GOP_STOP, reply_plain); }

@@ -56,7 +56,7 @@ const struct method method_table[] = {
 	  m_list_servers },
 	{ "get_srv_agent_status", "s:s",
 	  "get_srv_agent_status(ip), on the master: success:status=reachable|unreachable;ip=;"
-	  "roles=;reachable=true|false;in_cluster=false;mem_free=<MB>;running_guests=<n> (the "
+	  "roles=;reachable=true|false;in_cluster=true|false;mem_free=<MB>;running_guests=<n> (the "
 	  "last two when reachable, else reason=...). The server is asked over the pool "
 	  "credential with its certificate pinned, within 5 s.", m_get_srv_agent_status },
 	{ "join_pool", "s:sss",
@@ -96,6 +96,12 @@ const struct method method_table[] = {
 	  "master_epoch, gen, pool_ha, members (addresses in the group) and guests, each "
 	  "{path, ha, mode, preferred, owner, epoch, running}. Epochs are decimal strings.",
 	  m_get_pool_ha_state },
+	{ "get_vm_placement", "s:s,s:ss",
+	  "get_vm_placement(vm[, exclude_ip]), on any server of a pool: success:ip=<server>, "
+	  "the VM server the placement rule chooses for the guest now (Auto: any VM server, "
+	  "Manual: its preferred ones; the most free memory that fits its vm.cfg memory; "
+	  "figures within 64 MB are equal and this server wins them), never exclude_ip. 1005 "
+	  "when none can take it, 1008 off a pool.", m_get_vm_placement },
 	{ "pool_start_vm", "s:sss",
 	  "pool_start_vm(vm, epoch, master_epoch): called by the master to start a guest it "
 	  "gave this server, not by managers; accepted from the pool credential only (1006). "

@@ -37,6 +37,7 @@ void m_set_pool_ha(struct rpc_call *call, xmlrpc_value *params);
 void m_set_vm_ha(struct rpc_call *call, xmlrpc_value *params);
 void m_set_vm_preferred_servers(struct rpc_call *call, xmlrpc_value *params);
 void m_get_pool_ha_state(struct rpc_call *call, xmlrpc_value *params);
+void m_get_vm_placement(struct rpc_call *call, xmlrpc_value *params);
 void m_pool_start_vm(struct rpc_call *call, xmlrpc_value *params);
 
 /* methods_hooks.c */
@@ -89,6 +90,9 @@ void m_install_vm_hvm(struct rpc_call *call, xmlrpc_value *params);
 /* methods_guest.c */
 void m_register_vm(struct rpc_call *call, xmlrpc_value *params);
 void m_unregister_vm(struct rpc_call *call, xmlrpc_value *params);
+/* Start the guest at path on this server and answer call with
+ * success:ip=<this server> (dispatch.c's choice may be this server). */
+void start_vm_here(struct rpc_call *call, const char *path);
 void m_start_vm(struct rpc_call *call, xmlrpc_value *params);
 void m_stop_vm(struct rpc_call *call, xmlrpc_value *params);
 void m_destroy_vm(struct rpc_call *call, xmlrpc_value *params);

@@ -20,6 +20,7 @@
 #include "agent/cluster/poolstate.h"
 #include "agent/guest/guest.h"
 #include "agent/pool/cluster.h"
+#include "agent/pool/place.h"
 #include "agent/rpc/rpc_params.h"
 #include "agent/server/server.h"
 #include "db/pool.h"
@@ -208,6 +209,48 @@ void m_set_vm_preferred_servers(struct rpc_call *call, xmlrpc_value *params)
 	ps_op_pref(&b, path, manual, servers, n);
 	pool_cluster_change(rpc_server(call), &b, on_changed, call);
 	buf_free(&b);
+	free(path);
+}
+
+/* ---- where a guest would go ------------------------------------------------------------- */
+
+static void on_placement(struct server *srv, void *arg, const struct placed *v, size_t n)
+{
+	struct rpc_call *call = arg;
+
+	if (v[0].to.ip[0])
+		rpc_return_printf(call, "success:ip=%s", v[0].to.ip);
+	else
+		rpc_fault(call, FAULT_NO_RESOURCES, "no VM server of the pool can take %s now "
+			  "(%lld MB; the servers' free memory, its preferred servers in Manual "
+			  "mode)", v[0].path, v[0].need);
+}
+
+void m_get_vm_placement(struct rpc_call *call, xmlrpc_value *params)
+{
+	struct server *srv = rpc_server(call);
+	char master[POOL_IP_MAX], self[POOL_IP_MAX], err[256], ex[POOL_IP_MAX], *path, *s;
+	const char *exclude = NULL;
+
+	if (param_count(params) == 2) {
+		s = param_str(params, 1);
+		if (s[0] && pool_ip_canon(s, ex) < 0) {
+			rpc_fault(call, FAULT_INVALID_ARGUMENT, "'%.64s' is not an IPv4 or IPv6 "
+				  "address", s);
+			free(s);
+			return;
+		}
+		exclude = s[0] ? ex : NULL;
+		free(s);
+	}
+	if (pool_master_get(srv->store, master, err, sizeof(err)) != 1 ||
+	    pool_self_get(srv->store, self, err, sizeof(err)) != 1) {
+		rpc_fault(call, FAULT_NOT_IN_POOL, "this server is not in a server pool");
+		return;
+	}
+	if (!(path = guest_param(call, params, true)))
+		return;
+	pool_place(srv, &path, 1, exclude, on_placement, call);
 	free(path);
 }
 

@@ -31,6 +31,7 @@
 #include "agent/base/fault.h"
 #include "agent/base/log.h"
 #include "agent/base/util.h"
+#include "agent/pool/cluster.h"
 #include "agent/rpc/peer.h"
 #include "agent/rpc/perf.h"
 #include "agent/rpc/pool_call.h"
@@ -837,8 +838,10 @@ static void status_answer(struct rpc_call *call, const struct pool_member *m,
 	kv(&b, "ip", m->ip);
 	kv(&b, "roles", text);
 	kv(&b, "reachable", unreachable ? "false" : "true");
-	/* no cluster engine yet (issue 10, item 3) */
-	kv(&b, "in_cluster", "false");
+	/* in corosync's group, as this server's link sees it */
+	kv(&b, "in_cluster", pool_cluster_in_view(rpc_server(call),
+						  pool_cluster_node_of(rpc_server(call), m->ip)) ?
+			     "true" : "false");
 	if (figures && figures[0])
 		buf_printf(&b, ";%s", figures);
 	if (unreachable)

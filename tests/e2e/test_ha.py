@@ -278,6 +278,38 @@ class HATest(unittest.TestCase):
         for n in names:
             self.assertEqual(sum(n in s for s in on), 1, "%s runs on %r" % (n, on))
 
+    def test_placement(self):
+        """start_vm on the master goes where the placement rule says: Auto
+        (equal memory: the master itself), Manual (only the preferred),
+        a named server, and 1005 when nothing fits."""
+        p = self.make_pool(3, "10.81.0")
+        a1, a2, a3 = p.hosts.addrs
+        m = p.rpc(0)
+        for n in ("auto", "manual", "named", "huge"):
+            p.guest(n, memory=4 << 30 if n == "huge" else 128)
+        status = m.get_srv_agent_status(a2)
+        self.assertIn("in_cluster=true", status)
+        self.assertEqual(m.get_vm_placement("auto"), "success:ip=%s" % a1)
+        self.assertNotEqual(m.get_vm_placement("auto", a1), "success:ip=%s" % a1)
+        self.assertEqual(m.start_vm("auto"), "success:ip=%s" % a1)
+        self.assertEqual(m.set_vm_preferred_servers("manual", "Manual", [a3]), "success")
+        self.assertEqual(p.rpc(1).get_vm_placement("manual"), "success:ip=%s" % a3)
+        with self.assertRaises(agentfix.xmlrpc.client.Fault) as cm:
+            m.get_vm_placement("manual", a3)
+        self.assertEqual(cm.exception.faultCode, 1005)
+        self.assertEqual(m.start_vm("manual"), "success:ip=%s" % a3)
+        self.assertEqual(m.start_vm("named", a2), "success:ip=%s" % a2)
+        with self.assertRaises(agentfix.xmlrpc.client.Fault) as cm:
+            m.start_vm("huge")
+        self.assertEqual(cm.exception.faultCode, 1005)
+        self.assertIn("no VM server of the pool can take", cm.exception.faultString)
+        self.assertEqual(p.runs_on(0), {"auto"})
+        self.assertEqual(p.runs_on(1), {"named"})
+        self.assertEqual(p.runs_on(2), {"manual"})
+        p.wait("owners recorded", lambda: {n: g["owner"] for n, g in p.owners(1).items()
+                                           if g["running"]} ==
+               {"auto": a1, "named": a2, "manual": a3})
+
     def test_partition_fences(self):
         """A server cut off (its link down) loses quorum and powers off its
         HA guests itself before the others restart them; back, it rejoins,
