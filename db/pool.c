@@ -244,12 +244,17 @@ static int txn_put_seq(struct store_txn *t, const char *key, long long seq, char
 long long pool_sync_seq_next(struct store *s, char *err, size_t errlen)
 {
 	struct store_txn *t = store_txn_begin(s, true, pool_tables, err, errlen);
-	long long seq;
+	long long seq, synced;
 
 	if (!t)
 		return -1;
+	/* A member elected master goes on from the last number it applied:
+	 * the other members hold that one too, and would take a smaller
+	 * number for an old push. */
 	if ((seq = txn_seq(t, POOL_SYNC_SEQ, err, errlen)) < 0 ||
-	    txn_put_seq(t, POOL_SYNC_SEQ, ++seq, err, errlen) < 0) {
+	    (synced = txn_seq(t, POOL_SYNCED_SEQ, err, errlen)) < 0 ||
+	    txn_put_seq(t, POOL_SYNC_SEQ, seq = (synced > seq ? synced : seq) + 1, err,
+			errlen) < 0) {
 		store_txn_abort(t);
 		return -1;
 	}

@@ -136,7 +136,21 @@ TEST(members_master_credential)
 	CHECK_INT(n, 0);
 	free(all);
 
+	/* a member elected master numbers its pushes after the last it took */
+	{
+		long long have;
+		CHECK_INT(pool_members_sync(s, NULL, 0, 41, &have, err, sizeof(err)), 1);
+		CHECK_INT(pool_sync_seq_next(s, err, sizeof(err)), 42);
+		CHECK_INT(pool_sync_seq_next(s, err, sizeof(err)), 43);
+		CHECK_INT(pool_master_set(s, "127.0.0.3", err, sizeof(err)), 0);
+		CHECK_INT(pool_master_get(s, ip, err, sizeof(err)), 1);
+		CHECK_STR(ip, "127.0.0.3");
+		CHECK_INT(pool_ha_state_put(s, "OVSP1 SNAP\nSTATE 1 1 - 0\n", err, sizeof(err)), 0);
+		CHECK_INT(pool_ha_state_get(s, &v, err, sizeof(err)), 1);
+		free(v);
+	}
 	CHECK_INT(pool_leave(s, err, sizeof(err)), 0);
+	CHECK_INT(pool_ha_state_get(s, &v, err, sizeof(err)), 0);     /* gone with the pool */
 	CHECK_INT(pool_master_get(s, ip, err, sizeof(err)), 0);
 	CHECK_INT(pool_secret_get(s, sec, err, sizeof(err)), 0);
 	CHECK_INT(pool_self_get(s, ip, err, sizeof(err)), 0);
