@@ -8,7 +8,7 @@ out=build-fuzz
 mkdir -p "$out/obj"
 CC=${FUZZ_CC:-clang}
 FLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -I. -DAGENT_VERSION=\"2.2\" -DAGENT_BUILD=\"fuzz\" -I/usr/include/libxml2 -I/usr/include/libnl3 -fsanitize=address,undefined -fno-sanitize-recover=undefined"
-LIBS="-lssl -lcrypto -lcrypt -lpam -llmdb -lxml2 -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util -lnl-route-3 -lnl-3"
+LIBS="-lssl -lcrypto -lcrypt -lpam -llmdb -lxml2 -lxmlrpc -lxmlrpc_xmlparse -lxmlrpc_xmltok -lxmlrpc_util -lnl-route-3 -lnl-3 -lcpg -lvotequorum -lcmap -lcorosync_common"
 objs=""
 for src in $(ls agent/*/*.c hypervisor/*.c hypervisor/*/*.c db/*.c 2>/dev/null | grep -v '^agent/server/main.c$'); do
 	o="$out/obj/$(echo "$src" | tr / _).o"
