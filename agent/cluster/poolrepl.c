@@ -86,7 +86,7 @@ static void send_snapshot(struct poolrepl *r)
 {
 	struct buf b;
 
-	buf_init(&b, PS_MSG_MAX + 4096);
+	buf_init(&b, PS_MSG_MAX);
 	buf_puts(&b, SYNC_MAGIC);
 	put_members(&b, r->members, r->n);
 	buf_puts(&b, "\n");

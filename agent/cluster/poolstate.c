@@ -12,6 +12,9 @@
 #define MAGIC_OP "OVSP1 OP\n"
 #define MAGIC_SNAP "OVSP1 SNAP\n"
 #define FIELDS_MAX 8
+/* The guest lines' bound: the magic and the STATE line (two 20-digit
+ * numbers, an address) take less than the rest of PS_SNAP_MAX. */
+#define GUEST_BYTES_MAX (PS_SNAP_MAX - 128)
 
 void poolstate_init(struct poolstate *s)
 {
@@ -68,16 +71,9 @@ bool poolstate_ha(const struct poolstate *s, const struct ps_guest *g)
 	return s->pool_ha && g && g->ha;
 }
 
-/* The guest at path, made when missing; NULL when the table is full. */
-static struct ps_guest *guest_at(struct poolstate *s, const char *path)
+/* A zeroed guest inserted at i (locate's answer; the table is not full). */
+static struct ps_guest *insert_at(struct poolstate *s, size_t i, const char *path)
 {
-	bool found;
-	size_t i = locate(s, path, &found);
-
-	if (found)
-		return &s->g[i];
-	if (s->n >= PS_GUESTS_MAX)
-		return NULL;
 	if (s->n == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 16;
 		s->g = xrealloc(s->g, s->cap * sizeof(*s->g));
@@ -170,23 +166,38 @@ void ps_op_id(struct buf *b, uint64_t id)
 	buf_printf(b, "ID %" PRIu64 "\n", id);
 }
 
+static void put_guest(struct buf *b, const struct ps_guest *g)
+{
+	buf_puts(b, "G ");
+	put_path(b, g->path);
+	buf_printf(b, " %d %d %d ", g->ha, g->manual, g->running);
+	put_ip(b, g->owner);
+	buf_printf(b, " %" PRIu64 " ", g->epoch);
+	put_pref(b, g->pref, g->npref);
+	buf_puts(b, "\n");
+}
+
+/* The bytes of g's line in a snapshot (state.bytes adds them up). */
+static size_t guest_bytes(const struct ps_guest *g)
+{
+	struct buf b;
+	size_t n;
+
+	buf_init(&b, 0);
+	put_guest(&b, g);
+	n = b.len;
+	buf_free(&b);
+	return n;
+}
+
 void poolstate_encode(const struct poolstate *s, struct buf *b)
 {
 	buf_puts(b, MAGIC_SNAP);
 	buf_printf(b, "STATE %" PRIu64 " %" PRIu64 " ", s->gen, s->master_epoch);
 	put_ip(b, s->master);
 	buf_printf(b, " %d\n", s->pool_ha);
-	for (size_t i = 0; i < s->n; i++) {
-		const struct ps_guest *g = &s->g[i];
-
-		buf_puts(b, "G ");
-		put_path(b, g->path);
-		buf_printf(b, " %d %d %d ", g->ha, g->manual, g->running);
-		put_ip(b, g->owner);
-		buf_printf(b, " %" PRIu64 " ", g->epoch);
-		put_pref(b, g->pref, g->npref);
-		buf_puts(b, "\n");
-	}
+	for (size_t i = 0; i < s->n; i++)
+		put_guest(b, &s->g[i]);
 }
 
 /* ---- reading ------------------------------------------------------------------------ */
@@ -369,9 +380,9 @@ static int parse_line(char *text, struct line *l, char *err, size_t errlen)
 /* 1 when the line changed s. */
 static int apply_line(struct poolstate *s, const struct line *l)
 {
-	struct ps_guest *g = NULL;
+	struct ps_guest g;
+	size_t i, old, now;
 	bool found;
-	size_t i;
 
 	switch (l->kind) {
 	case L_HA:
@@ -391,6 +402,7 @@ static int apply_line(struct poolstate *s, const struct line *l)
 		i = locate(s, l->path, &found);
 		if (!found)
 			return 0;
+		s->bytes -= guest_bytes(&s->g[i]);
 		free(s->g[i].path);
 		memmove(&s->g[i], &s->g[i + 1], (s->n - i - 1) * sizeof(*s->g));
 		s->n--;
@@ -398,29 +410,45 @@ static int apply_line(struct poolstate *s, const struct line *l)
 	default:
 		break;
 	}
-	if (l->kind == L_OWN) {
-		const struct ps_guest *now = poolstate_find(s, l->path);
-		if (now && l->epoch <= now->epoch)
-			return 0;       /* a stale token: the newer owner stays */
-	}
-	if (!(g = guest_at(s, l->path)))
+	i = locate(s, l->path, &found);
+	if (l->kind == L_OWN && found && l->epoch <= s->g[i].epoch)
+		return 0;               /* a stale token: the newer owner stays */
+	if (!found && s->n >= PS_GUESTS_MAX)
 		return 0;               /* full: every copy skips it alike */
+	/* the guest as it would be, measured before anything changes */
+	if (found) {
+		g = s->g[i];
+	} else {
+		memset(&g, 0, sizeof(g));
+		g.path = (char *)l->path;
+	}
+	old = found ? guest_bytes(&g) : 0;
 	switch (l->kind) {
 	case L_VMHA:
-		g->ha = l->flag;
+		g.ha = l->flag;
 		break;
 	case L_PREF:
-		g->manual = l->manual;
-		g->npref = l->npref;
-		memcpy(g->pref, l->pref, l->npref * sizeof(l->pref[0]));
+		g.manual = l->manual;
+		g.npref = l->npref;
+		memcpy(g.pref, l->pref, l->npref * sizeof(l->pref[0]));
 		break;
 	case L_OWN:
-		g->epoch = l->epoch;
-		g->running = l->flag;
-		snprintf(g->owner, sizeof(g->owner), "%s", l->ip);
+		g.epoch = l->epoch;
+		g.running = l->flag;
+		snprintf(g.owner, sizeof(g.owner), "%s", l->ip);
 		break;
 	default:
 		break;
+	}
+	now = guest_bytes(&g);
+	if (s->bytes - old + now > GUEST_BYTES_MAX)
+		return 0;               /* its snapshot would not fit: skipped alike */
+	s->bytes = s->bytes - old + now;
+	if (found) {
+		s->g[i] = g;
+	} else {
+		g.path = insert_at(s, i, l->path)->path;
+		s->g[i] = g;
 	}
 	return 1;
 }
@@ -528,6 +556,12 @@ static int parse_guest(char *text, struct poolstate *s, char *err, size_t errlen
 	}
 	if (s->n >= PS_GUESTS_MAX) {
 		snprintf(err, errlen, "a pool state snapshot has more than %d guests", PS_GUESTS_MAX);
+		return -1;
+	}
+	g.path = path;
+	s->bytes += guest_bytes(&g);
+	if (s->bytes > GUEST_BYTES_MAX) {
+		snprintf(err, errlen, "a pool state snapshot larger than %u bytes", PS_SNAP_MAX);
 		return -1;
 	}
 	g.path = xstrdup(path);

@@ -30,7 +30,12 @@
 #define PS_PREF_MAX 16          /* preferred servers per guest */
 #define PS_GUESTS_MAX 4096      /* guests the pool state holds */
 #define PS_PATH_MAX 1024        /* a guest's path, unescaped */
-#define PS_MSG_MAX (1u << 20)   /* one message (a snapshot of PS_GUESTS_MAX guests fits) */
+#define PS_MSG_MAX (1u << 20)   /* one message (corolink's CORO_MSG_MAX) */
+/* A snapshot's bound: with poolrepl's tag line (REPL_MEMBERS_MAX node ids)
+ * it still fits in one message. Long paths and many preferred servers
+ * could pass it before PS_GUESTS_MAX, so apply skips, in every copy alike,
+ * a line that would make the state's snapshot larger. */
+#define PS_SNAP_MAX (PS_MSG_MAX - 4096)
 #define PS_BATCH_MAX 1024       /* lines in one op message */
 
 struct ps_guest {
@@ -51,6 +56,7 @@ struct poolstate {
 	bool pool_ha;                   /* set_pool_ha */
 	struct ps_guest *g;             /* sorted by path */
 	size_t n, cap;
+	size_t bytes;                   /* the guest lines' share of the snapshot */
 };
 
 void poolstate_init(struct poolstate *s);
