@@ -263,7 +263,9 @@ static int get_u64(const char *f, uint64_t *v)
 {
 	char *end;
 
-	if (*f < '0' || *f > '9' || strlen(f) > 19)
+	/* every value encode writes (up to 20 digits) reads back; more is
+	 * ERANGE */
+	if (*f < '0' || *f > '9' || strlen(f) > 20)
 		return -1;
 	errno = 0;
 	*v = strtoull(f, &end, 10);

@@ -132,6 +132,37 @@ TEST(snapshot_round_trip)
 	poolstate_free(&t);
 }
 
+/* Epochs are tokens one above the last: whatever the copy holds, the next
+ * one must be accepted, and a snapshot must read back what it wrote. */
+TEST(epochs_use_the_whole_range)
+{
+	struct poolstate s, t;
+	struct buf b;
+	char err[256];
+	const char *over = "OVSP1 OP\nOWN /g 10.0.0.1 18446744073709551616 1\n";
+
+	poolstate_init(&s);
+	buf_init(&b, 0);
+	ps_op_begin(&b);
+	ps_op_own(&b, "/g", "10.0.0.1", 9999999999999999999u, true);
+	ps_op_master(&b, "10.0.0.1", 9999999999999999999u);
+	CHECK_INT(apply_buf(&s, &b), 2);
+	buf_init(&b, 0);
+	ps_op_begin(&b);
+	ps_op_own(&b, "/g", "10.0.0.2", 10000000000000000000u, true);
+	ps_op_master(&b, "10.0.0.2", UINT64_MAX);
+	CHECK_INT(apply_buf(&s, &b), 2);
+	CHECK_STR(poolstate_find(&s, "/g")->owner, "10.0.0.2");
+	CHECK_INT(poolstate_apply(&s, over, strlen(over), err, sizeof(err)), -1);
+	buf_init(&b, 0);
+	poolstate_encode(&s, &b);
+	CHECK_INT(poolstate_decode(&t, b.data, b.len, err, sizeof(err)), 0);
+	CHECK(t.master_epoch == UINT64_MAX);
+	buf_free(&b);
+	poolstate_free(&s);
+	poolstate_free(&t);
+}
+
 /* A state grown by ops past what one message carries could never be sent
  * at a view change, and no sync would finish again: the line that would
  * pass PS_SNAP_MAX is skipped, the same in every copy. */
@@ -359,6 +390,7 @@ int main(void)
 	RUN(malformed_ops_change_nothing);
 	RUN(snapshot_round_trip);
 	RUN(snapshot_stays_within_one_message);
+	RUN(epochs_use_the_whole_range);
 	RUN(group_sync_partition_and_rejoin);
 	return harness_done();
 }
