@@ -27,6 +27,7 @@
 #include "db/pool.h"
 
 #define CORO_NODES_MAX 1024         /* nodelist entries kept */
+#define CORO_RING_IDS 256           /* node ids whose membership is tracked */
 #define CORO_FLUSH_MS  20           /* queue retry period on CS_ERR_TRY_AGAIN */
 
 struct coro_node {
@@ -60,6 +61,12 @@ struct corolink {
 
 	struct coro_node *nodes;
 	size_t nnodes;
+
+	/* corosync's own membership (votequorum's node list), for node ids
+	 * below CORO_RING_IDS: a node whose agent left the group may still
+	 * run its guests while its corosync is a member */
+	bool ring_in[CORO_RING_IDS];
+	int64_t ring_left[CORO_RING_IDS]; /* loop time it left; 0 never seen */
 
 	struct coro_msg *qhead, *qtail;
 	size_t qbytes;
@@ -234,12 +241,38 @@ static void on_quorum_notify(votequorum_handle_t h, uint64_t context, uint32_t q
 
 	if (votequorum_context_get(h, (void **)&l) != CS_OK || !l)
 		return;
+	{
+		bool now[CORO_RING_IDS] = { false };
+		int64_t t = loop_now(l->loop);
+
+		for (uint32_t i = 0; i < nnodes; i++)
+			if (nodes[i].nodeid < CORO_RING_IDS &&
+			    nodes[i].state == VOTEQUORUM_NODESTATE_MEMBER)
+				now[nodes[i].nodeid] = true;
+		for (size_t i = 0; i < CORO_RING_IDS; i++) {
+			if (l->ring_in[i] && !now[i])
+				l->ring_left[i] = t;
+			l->ring_in[i] = now[i];
+		}
+	}
 	if (q == l->quorate)
 		return;
 	l->quorate = q;
 	log_info("%s", q ? "quorate" : "not quorate");
 	if (l->ops->on_quorum)
 		l->ops->on_quorum(l->arg, q);
+}
+
+int64_t corolink_ring_gone_ms(const struct corolink *l, uint32_t nodeid)
+{
+	if (!l || nodeid >= CORO_RING_IDS || l->ring_in[nodeid])
+		return -1;      /* a member, or an id we do not track: never gone */
+	return l->ring_left[nodeid] ? loop_now(l->loop) - l->ring_left[nodeid] : INT64_MAX;
+}
+
+size_t corolink_node_count(const struct corolink *l)
+{
+	return l ? l->nnodes : 0;
 }
 
 /* ---- the fds in the loop ------------------------------------------------ */

@@ -57,5 +57,11 @@ bool corolink_quorate(const struct corolink *l);
 int corolink_node_ip(struct corolink *l, uint32_t nodeid, char ip[46]);
 /* The reverse: 0 when ip is no node's address. */
 uint32_t corolink_node_id(struct corolink *l, const char *ip);
+/* ms since nodeid left corosync's own membership (votequorum's node
+ * list), INT64_MAX when never seen in it since the link came up, -1
+ * while it is a member (or its id is 256 or above: not tracked). */
+int64_t corolink_ring_gone_ms(const struct corolink *l, uint32_t nodeid);
+/* How many nodes corosync's nodelist names (0 before the first read). */
+size_t corolink_node_count(const struct corolink *l);
 
 #endif

@@ -39,12 +39,12 @@ struct pool_cluster {
 	struct heartbeat *hb;
 	struct ha *ha;
 	bool up, quorate, fenced, healthy_once;
+	bool reconciled;                /* reconcile() ran since the last sync */
 	int64_t started, writing_since;
 	uint32_t self;
 	char self_ip[POOL_IP_MAX];
 	uint32_t members[NODES];
 	size_t n;
-	int64_t left_at[NODES];         /* loop time a node left the group; 0 in it or never seen */
 	uint64_t next_id, elected_epoch;
 	struct waiting *waiting;
 	struct timer tick, save;
@@ -132,6 +132,22 @@ static void power_off(struct server *srv, const char *path)
 	guest_run(srv, path, GOP_DESTROY, on_powered_off, xstrdup(path));
 }
 
+/* May this server change the pool state or act for the pool? Quorum
+ * comes from votequorum and views from CPG, on two channels that do not
+ * wait for each other: right after a partition a server alone may still
+ * believe it is quorate while its view is already only itself. So the
+ * view itself must also hold a majority of the nodelist (with two nodes,
+ * corosync's two_node, one is enough: the heartbeat tells a dead peer
+ * from a live one). */
+static bool acting(const struct pool_cluster *c)
+{
+	size_t nodes = corolink_node_count(c->link);
+
+	if (!c->up || !c->quorate || !nodes)
+		return false;
+	return nodes <= 2 ? c->n >= 1 : c->n * 2 > nodes;
+}
+
 /* ---- fencing ------------------------------------------------------------------------ */
 
 /* Power off every HA guest that runs here: this server may no longer be
@@ -176,7 +192,7 @@ static const char *fence_reason(struct pool_cluster *c)
 
 	if (!c->up)
 		return "no link to corosync";
-	if (!c->quorate)
+	if (!acting(c))
 		return "the cluster lost quorum";
 	if (!c->fenced && c->healthy_once && now - c->writing_since > grace &&
 	    heartbeat_own_age(c->hb) > grace)
@@ -249,7 +265,7 @@ static void elect(struct pool_cluster *c)
 	uint32_t cand = 0, id;
 	struct buf b;
 
-	if (!c->up || !c->quorate || !poolrepl_synced(c->repl) || !c->self)
+	if (!acting(c) || !poolrepl_synced(c->repl) || !c->self)
 		return;
 	id = st->master[0] ? corolink_node_id(c->link, st->master) : 0;
 	if (id && pool_cluster_in_view(c->srv, id))
@@ -292,7 +308,7 @@ bool pool_cluster_is_master(struct server *srv)
 {
 	struct pool_cluster *c = of(srv);
 
-	return c && c->up && c->quorate && poolrepl_synced(c->repl) && c->self_ip[0] &&
+	return c && acting(c) && poolrepl_synced(c->repl) && c->self_ip[0] &&
 	       strcmp(poolrepl_state(c->repl)->master, c->self_ip) == 0;
 }
 
@@ -341,6 +357,15 @@ static void reconcile(struct pool_cluster *c)
 	locals_free(&l);
 }
 
+/* Once per sync, as soon as this server may act. */
+static void maybe_reconcile(struct pool_cluster *c)
+{
+	if (!c->reconciled && poolrepl_synced(c->repl) && acting(c)) {
+		c->reconciled = true;
+		reconcile(c);
+	}
+}
+
 /* ---- the link's events -------------------------------------------------------------- */
 
 static void fail_waiting(struct pool_cluster *c, const char *why)
@@ -385,20 +410,13 @@ static void on_view(void *arg, const uint32_t *members, size_t n, const uint32_t
 		    size_t nleft, const uint32_t *joined, size_t njoined)
 {
 	struct pool_cluster *c = arg;
-	int64_t now = loop_now(c->srv->loop);
 
 	if (!c->self)
 		learn_self(c);
 	c->n = n > NODES ? NODES : n;
 	memcpy(c->members, members, c->n * sizeof(*members));
 	for (size_t i = 0; i < nleft; i++)
-		if (left[i] < NODES) {
-			c->left_at[left[i]] = now;
-			log_info("node %" PRIu32 " left the cluster", left[i]);
-		}
-	for (size_t i = 0; i < njoined; i++)
-		if (joined[i] < NODES)
-			c->left_at[joined[i]] = 0;
+		log_info("node %" PRIu32 "'s agent left the group", left[i]);
 	poolrepl_view(c->repl, members, n);
 	check_health(c);
 }
@@ -418,6 +436,7 @@ static void on_quorum(void *arg, bool quorate)
 		log_info("the cluster is %squorate", quorate ? "" : "not ");
 	c->quorate = quorate;
 	check_health(c);
+	maybe_reconcile(c);
 	elect(c);
 }
 
@@ -454,9 +473,9 @@ static void repl_synced(void *arg)
 
 	log_info("pool state synchronised with the %zu server%s of the group", c->n,
 		 c->n == 1 ? "" : "s");
+	c->reconciled = false;
 	check_health(c);
-	if (c->quorate)
-		reconcile(c);
+	maybe_reconcile(c);
 	elect(c);
 }
 
@@ -509,7 +528,7 @@ void pool_cluster_change(struct server *srv, struct buf *op, pool_change_cb done
 
 	buf_init(&m, PS_MSG_MAX);
 	ps_op_begin(&m);
-	if (c && c->up && !c->quorate) {
+	if (c && c->up && !acting(c)) {
 		/* a minority must not change what the majority will keep */
 		done(arg, FAULT_STATE, "the cluster is not quorate here: no change to the pool "
 		     "state until it is");
@@ -596,6 +615,7 @@ static void on_tick(struct timer *t)
 		free(w);
 	}
 	check_health(c);
+	maybe_reconcile(c);
 	elect(c);
 	if (pool_cluster_is_master(c->srv))
 		ha_tick(c->ha);
@@ -639,14 +659,16 @@ void pool_cluster_info(struct server *srv, struct pool_cluster_info *out)
 int64_t pool_cluster_gone_ms(struct server *srv, uint32_t nodeid)
 {
 	struct pool_cluster *c = of(srv);
-	int64_t now = loop_now(srv->loop);
+	int64_t gone;
 
 	if (!c || pool_cluster_in_view(srv, nodeid))
 		return -1;
-	if (nodeid < NODES && c->left_at[nodeid])
-		return now - c->left_at[nodeid];
-	/* never seen in the group since this agent started: count from then */
-	return now - c->started;
+	/* an agent that left the group while its corosync stays a member
+	 * may have guests running on: only the host leaving counts */
+	gone = corolink_ring_gone_ms(c->link, nodeid);
+	if (gone == INT64_MAX)  /* never seen since the link came up: count from then */
+		gone = loop_now(srv->loop) - c->started;
+	return gone;
 }
 
 void pool_cluster_slot(struct server *srv, uint32_t nodeid, struct hb_view *v)

@@ -52,8 +52,9 @@ void pool_cluster_info(struct server *srv, struct pool_cluster_info *out);
 uint32_t pool_cluster_node_of(struct server *srv, const char *ip);
 int pool_cluster_node_ip(struct server *srv, uint32_t nodeid, char ip[POOL_IP_MAX]);
 bool pool_cluster_in_view(struct server *srv, uint32_t nodeid);
-/* ms since nodeid left the group (since this agent started when it was
- * never seen in it); -1 while it is in the group. */
+/* ms since nodeid's host left corosync's membership (since this agent
+ * started when it was never seen in it); -1 while its agent is in the
+ * group or its corosync is a member. */
 int64_t pool_cluster_gone_ms(struct server *srv, uint32_t nodeid);
 /* What the heartbeat file says of nodeid (agent/cluster/heartbeat.h). */
 struct hb_view;
