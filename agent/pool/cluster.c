@@ -251,8 +251,12 @@ static bool is_pool_server(struct server *srv, const char *ip)
 
 static void on_elected(void *arg, int fault, const char *msg)
 {
-	if (fault)
+	struct pool_cluster *c = arg;
+
+	if (fault) {
 		log_warn("cannot take over as the pool's master: %s", msg);
+		c->elected_epoch = 0;   /* the next look tries again */
+	}
 }
 
 /* The master left (or there never was one in the group): the lowest
@@ -284,7 +288,7 @@ static void elect(struct pool_cluster *c)
 		 st->master[0] ? "the master left the cluster" : "first election");
 	buf_init(&b, 0);
 	ps_op_master(&b, c->self_ip, st->master_epoch + 1);
-	pool_cluster_change(c->srv, &b, on_elected, NULL);
+	pool_cluster_change(c->srv, &b, on_elected, c);
 	buf_free(&b);
 }
 
@@ -370,9 +374,13 @@ static void maybe_reconcile(struct pool_cluster *c)
 
 static void fail_waiting(struct pool_cluster *c, const char *why)
 {
-	while (c->waiting) {
-		struct waiting *w = c->waiting;
-		c->waiting = w->next;
+	struct waiting *list = c->waiting;
+
+	/* detached first: a done that changes the state again waits anew */
+	c->waiting = NULL;
+	while (list) {
+		struct waiting *w = list;
+		list = w->next;
 		w->done(w->arg, FAULT_STATE, why);
 		free(w);
 	}
@@ -553,6 +561,8 @@ void pool_cluster_change(struct server *srv, struct buf *op, pool_change_cb done
 		buf_append(&m, op->data, op->len);
 		if (!c)
 			done(arg, FAULT_STATE, "the cluster is disabled on this server (cluster=disable)");
+		else if (op->failed)
+			done(arg, FAULT_STATE, "the change is too large");
 		else if (poolrepl_apply_local(c->repl, &m, err, sizeof(err)) < 0)
 			done(arg, FAULT_INVALID_ARGUMENT, err);
 		else
