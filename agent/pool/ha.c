@@ -22,17 +22,24 @@
 #define START_TIMEOUT_MS 60000
 #define RETRY_AFTER_MS 5000     /* a guest whose start failed waits this long */
 
-struct flight {                 /* a guest being started, or resting after a failure */
-	struct flight *next;
+/* A guest the master is moving: its start in flight, or resting after a
+ * failure. Sorted by path (a mass failover holds a thousand). */
+struct flight {
 	char *path;
-	int64_t until;          /* resting until (0: its start is in flight) */
+	int64_t until;          /* resting until; 0 while its start is in flight */
+	struct pool_member to;  /* the owner it was given */
+	uint64_t epoch;         /* with this epoch */
 };
 
 struct ha {
 	struct server *srv;
-	struct flight *flights;
+	struct flight *fl;
+	size_t nfl, capfl;
 	bool placing;           /* a placement is in progress */
 	int64_t last_round;
+	/* failed() per owner, for one tick: a thousand guests, a few owners */
+	struct { char ip[POOL_IP_MAX]; bool failed; } seen[32];
+	size_t nseen;
 	bool warned_nodelist;
 };
 
@@ -48,42 +55,103 @@ void ha_free(struct ha *h)
 {
 	if (!h)
 		return;
-	while (h->flights) {
-		struct flight *f = h->flights;
-		h->flights = f->next;
-		free(f->path);
-		free(f);
-	}
+	for (size_t i = 0; i < h->nfl; i++)
+		free(h->fl[i].path);
+	free(h->fl);
 	free(h);
+}
+
+/* Index of path's flight, or where it would go (*found false). */
+static size_t flight_at(const struct ha *h, const char *path, bool *found)
+{
+	size_t lo = 0, hi = h->nfl;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(h->fl[mid].path, path);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
 }
 
 static struct flight *flight_of(struct ha *h, const char *path)
 {
-	for (struct flight *f = h->flights; f; f = f->next)
-		if (strcmp(f->path, path) == 0)
-			return f;
-	return NULL;
+	bool found;
+	size_t i = flight_at(h, path, &found);
+
+	return found ? &h->fl[i] : NULL;
 }
 
+static void flight_add(struct ha *h, const char *path, const struct pool_member *to,
+		       uint64_t epoch)
+{
+	bool found;
+	size_t i = flight_at(h, path, &found);
+
+	if (!found) {
+		if (h->nfl == h->capfl) {
+			h->capfl = h->capfl ? h->capfl * 2 : 16;
+			h->fl = xrealloc(h->fl, h->capfl * sizeof(*h->fl));
+		}
+		memmove(&h->fl[i + 1], &h->fl[i], (h->nfl - i) * sizeof(*h->fl));
+		h->fl[i].path = xstrdup(path);
+		h->nfl++;
+	}
+	h->fl[i].until = 0;
+	h->fl[i].to = *to;
+	h->fl[i].epoch = epoch;
+}
+
+static void flight_del(struct ha *h, size_t i)
+{
+	free(h->fl[i].path);
+	memmove(&h->fl[i], &h->fl[i + 1], (h->nfl - i - 1) * sizeof(*h->fl));
+	h->nfl--;
+}
+
+/* Done (rest_until 0), or resting until then. */
 static void flight_end(struct ha *h, const char *path, int64_t rest_until)
 {
-	for (struct flight **pp = &h->flights; *pp; pp = &(*pp)->next)
-		if (strcmp((*pp)->path, path) == 0) {
-			struct flight *f = *pp;
-			if (rest_until) {
-				f->until = rest_until;
-			} else {
-				*pp = f->next;
-				free(f->path);
-				free(f);
-			}
-			return;
-		}
+	bool found;
+	size_t i = flight_at(h, path, &found);
+
+	if (!found)
+		return;
+	if (rest_until)
+		h->fl[i].until = rest_until;
+	else
+		flight_del(h, i);
 }
 
 /* ---- has a server failed? -------------------------------------------------------------- */
 
+static bool judge(struct ha *h, const char *ip);
+
 static bool failed(struct ha *h, const char *ip)
+{
+	bool r;
+
+	for (size_t i = 0; i < h->nseen; i++)
+		if (strcmp(h->seen[i].ip, ip) == 0)
+			return h->seen[i].failed;
+	r = judge(h, ip);
+	if (h->nseen < sizeof(h->seen) / sizeof(h->seen[0])) {
+		snprintf(h->seen[h->nseen].ip, sizeof(h->seen[0].ip), "%s", ip);
+		h->seen[h->nseen++].failed = r;
+	}
+	return r;
+}
+
+static bool judge(struct ha *h, const char *ip)
 {
 	struct server *srv = h->srv;
 	uint32_t id = pool_cluster_node_of(srv, ip);
@@ -205,8 +273,8 @@ static void on_owned(void *arg, int fault, const char *msg)
 	for (size_t i = 0; h && i < a->n; i++) {
 		if (!fault)
 			start_on(h, &a->to[i], a->paths[i], a->epochs[i], a->master_epoch);
-		else
-			flight_end(h, a->paths[i], 0);
+		else    /* the op may still land: the tick looks again after a rest */
+			flight_end(h, a->paths[i], loop_now(a->srv->loop) + RETRY_AFTER_MS);
 	}
 	if (fault)
 		log_warn("cannot give %zu guest%s new owners: %s", a->n, a->n == 1 ? "" : "s", msg);
@@ -236,7 +304,6 @@ static void on_placed(struct server *srv, void *arg, const struct placed *v, siz
 	buf_init(&wait, 0);
 	for (size_t i = 0; i < n; i++) {
 		const struct ps_guest *g = poolstate_find(st, v[i].path);
-		struct flight *f;
 
 		if (!g || !g->running || flight_of(h, g->path))
 			continue;       /* changed meanwhile */
@@ -256,10 +323,7 @@ static void on_placed(struct server *srv, void *arg, const struct placed *v, siz
 		ps_op_own(&own, g->path, v[i].to.ip, g->epoch + 1, true);
 		log_info("HA: %s goes to %s (epoch %" PRIu64 ")", g->path, v[i].to.ip,
 			 g->epoch + 1);
-		f = xcalloc(1, sizeof(*f));
-		f->path = xstrdup(g->path);
-		f->next = h->flights;
-		h->flights = f;
+		flight_add(h, g->path, &v[i].to, g->epoch + 1);
 		a->n++;
 	}
 	if (nwait)
@@ -290,15 +354,27 @@ void ha_tick(struct ha *h)
 
 	if (h->placing)
 		return;
-	/* resting guests whose time is up may be tried again */
-	for (struct flight **pp = &h->flights; *pp;) {
-		struct flight *f = *pp;
-		if (f->until && f->until <= now) {
-			*pp = f->next;
-			free(f->path);
-			free(f);
+	h->nseen = 0;
+	/* Resting guests whose time is up: where the pool still shows the
+	 * owner and epoch they were given, that start never happened (or
+	 * failed and the wait was not recorded): try it again; else the
+	 * state moved on and the look below decides. */
+	for (size_t i = 0; i < h->nfl;) {
+		struct flight *f = &h->fl[i];
+		const struct ps_guest *g;
+
+		if (!f->until || f->until > now) {
+			i++;
+			continue;
+		}
+		g = poolstate_find(st, f->path);
+		if (g && g->running && g->epoch == f->epoch && strcmp(g->owner, f->to.ip) == 0 &&
+		    !failed(h, g->owner)) {
+			f->until = 0;
+			start_on(h, &f->to, f->path, f->epoch, st->master_epoch);
+			i++;
 		} else {
-			pp = &f->next;
+			flight_del(h, i);
 		}
 	}
 	buf_init(&down, 0);
@@ -320,10 +396,10 @@ void ha_tick(struct ha *h)
 			}
 			continue;
 		}
-		if (lost)
-			log_warn("%s failed: HA guest %s is to run elsewhere", g->owner, g->path);
 		if (now - h->last_round < ROUND_EVERY_MS)
 			continue;
+		if (lost)
+			log_warn("%s failed: HA guest %s is to run elsewhere", g->owner, g->path);
 		if (npaths < PS_BATCH_MAX - 1) {
 			paths = xrealloc(paths, (npaths + 1) * sizeof(*paths));
 			paths[npaths++] = g->path;      /* the state's own, valid for this call */

@@ -352,6 +352,17 @@ static int epoch_arg(struct rpc_call *call, xmlrpc_value *params, int i, const c
 	return rc;
 }
 
+static bool runs_here(struct server *srv, const char *path)
+{
+	struct guest_state gs;
+	char err[256];
+	bool r = guest_state_get(srv->store, path, &gs, err, sizeof(err)) == 1 &&
+		 (gs.status == GS_RUNNING || gs.status == GS_PAUSED) && !guest_busy(srv, path);
+
+	guest_state_free(&gs);
+	return r;
+}
+
 void m_pool_start_vm(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
@@ -380,6 +391,9 @@ void m_pool_start_vm(struct rpc_call *call, xmlrpc_value *params)
 			  "not %" PRIu64, path, g->epoch, g->owner[0] ? g->owner : "none", epoch);
 	} else if ((fault = guest_repo_online(srv, path, err, sizeof(err))) != 0) {
 		rpc_fault(call, fault, "%s", err);
+	} else if (runs_here(srv, path)) {
+		/* the master asks again after a reply it never got: done already */
+		rpc_return_printf(call, "success:ip=%s", rpc_origin(call)->local);
 	} else {
 		log_info("starting %s for the pool (epoch %" PRIu64 ")", path, epoch);
 		guest_run(srv, path, GOP_START, on_start, call);
