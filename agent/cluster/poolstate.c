@@ -23,8 +23,10 @@ void poolstate_init(struct poolstate *s)
 
 void poolstate_free(struct poolstate *s)
 {
-	for (size_t i = 0; i < s->n; i++)
-		free(s->g[i].path);
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->g[i]->path);
+		free(s->g[i]);
+	}
 	free(s->g);
 	poolstate_init(s);
 }
@@ -43,7 +45,7 @@ static size_t locate(const struct poolstate *s, const char *path, bool *found)
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(s->g[mid].path, path);
+		int c = strcmp(s->g[mid]->path, path);
 
 		if (c == 0) {
 			*found = true;
@@ -63,7 +65,7 @@ const struct ps_guest *poolstate_find(const struct poolstate *s, const char *pat
 	bool found;
 	size_t i = locate(s, path, &found);
 
-	return found ? &s->g[i] : NULL;
+	return found ? s->g[i] : NULL;
 }
 
 bool poolstate_ha(const struct poolstate *s, const struct ps_guest *g)
@@ -79,10 +81,10 @@ static struct ps_guest *insert_at(struct poolstate *s, size_t i, const char *pat
 		s->g = xrealloc(s->g, s->cap * sizeof(*s->g));
 	}
 	memmove(&s->g[i + 1], &s->g[i], (s->n - i) * sizeof(*s->g));
-	memset(&s->g[i], 0, sizeof(*s->g));
-	s->g[i].path = xstrdup(path);
+	s->g[i] = xcalloc(1, sizeof(**s->g));
+	s->g[i]->path = xstrdup(path);
 	s->n++;
-	return &s->g[i];
+	return s->g[i];
 }
 
 /* ---- writing ------------------------------------------------------------------------ */
@@ -197,7 +199,7 @@ void poolstate_encode(const struct poolstate *s, struct buf *b)
 	put_ip(b, s->master);
 	buf_printf(b, " %d\n", s->pool_ha);
 	for (size_t i = 0; i < s->n; i++)
-		put_guest(b, &s->g[i]);
+		put_guest(b, s->g[i]);
 }
 
 /* ---- reading ------------------------------------------------------------------------ */
@@ -404,8 +406,9 @@ static int apply_line(struct poolstate *s, const struct line *l)
 		i = locate(s, l->path, &found);
 		if (!found)
 			return 0;
-		s->bytes -= guest_bytes(&s->g[i]);
-		free(s->g[i].path);
+		s->bytes -= guest_bytes(s->g[i]);
+		free(s->g[i]->path);
+		free(s->g[i]);
 		memmove(&s->g[i], &s->g[i + 1], (s->n - i - 1) * sizeof(*s->g));
 		s->n--;
 		return 1;
@@ -413,13 +416,13 @@ static int apply_line(struct poolstate *s, const struct line *l)
 		break;
 	}
 	i = locate(s, l->path, &found);
-	if (l->kind == L_OWN && found && l->epoch <= s->g[i].epoch)
+	if (l->kind == L_OWN && found && l->epoch <= s->g[i]->epoch)
 		return 0;               /* a stale token: the newer owner stays */
 	if (!found && s->n >= PS_GUESTS_MAX)
 		return 0;               /* full: every copy skips it alike */
 	/* the guest as it would be, measured before anything changes */
 	if (found) {
-		g = s->g[i];
+		g = *s->g[i];
 	} else {
 		memset(&g, 0, sizeof(g));
 		g.path = (char *)l->path;
@@ -447,10 +450,12 @@ static int apply_line(struct poolstate *s, const struct line *l)
 		return 0;               /* its snapshot would not fit: skipped alike */
 	s->bytes = s->bytes - old + now;
 	if (found) {
-		s->g[i] = g;
+		*s->g[i] = g;
 	} else {
-		g.path = insert_at(s, i, l->path)->path;
-		s->g[i] = g;
+		struct ps_guest *made = insert_at(s, i, l->path);
+
+		g.path = made->path;
+		*made = g;
 	}
 	return 1;
 }
@@ -552,7 +557,7 @@ static int parse_guest(char *text, struct poolstate *s, char *err, size_t errlen
 		snprintf(err, errlen, "a malformed guest line in a pool state snapshot");
 		return -1;
 	}
-	if (s->n && strcmp(s->g[s->n - 1].path, path) >= 0) {
+	if (s->n && strcmp(s->g[s->n - 1]->path, path) >= 0) {
 		snprintf(err, errlen, "a pool state snapshot's guests are not in order");
 		return -1;
 	}
@@ -571,7 +576,8 @@ static int parse_guest(char *text, struct poolstate *s, char *err, size_t errlen
 		s->cap = s->cap ? s->cap * 2 : 16;
 		s->g = xrealloc(s->g, s->cap * sizeof(*s->g));
 	}
-	s->g[s->n++] = g;
+	s->g[s->n] = xmalloc(sizeof(**s->g));
+	*s->g[s->n++] = g;
 	return 0;
 }
 

@@ -54,7 +54,8 @@ struct poolstate {
 	uint64_t master_epoch;
 	char master[POOL_IP_MAX];       /* "" before the first election */
 	bool pool_ha;                   /* set_pool_ha */
-	struct ps_guest *g;             /* sorted by path */
+	struct ps_guest **g;            /* sorted by path, each its own allocation:
+					 * an insert moves pointers, not guests */
 	size_t n, cap;
 	size_t bytes;                   /* the guest lines' share of the snapshot */
 };

@@ -379,7 +379,7 @@ void ha_tick(struct ha *h)
 	}
 	buf_init(&down, 0);
 	for (size_t i = 0; i < st->n; i++) {
-		const struct ps_guest *g = &st->g[i];
+		const struct ps_guest *g = st->g[i];
 		bool lost;
 
 		if (!g->running || flight_of(h, g->path))

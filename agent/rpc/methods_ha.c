@@ -281,7 +281,7 @@ void m_get_pool_ha_state(struct rpc_call *call, xmlrpc_value *params)
 		}
 	}
 	for (size_t i = 0; i < st->n && !env.fault_occurred; i++) {
-		const struct ps_guest *g = &st->g[i];
+		const struct ps_guest *g = st->g[i];
 		xmlrpc_value *pref = xmlrpc_array_new(&env), *row;
 
 		for (size_t k = 0; k < g->npref && !env.fault_occurred; k++) {

@@ -63,11 +63,11 @@ static void check(const struct poolstate *s)
 	need(s->n <= PS_GUESTS_MAX && s->n <= s->cap);
 	need(!s->master[0] || canon_ip(s->master));
 	for (size_t i = 0; i < s->n; i++) {
-		const struct ps_guest *g = &s->g[i];
+		const struct ps_guest *g = s->g[i];
 
 		need(g->path && g->path[0] == '/' && strlen(g->path) < PS_PATH_MAX);
 		need(!strstr(g->path, "/../"));
-		need(i == 0 || strcmp(s->g[i - 1].path, g->path) < 0);
+		need(i == 0 || strcmp(s->g[i - 1]->path, g->path) < 0);
 		need(!g->owner[0] || canon_ip(g->owner));
 		need(g->npref <= PS_PREF_MAX);
 		for (size_t k = 0; k < g->npref; k++) {

@@ -196,7 +196,7 @@ TEST(snapshot_stays_within_one_message)
 	/* a guest already in may still change what keeps its size */
 	buf_init(&b, 0);
 	ps_op_begin(&b);
-	ps_op_own(&b, t.g[0].path, "10.0.0.1", 1, true);
+	ps_op_own(&b, t.g[0]->path, "10.0.0.1", 1, true);
 	CHECK_INT(apply_buf(&t, &b), 1);
 	poolstate_free(&s);
 	poolstate_free(&t);
