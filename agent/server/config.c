@@ -326,6 +326,8 @@ static int set_enum(struct parse_ctx *ctx, struct agent_config *cfg,
 		cfg->log_level = value;
 	else if (k->off == OFF(qemu_accel))
 		cfg->qemu_accel = (enum hv_accel)value;
+	else if (k->off == OFF(cluster))
+		cfg->cluster = value != 0;
 	else
 		abort(); /* a row in keys[] without a case here */
 	return 0;
