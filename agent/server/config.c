@@ -126,6 +126,8 @@ static const struct config_key keys[] = {
 	/* more than hb_interval (check_whole) */
 	{ "hb_timeout", KT_INT, OFF(hb_timeout), 2, 600, NULL },
 	{ "fence_timeout", KT_INT, OFF(fence_timeout), 1, 600, NULL },
+	{ "corosync_dir", KT_PATH, OFF(corosync_dir), 0, 0, NULL },
+	{ "ocfs2_conf", KT_PATH, OFF(ocfs2_conf), 0, 0, NULL },
 };
 
 #define NKEYS ARRAY_SIZE(keys)
@@ -217,6 +219,8 @@ void config_defaults(struct agent_config *cfg)
 	cfg->hb_interval = 1;
 	cfg->hb_timeout = 3;
 	cfg->fence_timeout = 4;
+	cfg->corosync_dir = xstrdup("/etc/corosync");
+	cfg->ocfs2_conf = xstrdup("/etc/ocfs2/cluster.conf");
 	cfg->network_bridges = xstrdup("");
 }
 
@@ -242,6 +246,8 @@ void config_free(struct agent_config *cfg)
 	free(cfg->repositories_file);
 	free(cfg->guest_hooks_dir);
 	free(cfg->cluster_root);
+	free(cfg->corosync_dir);
+	free(cfg->ocfs2_conf);
 	free(cfg->network_bridges);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -86,6 +86,8 @@ struct agent_config {
 	int hb_timeout;            /* a slot unchanged this long is stale: 3 */
 	int fence_timeout;         /* a server out of quorum powers off its HA guests
 				    * within this; the others wait this long: 4 */
+	char *corosync_dir;        /* corosync.conf and authkey: /etc/corosync */
+	char *ocfs2_conf;          /* o2cb's cluster.conf: /etc/ocfs2/cluster.conf */
 };
 
 /* Fill cfg with the documented defaults (allocations owned by cfg). */

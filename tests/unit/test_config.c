@@ -468,9 +468,14 @@ TEST(cluster_keys)
 	CHECK_INT(cfg.hb_interval, 1);
 	CHECK_INT(cfg.hb_timeout, 3);
 	CHECK_INT(cfg.fence_timeout, 4);
+	CHECK_STR(cfg.corosync_dir, "/etc/corosync");
+	CHECK_STR(cfg.ocfs2_conf, "/etc/ocfs2/cluster.conf");
 	config_free(&cfg);
-	CHECK_INT(parse("cluster_root=/c\novs_root=/o\ncluster=disable\nfence_timeout=9\n", &cfg), 0);
+	CHECK_INT(parse("cluster_root=/c\novs_root=/o\ncluster=disable\nfence_timeout=9\n"
+			"corosync_dir=/t/cs\nocfs2_conf=/t/o2.conf\n", &cfg), 0);
 	CHECK_STR(cfg.cluster_root, "/c");
+	CHECK_STR(cfg.corosync_dir, "/t/cs");
+	CHECK_STR(cfg.ocfs2_conf, "/t/o2.conf");
 	CHECK(!cfg.cluster);
 	CHECK_INT(cfg.fence_timeout, 9);
 	config_free(&cfg);
@@ -490,7 +495,7 @@ TEST(key_errors)
 	CHECK(strstr(err, "template_max_bytes, hook_timeout_guest, hook_timeout_network, "
 		      "hook_timeout_repository, hook_timeout_cluster, hooks_max_running, "
 		      "guest_hooks_dir, cluster, cluster_root, hb_interval, hb_timeout, "
-		      "fence_timeout)") != NULL);
+		      "fence_timeout, corosync_dir, ocfs2_conf)") != NULL);
 	CHECK_STR(parse_err("port=1\nssl=enable\nport=2\n"),
 	    "agent.ini:3: duplicate key 'port' (already set on line 1)");
 	CHECK_STR(parse_err("port 8899\n"),
