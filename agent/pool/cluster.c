@@ -15,6 +15,7 @@
 #include "agent/cluster/poolrepl.h"
 #include "agent/guest/guest.h"
 #include "agent/pool/ha.h"
+#include "agent/pool/share.h"
 #include "agent/server/server.h"
 #include "db/guests.h"
 #include "db/pool.h"
@@ -38,6 +39,7 @@ struct pool_cluster {
 	struct poolrepl *repl;
 	struct heartbeat *hb;
 	struct ha *ha;
+	struct pool_share *share;
 	bool up, quorate, fenced, healthy_once;
 	bool reconciled;                /* reconcile() ran since the last sync */
 	int64_t started, writing_since;
@@ -629,12 +631,18 @@ static void on_tick(struct timer *t)
 	elect(c);
 	if (pool_cluster_is_master(c->srv))
 		ha_tick(c->ha);
+	pool_share_tick(c->share);
 	timer_start(c->srv->loop, &c->tick, TICK_MS);
 }
 
 struct ha *pool_cluster_ha(struct server *srv)
 {
 	return of(srv) ? of(srv)->ha : NULL;
+}
+
+struct pool_share *pool_cluster_share(struct server *srv)
+{
+	return of(srv) ? of(srv)->share : NULL;
 }
 
 /* ---- what others read ------------------------------------------------------------------- */
@@ -717,6 +725,7 @@ struct pool_cluster *pool_cluster_new(struct server *srv)
 			      srv->cfg.hb_timeout * 1000);
 	free(hb_path);
 	c->ha = ha_new(srv);
+	c->share = pool_share_new(srv);
 	timer_init(&c->save, on_save, c);
 	timer_init(&c->tick, on_tick, c);
 	srv->cluster = c;
@@ -729,6 +738,7 @@ void pool_cluster_free(struct pool_cluster *c)
 {
 	if (!c)
 		return;
+	pool_share_free(c->share);
 	fail_waiting(c, "the agent is stopping");
 	corolink_free(c->link);
 	if (timer_armed(&c->save)) {

@@ -65,6 +65,9 @@ bool pool_cluster_is_master(struct server *srv);
 /* The master's failover (ha.h); NULL once the cluster is gone, so a late
  * callback finds nothing to act on. */
 struct ha *pool_cluster_ha(struct server *srv);
+/* The master's sharing of the cluster's files (agent/pool/share.h); NULL
+ * when cluster=disable. */
+struct pool_share *pool_cluster_share(struct server *srv);
 
 /* Change the pool state with an op message (ps_op_begin, ...). In a
  * cluster it goes through the group and done runs once our own copy has

@@ -78,8 +78,12 @@ const struct method method_table[] = {
 	/* HA (methods_ha.c) */
 	{ "set_pool_ha", "s:b,s:i,s:s",
 	  "set_pool_ha(enable), on the master: HA for the pool on or off. On needs the pool's "
-	  "cluster running and quorate (ovs-cluster-configure, corosync), else 1004. HA applies "
-	  "to a guest only when both this and its own set_vm_ha are on.", m_set_pool_ha },
+	  "cluster: when it is not up and quorate here, the master runs ovs-cluster-configure "
+	  "(the nodes from the pool), gives every server the cluster's files "
+	  "(pool_cluster_files), which start corosync there, and waits up to 60 s for quorum "
+	  "(faults: 1200 configure failed, 1400 naming each server that did not take the "
+	  "files, 1500 no quorum in time; 1004 with cluster=disable). HA applies to a guest "
+	  "only when both this and its own set_vm_ha are on.", m_set_pool_ha },
 	{ "set_vm_ha", "s:sb,s:si,s:ss",
 	  "set_vm_ha(vm, enable), on the master: when the VM server running the guest fails, "
 	  "the guest runs again on another (set_vm_preferred_servers says which).", m_set_vm_ha },
@@ -107,6 +111,14 @@ const struct method method_table[] = {
 	  "gave this server, not by managers; accepted from the pool credential only (1006). "
 	  "1004 when this server knows a newer epoch for the guest or a newer master.",
 	  m_pool_start_vm },
+	{ "pool_cluster_files", "s:S",
+	  "pool_cluster_files(files): called by the master (set_pool_ha, and again when this "
+	  "server's corosync is out of the cluster), not by managers; accepted from the pool "
+	  "credential only (1006). files is a struct of base64 values named corosync.conf and "
+	  "authkey (both needed), cluster.conf, repositories and repositories.options (each at "
+	  "most 64 KiB); they are written where agent.ini says (corosync_dir, ocfs2_conf, "
+	  "repositories_file), then ovs-cluster-configure --from-files starts corosync with "
+	  "them (1200 with its words when it fails).", m_pool_cluster_files },
 
 	/* hooks (methods_hooks.c) */
 	{ "list_hook_runs", "A:,A:i,A:s",

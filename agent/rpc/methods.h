@@ -39,6 +39,7 @@ void m_set_vm_preferred_servers(struct rpc_call *call, xmlrpc_value *params);
 void m_get_pool_ha_state(struct rpc_call *call, xmlrpc_value *params);
 void m_get_vm_placement(struct rpc_call *call, xmlrpc_value *params);
 void m_pool_start_vm(struct rpc_call *call, xmlrpc_value *params);
+void m_pool_cluster_files(struct rpc_call *call, xmlrpc_value *params);
 
 /* methods_hooks.c */
 void m_list_hook_runs(struct rpc_call *call, xmlrpc_value *params);

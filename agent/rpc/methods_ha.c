@@ -20,7 +20,9 @@
 #include "agent/cluster/poolstate.h"
 #include "agent/guest/guest.h"
 #include "agent/pool/cluster.h"
+#include "agent/pool/clusterfiles.h"
 #include "agent/pool/place.h"
+#include "agent/pool/share.h"
 #include "agent/rpc/rpc_params.h"
 #include "agent/server/server.h"
 #include "db/pool.h"
@@ -56,12 +58,14 @@ void m_set_pool_ha(struct rpc_call *call, xmlrpc_value *params)
 	if (pool_master_only(call, master, self) < 0)
 		return;
 	pool_cluster_info(srv, &in);
+	if (on && !in.enabled) {
+		rpc_fault(call, FAULT_STATE, "HA needs the pool's cluster, and it is disabled here "
+			  "(cluster=disable)");
+		return;
+	}
 	if (on && !(in.up && in.quorate)) {
-		rpc_fault(call, FAULT_STATE, "HA needs the pool's cluster, and it is %s here: run "
-			  "/usr/lib/ovs/ovs-cluster-configure on the master and start corosync on "
-			  "every server (ovs-cluster-check says what is wrong)",
-			  !in.enabled ? "disabled (cluster=disable)" :
-			  !in.up ? "not running" : "not quorate");
+		/* guide 9.3: the master configures the cluster and shares it */
+		pool_share_setup(srv, on_changed, call);
 		return;
 	}
 	buf_init(&b, 0);
@@ -399,4 +403,50 @@ void m_pool_start_vm(struct rpc_call *call, xmlrpc_value *params)
 		guest_run(srv, path, GOP_START, on_start, call);
 	}
 	free(path);
+}
+
+/* ---- the cluster's files from the master ------------------------------------------- */
+
+void m_pool_cluster_files(struct rpc_call *call, xmlrpc_value *params)
+{
+	struct server *srv = rpc_server(call);
+	const char *user = rpc_origin(call)->user;
+	char master[POOL_IP_MAX], self[POOL_IP_MAX], err[512];
+	struct cf_set files;
+	xmlrpc_value *v = NULL;
+	xmlrpc_env env;
+
+	if (!user || strcmp(user, POOL_USER) != 0) {
+		rpc_fault(call, FAULT_PERMISSION, "pool_cluster_files is for the pool's master only");
+		return;
+	}
+	if (pool_master_get(srv->store, master, err, sizeof(err)) != 1 ||
+	    pool_self_get(srv->store, self, err, sizeof(err)) != 1) {
+		rpc_fault(call, FAULT_NOT_IN_POOL, "this server is not in a server pool");
+		return;
+	}
+	if (strcmp(master, self) == 0) {
+		rpc_fault(call, FAULT_STATE, "this server is the pool's master: its cluster files "
+			  "are its own");
+		return;
+	}
+	xmlrpc_env_init(&env);
+	cf_init(&files);
+	if (param_count(params) != 1) {
+		rpc_fault(call, FAULT_INVALID_PARAMS, "pool_cluster_files(files)");
+		goto out;
+	}
+	xmlrpc_array_read_item(&env, params, 0, &v);
+	if (env.fault_occurred || cf_from_value(v, &files, err, sizeof(err)) < 0) {
+		rpc_fault(call, FAULT_INVALID_ARGUMENT, "%s",
+			  env.fault_occurred ? "files is a struct of base64 values" : err);
+		goto out;
+	}
+	log_info("the pool's master gives this server the cluster's files");
+	pool_share_apply(srv, &files, on_changed, call);
+out:
+	cf_free(&files);
+	if (v)
+		xmlrpc_DECREF(v);
+	xmlrpc_env_clean(&env);
 }
