@@ -23,6 +23,7 @@
 #define GROUP "ovs-pool"
 #define TICK_MS 250
 #define CHANGE_TIMEOUT_MS 10000
+#define MASTER_GRACE_MS 10000   /* a master's agent away, its host up: the others wait */
 #define NODES 256               /* node ids we track (ovs-cluster-configure: 1..255) */
 
 struct waiting {
@@ -48,6 +49,7 @@ struct pool_cluster {
 	uint32_t members[NODES];
 	size_t n;
 	uint64_t next_id, elected_epoch;
+	int64_t master_absent_since;    /* the master's agent out of the group, host in the ring */
 	struct waiting *waiting;
 	struct timer tick, save;
 };
@@ -273,13 +275,29 @@ static void elect(struct pool_cluster *c)
 
 	if (!acting(c) || !poolrepl_synced(c->repl) || !c->self)
 		return;
-	id = st->master[0] ? corolink_node_id(c->link, st->master) : 0;
-	if (id && pool_cluster_in_view(c->srv, id))
-		return;
-	/* the first time, the master the pool was formed with, if it is here */
-	if (!st->master[0] && pool_master_get(c->srv->store, ip, err, sizeof(err)) == 1 &&
-	    (id = corolink_node_id(c->link, ip)) && pool_cluster_in_view(c->srv, id))
-		cand = id;
+	/* the master: the elected one, else (the first time) the one the
+	 * pool was formed with */
+	if (st->master[0])
+		snprintf(ip, sizeof(ip), "%s", st->master);
+	else if (pool_master_get(c->srv->store, ip, err, sizeof(err)) != 1)
+		ip[0] = '\0';
+	id = ip[0] ? corolink_node_id(c->link, ip) : 0;
+	if (id && pool_cluster_in_view(c->srv, id)) {
+		c->master_absent_since = 0;
+		if (!st->master[0])
+			cand = id;      /* here: it confirms itself */
+	} else if (id && corolink_ring_gone_ms(c->link, id) < 0) {
+		/* its host is still in corosync's membership: its agent may be
+		 * starting or restarting; a while, then the others take over */
+		int64_t now = loop_now(c->srv->loop);
+
+		if (!c->master_absent_since)
+			c->master_absent_since = now;
+		if (now - c->master_absent_since < MASTER_GRACE_MS)
+			return;
+	}
+	if (cand == 0 && id && pool_cluster_in_view(c->srv, id))
+		return;         /* the master is here and elected */
 	for (size_t i = 0; !cand && i < c->n; i++)
 		if (corolink_node_ip(c->link, c->members[i], ip) == 1 && is_pool_server(c->srv, ip))
 			cand = c->members[i];
