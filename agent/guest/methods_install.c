@@ -32,6 +32,7 @@
 #include "agent/guest/names.h"
 #include "agent/guest/repo_util.h"
 #include "agent/repo/repospace.h"
+#include "agent/pool/dispatch.h"
 #include "agent/rpc/rpc_params.h"
 #include "agent/server/server.h"
 #include "agent/base/util.h"
@@ -227,7 +228,20 @@ static void on_started(void *arg, int fault, const char *msg, const struct recor
 	free(in);
 }
 
+static void install_here(struct rpc_call *call, xmlrpc_value *params);
+
+/* On a pool's master the VM server with room does it (agent/pool/dispatch.h). */
 void m_install_vm_hvm(struct rpc_call *call, xmlrpc_value *params)
+{
+	long long mem = 0;
+
+	if (param_int(params, 1, &mem) < 0)
+		mem = 0;        /* install_here says what is wrong with it */
+	if (!pool_dispatch_install(call, params, mem, install_here))
+		install_here(call, params);
+}
+
+static void install_here(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
 	char *name = param_str(params, 0), *iso_arg = param_str(params, 4), *root = repo_root(srv);

@@ -29,6 +29,7 @@
 #include "agent/guest/guest.h"
 #include "agent/guest/guest_hooks.h"
 #include "agent/pool/cluster.h"
+#include "agent/pool/dispatch.h"
 #include "hypervisor/hv.h"
 #include "hypervisor/vmcfg.h"
 #include "agent/base/log.h"
@@ -233,6 +234,12 @@ void m_xen_migrate_vm(struct rpc_call *call, xmlrpc_value *params)
 	guest_state_init(&c.state);
 	if (!path)
 		return;
+	if (param_count(params) == 1) {
+		/* no destination: the master's placement picks one */
+		pool_dispatch_migrate(call, path, m_xen_migrate_vm);
+		free(path);
+		return;
+	}
 	arg = param_str(params, 1);
 	if (parse_host(arg, host, sizeof(host), &port) != 0) {
 		rpc_fault(call, FAULT_INVALID_ARGUMENT, "'%s' is not an IP address with an optional "

@@ -53,6 +53,7 @@
 #include "agent/guest/repo_util.h"
 #include "agent/guest/template_tmp.h"
 #include "agent/guest/template_unpack.h"
+#include "agent/pool/dispatch.h"
 #include "agent/server/server.h"
 #include "agent/base/util.h"
 
@@ -920,7 +921,17 @@ static int find_template(struct job *j, const char *root, const char *arg, char 
 	return rc;
 }
 
+static void create_here(struct rpc_call *call, xmlrpc_value *params);
+
+/* On a master without the utility role a utility server does it
+ * (agent/pool/dispatch.h). */
 void m_create_vm_from_template(struct rpc_call *call, xmlrpc_value *params)
+{
+	if (!pool_dispatch_utility(call, params))
+		create_here(call, params);
+}
+
+static void create_here(struct rpc_call *call, xmlrpc_value *params)
 {
 	struct server *srv = rpc_server(call);
 	char *tmpl = param_str(params, 0), *name = param_str(params, 1), *root = repo_root(srv);

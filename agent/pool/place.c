@@ -80,7 +80,8 @@ static void finish(struct round *r)
 		const struct ps_guest *g = poolstate_find(st, r->v[i].path);
 		struct cand *best = NULL;
 
-		r->v[i].need = guest_memory(r->v[i].path);
+		if (r->v[i].path[0])
+			r->v[i].need = guest_memory(r->v[i].path);
 		for (size_t k = 0; k < r->n; k++) {
 			struct cand *c = &r->c[k];
 			if (c->answered && c->mem_free >= r->v[i].need && preferred(g, c->m.ip) &&
@@ -161,13 +162,11 @@ static void candidates(struct round *r, const char *exclude)
 	free(all);
 }
 
-void pool_place(struct server *srv, char *const *paths, size_t n, const char *exclude,
-		place_done_cb done, void *arg)
+static struct round *round_new(struct server *srv, char *const *paths, size_t n,
+			       place_done_cb done, void *arg)
 {
 	struct round *r = xcalloc(1, sizeof(*r));
-	char err[512], *authz;
-	xmlrpc_env env;
-	xmlrpc_value *args;
+	char err[256];
 
 	r->srv = srv;
 	r->done = done;
@@ -179,6 +178,35 @@ void pool_place(struct server *srv, char *const *paths, size_t n, const char *ex
 	for (size_t i = 0; i < n; i++)
 		r->v[i].path = xstrdup(paths[i]);
 	r->nv = n;
+	return r;
+}
+
+static void ask(struct round *r, const char *exclude);
+
+void pool_place(struct server *srv, char *const *paths, size_t n, const char *exclude,
+		place_done_cb done, void *arg)
+{
+	ask(round_new(srv, paths, n, done, arg), exclude);
+}
+
+void pool_place_mb(struct server *srv, long long need_mb, const char *exclude,
+		   place_done_cb done, void *arg)
+{
+	char *const none[] = { "" };
+	struct round *r = round_new(srv, none, 1, done, arg);
+
+	r->v[0].need = need_mb;
+	ask(r, exclude);
+}
+
+/* Ask the candidates for their figures; finish() once all answered. */
+static void ask(struct round *r, const char *exclude)
+{
+	struct server *srv = r->srv;
+	char err[512], *authz;
+	xmlrpc_env env;
+	xmlrpc_value *args;
+
 	candidates(r, exclude);
 	authz = pool_authorization(srv->store, err, sizeof(err));
 	xmlrpc_env_init(&env);

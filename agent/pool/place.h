@@ -33,5 +33,9 @@ struct placed {
 typedef void (*place_done_cb)(struct server *srv, void *arg, const struct placed *v, size_t n);
 void pool_place(struct server *srv, char *const *paths, size_t n, const char *exclude,
 		place_done_cb done, void *arg);
+/* One guest that does not exist yet (install_vm_hvm), by the memory it
+ * will ask: v[0].path is "". */
+void pool_place_mb(struct server *srv, long long need_mb, const char *exclude,
+		   place_done_cb done, void *arg);
 
 #endif

@@ -290,10 +290,12 @@ const struct method method_table[] = {
 
 	/* live migration; the migrate_*_vm methods are what the source agent
 	 * calls on the destination */
-	{ "xen_migrate_vm", "s:ss",
-	  "Move a running guest, live, to the agent at host (an IP address, optionally "
-	  ":port) that shares the guest's repository. The destination is called with the "
-	  "caller's credentials. Returns success once the guest runs there.", m_xen_migrate_vm },
+	{ "xen_migrate_vm", "s:ss,s:s",
+	  "xen_migrate_vm(vm, host): move a running guest, live, to the agent at host (an IP "
+	  "address, optionally :port), a server of this pool sharing the guest's repository, "
+	  "called with the pool credential, its certificate pinned. Returns success once the "
+	  "guest runs there. xen_migrate_vm(vm) on the pool's master: the server running it "
+	  "moves it where the placement rule says (get_vm_placement).", m_xen_migrate_vm },
 	{ "migrate_prepare_vm", "s:s",
 	  "Agent to agent: get ready to receive a guest; returns success:uri=<where to send>.",
 	  m_migrate_prepare_vm },

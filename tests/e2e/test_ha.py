@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 import unittest
 
@@ -27,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import agentfix  # noqa: E402
 import hostfix  # noqa: E402
+import test_templates  # noqa: E402  (a template archive's members)
 from tap import main  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -319,6 +321,18 @@ class HATest(unittest.TestCase):
         p.wait("owners recorded", lambda: {n: g["owner"] for n, g in p.owners(1).items()
                                            if g["running"]} ==
                {"auto": a1, "named": a2, "manual": a3})
+
+        # utility work goes to a utility server when the master has no such role
+        seed = os.path.join(p.root, "seed_pool")
+        os.makedirs(seed)
+        with tarfile.open(os.path.join(seed, "tpl.tgz"), "w:gz") as t:
+            test_templates.add_file(t, "tpl/vm.cfg", test_templates.cfg_text("tpl").encode())
+            test_templates.add_file(t, "tpl/system.img", test_templates.IMG)
+        self.assertEqual(m.register_server(a3, "utility"), "success")
+        out = m.create_vm_from_template("tpl", "fromtpl")
+        self.assertTrue(out.startswith("success:vm_path="), out)
+        self.assertIn("create_vm_from_template: on %s" % a3, p.agents[0].log())
+        self.assertEqual(p.rpc(2).get_vm_status("fromtpl"), "success:status=DOWN")
 
     def test_partition_fences(self):
         """A server cut off (its link down) loses quorum and powers off its
