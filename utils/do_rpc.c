@@ -2,6 +2,8 @@
  *
  *   do_rpc [--cacert FILE] [--timeout SECONDS] [--strings] URL METHOD [ARG...]
  *
+ * A URL with user@ and no password takes it from $DO_RPC_PASSWORD (scripts
+ * keep secrets out of argv that way).
  * A re-creation of the agent's utils/do_rpc.py: the output is the same
  * (the call as a Python list, then "=> result"), so scripts and habits built
  * on the original keep working. Exit 0 success, 1 XML-RPC fault, 2 usage,
@@ -157,14 +159,18 @@ static int parse_port(const char *s, size_t n, int *port)
 }
 
 /* user[:password]@ before the host; split at the first ':' because a user
- * name cannot hold one (basic auth) while a password may. */
+ * name cannot hold one (basic auth) while a password may. A user without
+ * one takes $DO_RPC_PASSWORD when set: a secret in argv is anyone's to
+ * read in ps, the environment only its owner's. */
 static int url_userinfo(struct url *u, const char *p, const char *at)
 {
 	const char *colon = memchr(p, ':', (size_t)(at - p));
 	const char *uend = colon ? colon : at;
+	const char *env_pass = getenv("DO_RPC_PASSWORD");
 
 	u->user = pct_decode(p, (size_t)(uend - p));
-	u->pass = colon ? pct_decode(colon + 1, (size_t)(at - colon - 1)) : xstrdup("");
+	u->pass = colon ? pct_decode(colon + 1, (size_t)(at - colon - 1))
+			: xstrdup(env_pass ? env_pass : "");
 	if (!u->user || !u->pass)
 		return -1;
 	return 0;
@@ -1507,7 +1513,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " [--cacert FILE] [--timeout SECONDS] [--strings] URL METHOD [ARG...]\n"
 		"Call METHOD on the agent at URL and print the result.\n"
-		"  URL        http[s]://[user:password@]host[:port][/path]  (port 8899, path /RPC2)\n"
+		"  URL        http[s]://[user:password@]host[:port][/path]  (port 8899, path /RPC2);\n"
+		"             user@ alone takes the password from $DO_RPC_PASSWORD\n"
 		"  ARG        123 is an int, True/False a boolean, [..] an array, {..} a struct\n"
 		"             (Python literal style), anything else a string\n"
 		"  --strings  send every ARG as a string\n"

@@ -36,10 +36,10 @@ DO_RPC = binary("do_rpc")
 RUN_TIMEOUT = 30
 
 
-def do_rpc(*args, timeout=RUN_TIMEOUT):
+def do_rpc(*args, timeout=RUN_TIMEOUT, env=None):
     """Run do_rpc; returns (rc, stdout, stderr) as text."""
     p = subprocess.run([DO_RPC] + list(args), capture_output=True, timeout=timeout,
-                       stdin=subprocess.DEVNULL)
+                       stdin=subprocess.DEVNULL, env=env)
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
 
@@ -283,6 +283,20 @@ class DoRpcTest(unittest.TestCase):
                 break
             time.sleep(0.3)
         self.assertEqual((rc, out, err), (0, "echo ['e']\n=> success:echo=e\n", ""))
+
+    def test_password_from_environment(self):
+        """user@ without a password takes $DO_RPC_PASSWORD (kept out of argv)."""
+        url = "https://admin@%s:%d" % (TLS_HOST, self.tls.port)
+        env = {k: v for k, v in os.environ.items() if k != "DO_RPC_PASSWORD"}
+        rc, out, err = do_rpc(url, "echo", "e", env=dict(env, DO_RPC_PASSWORD="secret"))
+        self.assertEqual((rc, out, err), (0, "echo ['e']\n=> success:echo=e\n", ""))
+        rc, out, err = do_rpc(url, "echo", "e", env=dict(env, DO_RPC_PASSWORD="wrong"))
+        self.assertEqual(rc, 3)
+        rc, out, err = do_rpc(url, "echo", "e", env=env)
+        self.assertEqual(rc, 3)
+        # a password in the URL wins
+        rc, out, err = do_rpc(self.tls_url(), "echo", "e", env=dict(env, DO_RPC_PASSWORD="wrong"))
+        self.assertEqual(rc, 0, out + err)
 
     def test_connection_refused_exit_3(self):
         port = free_port(TLS_HOST)  # nothing listens there
