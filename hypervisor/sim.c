@@ -4,7 +4,10 @@
  * vcpus honestly (a start that does not fit is refused), every operation
  * completes asynchronously after a short delay (the deferred-reply paths
  * run as they do with real backends), and failures can be injected per
- * operation through the "sim_faults" table (sim_inject_fault method). */
+ * operation through the "sim_faults" table (sim_inject_fault method).
+ * Live migration between two agents' sims: the destination holds the guest
+ * paused (its memory counted) until the source has dropped its copy and
+ * the agent lets it run; nothing travels but the agents' calls. */
 #define LOG_CAT "sim"
 #include "hypervisor/hv.h"
 
@@ -328,6 +331,38 @@ static int do_act(struct sim_op *o, char *msg, size_t msglen)
 	return put_dom(o->hv, &d, NULL, msg, msglen) < 0 ? FAULT_IO : 0;
 }
 
+/* Source: the guest leaves this host for uri (the destination's "sim:<uuid>"). */
+static int do_migrate(struct sim_op *o, char *msg, size_t msglen)
+{
+	struct hv_dom d;
+	char err[256];
+	int r = hv_lookup(o->hv, o->uuid, &d, err, sizeof(err));
+
+	if (r != 1 || d.state != HV_RUNNING) {
+		snprintf(msg, msglen, "guest %s is not running here", o->uuid);
+		return FAULT_STATE;
+	}
+	if (strncmp(o->file, "sim:", 4) != 0 || strcmp(o->file + 4, o->uuid) != 0) {
+		snprintf(msg, msglen, "%s is not a sim destination for guest %s", o->file, o->uuid);
+		return FAULT_INVALID_ARGUMENT;
+	}
+	return store_del(db(o->hv), SIM_TABLE, o->uuid, msg, msglen) < 0 ? FAULT_IO : 0;
+}
+
+/* Destination: the incoming guest (paused since migrate_listen) runs. */
+static int do_arrive(struct sim_op *o, char *msg, size_t msglen)
+{
+	struct hv_dom d;
+	char err[256];
+
+	if (hv_lookup(o->hv, o->uuid, &d, err, sizeof(err)) != 1 || d.state != HV_PAUSED) {
+		snprintf(msg, msglen, "no incoming guest %s here", o->uuid);
+		return FAULT_STATE;
+	}
+	d.state = HV_RUNNING;
+	return put_dom(o->hv, &d, NULL, msg, msglen) < 0 ? FAULT_IO : 0;
+}
+
 static int do_save(struct sim_op *o, char *msg, size_t msglen)
 {
 	struct hv_dom d;
@@ -357,11 +392,23 @@ static void op_fire(struct timer *t)
 		fault = check_state_file(o->file, o->uuid, msg, sizeof(msg)) ?: do_create(o, msg, sizeof(msg));
 	else if (strcmp(o->op, "save") == 0)
 		fault = do_save(o, msg, sizeof(msg));
+	else if (strcmp(o->op, "incoming") == 0) {
+		/* held paused until migrate_finish; done's msg is the URI */
+		fault = do_create(o, msg, sizeof(msg));
+		o->dom.state = HV_PAUSED;
+		if (!fault && put_dom(o->hv, &o->dom, o->path, msg, sizeof(msg)) != 0)
+			fault = FAULT_IO;
+		if (!fault)
+			snprintf(msg, sizeof(msg), "sim:%s", o->uuid);
+	} else if (strcmp(o->op, "migrate") == 0)
+		fault = do_migrate(o, msg, sizeof(msg));
+	else if (strcmp(o->op, "arrive") == 0)
+		fault = do_arrive(o, msg, sizeof(msg));
 	else
 		fault = do_act(o, msg, sizeof(msg));
 	if (fault)
 		log_info("%s %s: %s", o->op, o->uuid, msg);
-	o->done(o->arg, fault, fault ? msg : NULL);
+	o->done(o->arg, fault, fault || msg[0] ? msg : NULL);
 	free(o->file);
 	free(o->path);
 	free(o);
@@ -417,6 +464,24 @@ static void sim_restore(struct hv *hv, const struct hv_guest *g, const char *fil
 	o->file = xstrdup(file);
 }
 
+static void sim_migrate_listen(struct hv *hv, const struct hv_guest *g, const char *listen_ip,
+			       hv_done_cb done, void *arg)
+{
+	(void)listen_ip;
+	fill_dom(op_new(hv, "incoming", g->uuid, done, arg), g);
+}
+
+static void sim_migrate_send(struct hv *hv, const char *uuid, const char *uri, hv_done_cb done,
+			     void *arg)
+{
+	op_new(hv, "migrate", uuid, done, arg)->file = xstrdup(uri);
+}
+
+static void sim_migrate_finish(struct hv *hv, const char *uuid, hv_done_cb done, void *arg)
+{
+	op_new(hv, "arrive", uuid, done, arg);
+}
+
 static void sim_info(struct hv *hv, hv_info_cb done, void *arg)
 {
 	struct sim *s = hv->priv;
@@ -465,6 +530,9 @@ const struct hv_ops hv_sim_ops = {
 	.save = sim_save,
 	.restore = sim_restore,
 	.list = sim_list,
+	.migrate_listen = sim_migrate_listen,
+	.migrate_send = sim_migrate_send,
+	.migrate_finish = sim_migrate_finish,
 	.stats = sim_stats,
 };
 
@@ -473,7 +541,7 @@ const struct hv_ops hv_sim_ops = {
 int sim_inject_fault(struct hv *hv, const char *op, const char *action, char *err, size_t errlen)
 {
 	static const char *const ops[] = { "start", "shutdown", "destroy", "pause", "unpause",
-					   "reboot", "reset", "save", "restore" };
+					   "reboot", "reset", "save", "restore", "migrate" };
 	bool known = false;
 
 	for (size_t i = 0; i < ARRAY_SIZE(ops); i++)
@@ -484,7 +552,7 @@ int sim_inject_fault(struct hv *hv, const char *op, const char *action, char *er
 	}
 	if (!known) {
 		snprintf(err, errlen, "unknown operation '%s' (start, shutdown, destroy, pause, "
-			 "unpause, reboot, reset, save, restore)", op);
+			 "unpause, reboot, reset, save, restore, migrate)", op);
 		return -1;
 	}
 	if (strcmp(action, "clear") == 0)

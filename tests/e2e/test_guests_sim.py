@@ -89,7 +89,8 @@ class Lifecycle(GuestCase):
 
     def test_migrate_port_follows_the_number_rule(self):
         # The port after "host:" is a whole number like every other: digits
-        # only. sim cannot migrate, so an accepted address gets 1007.
+        # only. An accepted address gets 1008: sim migrates between servers
+        # of a pool, and this agent is in none.
         make_guest(self.agent, "gport")
         p = self.rpc()
         p.register_vm("gport")
@@ -97,8 +98,8 @@ class Lifecycle(GuestCase):
                     "127.0.0.3:0x22c3", "127.0.0.3:", "[::1]:+8899", "127.0.0.3:70000"):
             with self.subTest(host=arg):
                 self.fault(1000, p.xen_migrate_vm, "gport", arg)
-        self.fault(1007, p.xen_migrate_vm, "gport", "127.0.0.3:8899")
-        self.fault(1007, p.xen_migrate_vm, "gport", "[::1]:08899")
+        self.fault(1008, p.xen_migrate_vm, "gport", "127.0.0.3:8899")
+        self.fault(1008, p.xen_migrate_vm, "gport", "[::1]:08899")
 
     def test_wrong_state_faults(self):
         make_guest(self.agent, "g3")
