@@ -307,7 +307,7 @@ const struct method method_table[] = {
 	/* the simulated hypervisor's test hooks */
 	{ "sim_inject_fault", "s:ss",
 	  "hypervisor=sim only: make the next (once) or every (always) start, shutdown, destroy, "
-	  "pause, unpause, reboot, reset, save or restore fail; clear to stop.", m_sim_inject_fault },
+	  "pause, unpause, reboot, reset, save, restore or migrate fail; clear to stop.", m_sim_inject_fault },
 	{ "sim_crash_vm", "s:s", "hypervisor=sim only: make a running guest crash.", m_sim_crash_vm },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -322,6 +322,13 @@ class HATest(unittest.TestCase):
                                            if g["running"]} ==
                {"auto": a1, "named": a2, "manual": a3})
 
+        # migration without a destination: from where it runs to where the
+        # rule says (never the same server)
+        self.assertEqual(m.xen_migrate_vm("named"), "success")
+        p.wait("named moved off host 2", lambda: "named" not in p.runs_on(1) and
+               "named" in p.runs_on(0) | p.runs_on(2))
+        self.assertIn("xen_migrate_vm: on %s" % a2, p.agents[0].log())
+
         # utility work goes to a utility server when the master has no such role
         seed = os.path.join(p.root, "seed_pool")
         os.makedirs(seed)
