@@ -147,6 +147,7 @@ bench: deps
 	@dpkg-query -W $(DEB_BENCH) >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_BENCH) >/dev/null
 	$(MAKE) all
 	bench/echo
+	bench/pool
 
 # --- install --------------------------------------------------------------
 PREFIX    ?= /opt/ovs-agent-2.2
