@@ -134,7 +134,7 @@ class ClusterCase(unittest.TestCase):
         self.assertEqual(self.hosts.read(0, self.hosts.hostdir(0) + "/ocfs2/cluster.conf"), CLUSTER_CONF)
         conf = self.hosts.read(0, "/etc/corosync/corosync.conf")
         for want in ("transport: knet", "cluster_name: ocfs2", "provider: corosync_votequorum",
-                     "\ttoken: 1000\n",
+                     "\ttoken: 1000\n", "\ttoken_coefficient: 0\n",
                      "logfile: /var/log/corosync/corosync.log", "to_logfile: yes",
                      "keyfile: /etc/corosync/authkey"):
             self.assertIn(want, conf)
