@@ -136,3 +136,25 @@ void uuid_generate_v4(char out[37])
 		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
 		 b[13], b[14], b[15]);
 }
+
+size_t sorted_index(const void *v, size_t n, size_t stride, const void *key,
+		    int (*cmp)(const void *key, const void *elem), bool *found)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cmp(key, (const char *)v + mid * stride);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c > 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}

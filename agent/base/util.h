@@ -6,6 +6,7 @@
 #ifndef OVS_UTIL_H
 #define OVS_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,12 @@ void quote_printable(char *out, size_t outlen, const char *s, size_t len);
 /* A random (version 4) UUID in its 36-character text form. Aborts when
  * the system has no randomness: no identity is better than a guessable one. */
 void uuid_generate_v4(char out[37]);
+
+/* Binary search of v[0..n), stride bytes each, sorted as cmp says:
+ * cmp(key, element) < 0, 0 or > 0. The index of the equal element
+ * (*found true), or where key would go (*found false). */
+size_t sorted_index(const void *v, size_t n, size_t stride, const void *key,
+		    int (*cmp)(const void *key, const void *elem), bool *found);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define UNUSED(x) ((void)(x))

@@ -38,26 +38,15 @@ void poolstate_move(struct poolstate *dst, struct poolstate *src)
 	poolstate_init(src);
 }
 
+static int path_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, (*(struct ps_guest *const *)elem)->path);
+}
+
 /* Index of path, or where it would go (*found false). */
 static size_t locate(const struct poolstate *s, const char *path, bool *found)
 {
-	size_t lo = 0, hi = s->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(s->g[mid]->path, path);
-
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	return sorted_index(s->g, s->n, sizeof(*s->g), path, path_cmp, found);
 }
 
 const struct ps_guest *poolstate_find(const struct poolstate *s, const char *path)

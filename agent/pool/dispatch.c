@@ -45,10 +45,7 @@ static void forward_call(struct rpc_call *call, const struct pool_member *m, con
 	if (!authz || !pool_peer_call(srv, m, authz, method, params, START_TIMEOUT_MS, on_reply,
 				      call, err, sizeof(err)))
 		rpc_fault(call, FAULT_PEER, "cannot ask %s to do %s: %s", m->ip, method, err);
-	if (authz) {
-		OPENSSL_cleanse(authz, strlen(authz));
-		free(authz);
-	}
+	authorization_free(authz);
 }
 
 /* start_vm(path) on member m. */

@@ -61,26 +61,15 @@ void ha_free(struct ha *h)
 	free(h);
 }
 
+static int flight_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct flight *)elem)->path);
+}
+
 /* Index of path's flight, or where it would go (*found false). */
 static size_t flight_at(const struct ha *h, const char *path, bool *found)
 {
-	size_t lo = 0, hi = h->nfl;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(h->fl[mid].path, path);
-
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	return sorted_index(h->fl, h->nfl, sizeof(*h->fl), path, flight_cmp, found);
 }
 
 static struct flight *flight_of(struct ha *h, const char *path)
@@ -237,10 +226,7 @@ static void start_on(struct ha *h, const struct pool_member *m, const char *path
 	if (args)
 		xmlrpc_DECREF(args);
 	xmlrpc_env_clean(&env);
-	if (authz) {
-		OPENSSL_cleanse(authz, strlen(authz));
-		free(authz);
-	}
+	authorization_free(authz);
 }
 
 /* ---- placement (place.h) --------------------------------------------------------------- */

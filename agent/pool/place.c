@@ -224,9 +224,6 @@ static void ask(struct round *r, const char *exclude)
 	if (args)
 		xmlrpc_DECREF(args);
 	xmlrpc_env_clean(&env);
-	if (authz) {
-		OPENSSL_cleanse(authz, strlen(authz));
-		free(authz);
-	}
+	authorization_free(authz);
 	one_less(r);
 }

@@ -235,10 +235,7 @@ static int push(struct pool_share *s, const struct pool_member *m, const char *a
 /* What a round of pushes held: the credential wiped. */
 static void pushes_done(char *authz, xmlrpc_value *args, struct pool_member *all)
 {
-	if (authz) {
-		OPENSSL_cleanse(authz, strlen(authz));
-		free(authz);
-	}
+	authorization_free(authz);
 	if (args)
 		xmlrpc_DECREF(args);
 	free(all);

@@ -331,16 +331,6 @@ void m_get_pool_ha_state(struct rpc_call *call, xmlrpc_value *params)
 
 /* ---- the master's start on a new owner --------------------------------------------- */
 
-static void on_start(void *arg, int fault, const char *msg, const struct record *rec)
-{
-	struct rpc_call *call = arg;
-
-	if (fault)
-		rpc_fault(call, fault, "%s", msg);
-	else
-		rpc_return_printf(call, "success:ip=%s", rpc_origin(call)->local);
-}
-
 static int epoch_arg(struct rpc_call *call, xmlrpc_value *params, int i, const char *what,
 		     uint64_t *v)
 {
@@ -374,8 +364,7 @@ void m_pool_start_vm(struct rpc_call *call, xmlrpc_value *params)
 	const struct poolstate *st = pool_cluster_state(srv);
 	const struct ps_guest *g;
 	uint64_t epoch, master_epoch;
-	char *path, err[1024];
-	int fault;
+	char *path;
 
 	if (!user || strcmp(user, POOL_USER) != 0) {
 		rpc_fault(call, FAULT_PERMISSION, "pool_start_vm is for the pool's master only");
@@ -393,14 +382,12 @@ void m_pool_start_vm(struct rpc_call *call, xmlrpc_value *params)
 	} else if (g && epoch < g->epoch) {
 		rpc_fault(call, FAULT_STATE, "stale epoch: %s is at epoch %" PRIu64 " (owner %s), "
 			  "not %" PRIu64, path, g->epoch, g->owner[0] ? g->owner : "none", epoch);
-	} else if ((fault = guest_repo_online(srv, path, err, sizeof(err))) != 0) {
-		rpc_fault(call, fault, "%s", err);
 	} else if (runs_here(srv, path)) {
 		/* the master asks again after a reply it never got: done already */
 		rpc_return_printf(call, "success:ip=%s", rpc_origin(call)->local);
 	} else {
 		log_info("starting %s for the pool (epoch %" PRIu64 ")", path, epoch);
-		guest_run(srv, path, GOP_START, on_start, call);
+		start_vm_here(call, path);
 	}
 	free(path);
 }

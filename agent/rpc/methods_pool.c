@@ -310,10 +310,7 @@ out:
 		/* the credential was in it */
 		xmlrpc_DECREF(args);
 	}
-	if (authz) {
-		OPENSSL_cleanse(authz, strlen(authz));
-		free(authz);
-	}
+	authorization_free(authz);
 	OPENSSL_cleanse(pass, strlen(pass));
 	free(user);
 	free(pass);
@@ -459,8 +456,7 @@ static void call_member(struct member_call *mc, const char *method, int timeout_
 		mc->then(mc, NULL, -1, err);
 		free(mc);
 	}
-	OPENSSL_cleanse(authz, strlen(authz));
-	free(authz);
+	authorization_free(authz);
 	if (args)
 		xmlrpc_DECREF(args);
 	xmlrpc_env_clean(&env);
@@ -633,10 +629,7 @@ static void sync_members(struct server *srv)
 	if (env.fault_occurred)
 		log_warn("cannot share the pool's member list: %s", env.fault_string);
 out:
-	if (authz) {
-		OPENSSL_cleanse(authz, strlen(authz));
-		free(authz);
-	}
+	authorization_free(authz);
 	if (args)
 		xmlrpc_DECREF(args);
 	if (list)

@@ -40,6 +40,14 @@ char *pool_authorization(struct store *s, char *err, size_t errlen)
 	return authz;
 }
 
+void authorization_free(char *authz)
+{
+	if (authz) {
+		OPENSSL_cleanse(authz, strlen(authz));
+		free(authz);
+	}
+}
+
 struct peer_call *pool_peer_call(struct server *srv, const struct pool_member *m,
 				 const char *authorization, const char *method,
 				 xmlrpc_value *params, int timeout_ms, peer_done_cb done,

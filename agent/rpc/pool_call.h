@@ -18,6 +18,8 @@ char *basic_authorization(const char *user, const char *password);
 /* The Authorization value agents of this pool call each other with,
  * malloc'd (wipe and free it), or NULL with err (not in a pool). */
 char *pool_authorization(struct store *s, char *err, size_t errlen);
+/* Wipe and free an Authorization value (either above; NULL is fine). */
+void authorization_free(char *authz);
 
 /* peer_call_start_pinned to member m at its port, TLS as it was
  * registered, pinned to m->sha256. A member registered with TLS but
