@@ -157,6 +157,15 @@ class Hosts:
         """Host i's own temp dir (seen the same from everywhere)."""
         return os.path.join(self.tmp, "h%d" % (i + 1))
 
+    def script_env(self, i, **extra):
+        """The cluster scripts' environment on host i: their files in its
+        own temp dir (hooks/ovs-cluster-configure's OVS_* variables)."""
+        d = self.hostdir(i)
+        e = dict(os.environ, OVS_OCFS2_CONF=d + "/ocfs2/cluster.conf", OVS_ROOT=d + "/OVS",
+                 OVS_REPOSITORIES=d + "/ovs/repositories", OVS_DB_DUMP="", TMPDIR=self.tmp)
+        e.update(extra)
+        return e
+
     def argv(self, i, *argv):
         """argv run in host i's network and mount namespaces."""
         return ["nsenter", "-t", str(self.holders[i]), "-m", "-n", "--"] + list(argv)

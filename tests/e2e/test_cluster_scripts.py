@@ -65,11 +65,7 @@ class ClusterCase(unittest.TestCase):
 
     # -- helpers -------------------------------------------------------------
     def env(self, i, **extra):
-        d = self.hosts.hostdir(i)
-        e = dict(os.environ, OVS_OCFS2_CONF=d + "/ocfs2/cluster.conf", OVS_ROOT=d + "/OVS",
-                 OVS_REPOSITORIES=d + "/ovs/repositories", OVS_DB_DUMP="", TMPDIR=self.hosts.tmp)
-        e.update(extra)
-        return e
+        return self.hosts.script_env(i, **extra)
 
     def on(self, i, *argv, code=0, **extra):
         """argv on host i; its exit status must be code (when not None)."""

@@ -96,10 +96,7 @@ class Pool:
 
     # -- corosync ------------------------------------------------------------
     def env(self, i):
-        d = self.hosts.hostdir(i)
-        return dict(os.environ, OVS_OCFS2_CONF=d + "/ocfs2/cluster.conf", OVS_ROOT=d + "/OVS",
-                    OVS_REPOSITORIES=d + "/ovs/repositories", OVS_DB_DUMP="",
-                    TMPDIR=self.hosts.tmp)
+        return self.hosts.script_env(i)
 
     def start_corosync(self, i):
         r = self.hosts.on(i, CONFIGURE, "--nodes", self.nodes, env=self.env(i))
