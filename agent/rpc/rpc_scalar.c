@@ -229,7 +229,9 @@ static bool parse_datetime(const char *s, size_t n, xmlrpc_datetime *dt)
 		if (!take_digits(s, n, &i, 2, &om) || oh > 23 || om > 59)
 			return false;
 	}
-	if (i != n || Y < 1 || M < 1 || M > 12 || D < 1 || D > month_days(Y, M) || h > 23 ||
+	/* Years 1000-9999 only: xmlrpc-c writes a year without its leading
+	 * zeros (0226 as "226"), which no reader takes back. */
+	if (i != n || Y < 1000 || M < 1 || M > 12 || D < 1 || D > month_days(Y, M) || h > 23 ||
 	    mi > 59 || sec > 59)
 		return false;
 	if (sign) {
@@ -240,7 +242,7 @@ static bool parse_datetime(const char *s, size_t n, xmlrpc_datetime *dt)
 		h = (unsigned)(rem / 3600);
 		mi = (unsigned)(rem % 3600 / 60);
 		sec = (unsigned)(rem % 60);
-		if (Y < 1 || Y > 9999)
+		if (Y < 1000 || Y > 9999)
 			return false;
 	}
 	*dt = (xmlrpc_datetime){ .Y = Y, .M = M, .D = D, .h = h, .m = mi, .s = sec, .u = u };
@@ -382,7 +384,7 @@ xmlrpc_value *rpc_scalar_value(enum rpc_scalar t, const char *tag, const char *t
 	case RPC_DATETIME:
 		if (!parse_datetime(s, len, &dt)) {
 			bad(err, errlen, tag, text, n,
-			    "a dateTime.iso8601 (like 20260131T23:59:59)");
+			    "a dateTime.iso8601 of the years 1000 to 9999 (like 20260131T23:59:59)");
 			break;
 		}
 		v = xmlrpc_datetime_new(&env, dt);

@@ -222,6 +222,11 @@ TEST(bad_scalars)
 	CHECK(refused("<dateTime.iso8601>20260230T00:00:00</dateTime.iso8601>",
 		      "not a dateTime.iso8601"));
 	CHECK(refused("<dateTime.iso8601>garbage</dateTime.iso8601>", "not a dateTime.iso8601"));
+	/* found by fuzz_rpc_parse: xmlrpc-c writes year 0226 as "226" */
+	CHECK(refused("<dateTime.iso8601>0226-01-31T23:30:00.25+01:00</dateTime.iso8601>",
+		      "of the years 1000 to 9999"));
+	CHECK(refused("<dateTime.iso8601>10000101T00:30:00+01:00</dateTime.iso8601>",
+		      "of the years 1000 to 9999"));
 	CHECK(refused("<base64>a$==</base64>", "not valid base64"));
 	CHECK(refused("<base64>abc</base64>", "not valid base64"));
 	CHECK(refused("<base64>a===</base64>", "not valid base64"));
