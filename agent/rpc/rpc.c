@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -15,6 +16,7 @@
 #include "agent/rpc/rpc_parse.h"
 #include "agent/rpc/rpc_string.h"
 #include "agent/server/server.h"
+#include "agent/server/telemetry.h"
 #include "agent/base/utf8.h"
 #include "agent/base/util.h"
 
@@ -114,7 +116,7 @@ void rpc_return(struct rpc_call *c, xmlrpc_value *result)
 }
 
 static void top_done(void *arg, xmlrpc_value *result, int code, const char *text);
-static void top_send(void *arg, const char *outcome, const char *fault, struct buf *xml);
+static void top_send(void *arg, int code, const char *outcome, const char *fault, struct buf *xml);
 
 bool rpc_return_xml_ok(const struct rpc_call *c) { return c->complete == top_done; }
 
@@ -132,7 +134,7 @@ void rpc_return_xml(struct rpc_call *c, struct buf *xml)
 		return;
 	}
 	c->done = 1;
-	top_send(c->arg, "ok", NULL, xml);
+	top_send(c->arg, 0, "ok", NULL, xml);
 	if (--c->refs == 0)
 		call_free(c);
 }
@@ -226,8 +228,10 @@ static int check_signature(const struct method *m, xmlrpc_value *params, char *w
 	return -1;
 }
 
-void rpc_run(struct server *srv, const char *method, xmlrpc_value *params,
-	     const struct rpc_origin *o, int depth, rpc_sub_cb done, void *arg)
+/* rpc_run with the method's row already looked up (NULL: no such method). */
+static void run_found(struct server *srv, const struct method *m, const char *method,
+		      xmlrpc_value *params, const struct rpc_origin *o, int depth,
+		      rpc_sub_cb done, void *arg)
 {
 	struct rpc_call *c = xcalloc(1, sizeof(*c));
 	char why[512];
@@ -244,7 +248,7 @@ void rpc_run(struct server *srv, const char *method, xmlrpc_value *params,
 	c->arg = arg;
 	xmlrpc_INCREF(params);
 	c->params = params;
-	if (!(c->m = method_find(method))) {
+	if (!(c->m = m)) {
 		rpc_fault(c, FAULT_NO_METHOD, "no such method '%s' (system.listMethods lists them)", method);
 		return;
 	}
@@ -264,14 +268,31 @@ void rpc_run(struct server *srv, const char *method, xmlrpc_value *params,
 		call_free(c);
 }
 
+void rpc_run(struct server *srv, const char *method, xmlrpc_value *params,
+	     const struct rpc_origin *o, int depth, rpc_sub_cb done, void *arg)
+{
+	run_found(srv, method_find(method), method, params, o, depth, done, arg);
+}
+
 /* ---- the top level: one HTTP request, one XML-RPC response -------------- */
 
 struct top {
+	struct server *srv;
 	rpc_reply_cb reply;
 	void *arg;
 	char *method, *user, *peer;
+	size_t row;              /* the method's in method_table; past it: unknown */
 	int64_t started;
+	int64_t started_us;      /* for the telemetry's latency */
 };
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static void top_done(void *arg, xmlrpc_value *result, int code, const char *text)
 {
@@ -323,17 +344,18 @@ static void top_done(void *arg, xmlrpc_value *result, int code, const char *text
 	buf_init(&xml, 0);
 	buf_append(&xml, XMLRPC_MEMBLOCK_CONTENTS(char, out), XMLRPC_MEMBLOCK_SIZE(char, out));
 	xmlrpc_mem_block_free(out);
-	top_send(t, outcome, result ? NULL : text, &xml);
+	top_send(t, result ? 0 : code, outcome, result ? NULL : text, &xml);
 	xmlrpc_env_clean(&env);
 	free(wire);
 }
 
-/* Log the call, send its answer (freed after, unless the reply took it),
- * and forget it. */
-static void top_send(void *arg, const char *outcome, const char *fault, struct buf *xml)
+/* Log and count the call (a multicall once, as system.multicall), send
+ * its answer (freed after, unless the reply took it), and forget it. */
+static void top_send(void *arg, int code, const char *outcome, const char *fault, struct buf *xml)
 {
 	struct top *t = arg;
 
+	telemetry_call_at(t->srv->telemetry, t->row, code, now_us() - t->started_us);
 	log_info("%s %s %s %s %lldms%s%s", t->peer, t->user, t->method ? t->method : "-", outcome,
 		 (long long)(now_ms() - t->started), fault ? ": " : "", fault ? fault : "");
 	t->reply(t->arg, xml);
@@ -349,8 +371,12 @@ void rpc_dispatch(struct server *srv, const char *body, size_t len,
 {
 	struct top *t = xcalloc(1, sizeof(*t));
 	struct rpc_message msg;
+	const struct method *m;
 	char err[600];
 
+	t->srv = srv;
+	t->row = SIZE_MAX;
+	t->started_us = now_us();
 	t->reply = reply;
 	t->arg = arg;
 	t->user = xstrdup(o->user);
@@ -361,6 +387,9 @@ void rpc_dispatch(struct server *srv, const char *body, size_t len,
 		return;
 	}
 	t->method = xstrdup(msg.method);
-	rpc_run(srv, msg.method, msg.params, o, 0, top_done, t);
+	/* Looked up once: the row serves the run and the telemetry. */
+	if ((m = method_find(msg.method)))
+		t->row = (size_t)(m - method_table);
+	run_found(srv, m, msg.method, msg.params, o, 0, top_done, t);
 	rpc_message_free(&msg);
 }

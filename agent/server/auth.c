@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
@@ -19,6 +20,7 @@
 #include "agent/base/log.h"
 #include "agent/server/passwd.h"
 #include "agent/server/server.h"
+#include "agent/server/telemetry.h"
 #include "agent/base/util.h"
 #include "db/pool.h"
 
@@ -107,6 +109,14 @@ static void addr_key(const struct sockaddr *sa, unsigned char out[16])
 	} else if (sa->sa_family == AF_INET6) {
 		memcpy(out, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
 	}
+}
+
+/* AF_INET for a v4-mapped key (addr_key), else AF_INET6. */
+static int addr_family(const unsigned char addr[16])
+{
+	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return memcmp(addr, v4mapped, sizeof(v4mapped)) == 0 ? AF_INET : AF_INET6;
 }
 
 /* The failure table is hashed by address and probed over FAIL_PROBE
@@ -292,6 +302,8 @@ static void conclude(struct auth_req *r, int result, bool counts)
 			snprintf(why, sizeof(why), "; answer delayed %llds", (long long)delay);
 		log_warn("authentication failed for user '%s' from %s (%d consecutive failure%s%s)",
 			 r->user[0] ? r->user : "-", r->peer, f->count, f->count == 1 ? "" : "s", why);
+		telemetry_auth_failure(a->srv->telemetry, r->peer, addr_family(r->addr), r->user,
+				       (int64_t)time(NULL));
 	}
 	timer_init(&r->delay, deliver, r);
 	timer_start(a->srv->loop, &r->delay, delay * 1000);

@@ -38,6 +38,7 @@
 #include "agent/repo/repoview.h"
 #include "agent/repo/repo_hooks.h"
 #include "agent/rpc/perf.h"
+#include "agent/server/telemetry.h"
 #include "agent/server/resolve.h"
 #include "agent/server/server.h"
 #include "agent/pool/cluster.h"
@@ -272,6 +273,7 @@ static int start(struct server *srv, char *err, size_t errlen)
 	srv->auth = auth_new(srv);
 	srv->resolver = resolver_new(srv->loop);
 	srv->perf = perf_new();
+	srv->telemetry = telemetry_new();
 	if (listeners_open(srv, cfg->listen, cfg->port, err, errlen) != 0)
 		return -1;
 	log_info("ovs-agent %s listening on %s port %d (%s), hypervisor %s, auth %s",
@@ -312,6 +314,7 @@ static void cleanup(struct server *srv)
 	auth_free(srv->auth);
 	resolver_free(srv->resolver);
 	perf_free(srv->perf);
+	telemetry_free(srv->telemetry);
 	SSL_CTX_free(srv->ssl_ctx);
 	loop_free(srv->loop);
 	config_free(&srv->cfg);

@@ -26,6 +26,7 @@ struct hooks;
 struct netview;
 struct repoview;
 struct pool_cluster;
+struct telemetry;
 
 struct server {
 	struct loop *loop;
@@ -43,6 +44,7 @@ struct server {
 	struct netview *net;        /* links, bridges, addresses (NULL: netlink failed) */
 	struct repoview *repos;     /* the repositories and their mounts (agent/repo) */
 	struct pool_cluster *cluster; /* corosync, pool state, HA (agent/pool); NULL: disabled */
+	struct telemetry *telemetry; /* calls, faults, failed logins (agent/server/telemetry.h) */
 
 	struct conn *conns;         /* every live connection (list) */
 	int nconns;                 /* all live connections */
