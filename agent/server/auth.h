@@ -7,8 +7,8 @@
  * the clear password is never kept, the key never leaves the process, and
  * the cache is flushed when the password file changes or on SIGHUP.
  * Failures are counted per client address; past auth_fail_limit each
- * further 403 is held back 1, 2, 4 ... auth_fail_delay_max seconds, and
- * logged. */
+ * further refusal (403, or 401 for a page) is held back 1, 2, 4 ...
+ * auth_fail_delay_max seconds, and logged. */
 #ifndef OVS_AUTH_H
 #define OVS_AUTH_H
 

@@ -264,12 +264,13 @@ static ssize_t transport_write(struct conn *c, const char *p, size_t n)
 static void respond(struct conn *c, int status, const char *type, const char *body,
 		    size_t len, const char *extra)
 {
-	/* Keep the connection only after a success or a 403 (a client may
-	 * retry with other credentials): both come after the whole request
-	 * was read, so the next one starts right behind it. Other errors may
-	 * leave unread bytes whose meaning we cannot know: close. */
+	/* Keep the connection only after a success, a 401 or a 403 (a client
+	 * may retry with other credentials): these come after the whole
+	 * request was read, so the next one starts right behind it. Other
+	 * errors may leave unread bytes whose meaning we cannot know: close. */
 	bool keep = c->keep_alive && c->req_total && c->in.len >= c->req_total &&
-		    !c->close_after_write && !c->srv->stopping && (status < 400 || status == 403);
+		    !c->close_after_write && !c->srv->stopping &&
+		    (status < 400 || status == 401 || status == 403);
 
 	if (!keep)
 		c->close_after_write = true;
@@ -311,6 +312,8 @@ static void respond_error(struct conn *c, int status, const char *text)
 	snprintf(body, sizeof(body), "%d %s: %s\n", status, http_reason(status), text);
 	if (status == 405)
 		extra = "Allow: GET, HEAD, POST\r\n";
+	else if (status == 401)
+		extra = "WWW-Authenticate: Basic realm=\"ovs-agent\"\r\n";
 	else if (status == 503)
 		extra = "Retry-After: 1\r\n";
 	log_info("%s %s HTTP %d %s", c->peer_str, c->user[0] ? c->user : "-", status, text);
@@ -444,11 +447,17 @@ static void on_auth_done(void *arg, int result, const char *user)
 	if (result != AUTH_OK) {
 		/* A body already sent is taken in (only what has arrived, and
 		 * answered at once), so the connection can stay open for a retry
-		 * with other credentials; otherwise it closes after the 403. */
+		 * with other credentials; otherwise it closes after the answer.
+		 * A page (GET, HEAD) asks a browser to prompt: 401 with the realm;
+		 * XML-RPC keeps the original agent's 403. Both came through the
+		 * same check, slow-down and log. */
 		pull_arrived(c);
 		if (c->state == CS_DEAD)
 			return;
-		respond_error(c, 403, "authentication failed");
+		if (c->req.method == HTTP_GET || c->req.method == HTTP_HEAD)
+			respond_error(c, 401, "authentication required");
+		else
+			respond_error(c, 403, "authentication failed");
 		return;
 	}
 	snprintf(c->user, sizeof(c->user), "%s", user);

@@ -5,8 +5,8 @@ xmlrpc.client, http.client, raw sockets and curl against agents started by
 agentfix.Agent (TLS on 127.0.0.2, plain HTTP on 127.0.0.4, TLS on ::1):
 echo and the host methods, introspection, system.multicall, fault codes,
 GET / and HEAD / (the method page), 404/405, HTTP basic auth (403 with no
-XML-RPC body, keep-alive kept), keep-alive and pipelining, plain HTTP on the
-TLS port, ssl=disable and IPv6.
+XML-RPC body, 401 with the realm for pages, keep-alive kept), keep-alive
+and pipelining, plain HTTP on the TLS port, ssl=disable and IPv6.
 
 Run: python3 tests/e2e/test_rpc.py [test_name...]
 Prints one TAP line per test (see tap.py); exits 1 when any failed.
@@ -163,8 +163,10 @@ class AgentCase(agentfix.AgentCase):
         self.assertTrue(cm.exception.faultString, "fault without a message")
         return cm.exception
 
-    def assert_403(self, status, headers, body):
-        self.assertEqual(status, 403)
+    def assert_403(self, status, headers, body, expect=403):
+        self.assertEqual(status, expect)
+        if expect == 401:  # a page: the browser is asked to prompt
+            self.assertEqual(headers.get("www-authenticate"), 'Basic realm="ovs-agent"')
         self.assertTrue(headers.get("content-type", "").startswith("text/plain"), headers)
         self.assertNotIn(b"<?xml", body)
         self.assertNotIn(b"methodResponse", body)
@@ -472,7 +474,8 @@ class RpcTest(AgentCase):
             with self.subTest(req=req[:12]):
                 status, headers, body, s = self.exchange(req, head_only=req.startswith(b"HEAD"))
                 s.close()
-                self.assert_403(status, headers, body)
+                self.assert_403(status, headers, body,
+                                403 if req.startswith(b"POST") else 401)
                 self.assertNotIn(b"<html", body)
         self.assert_serving()
 
@@ -508,10 +511,11 @@ class RpcTest(AgentCase):
             self.assertEqual(r.getheader("Connection"), "keep-alive")
             sock = c.sock
             self.assertIsNotNone(sock, "the agent closed the connection after 403")
-            c.request("GET", "/")  # no credentials at all
+            c.request("GET", "/")  # no credentials at all: a page asks for them
             r = c.getresponse()
             r.read()
-            self.assertEqual(r.status, 403)
+            self.assertEqual(r.status, 401)
+            self.assertEqual(r.getheader("Connection"), "keep-alive")
             self.assertIs(c.sock, sock)
             c.request("POST", "/RPC2", call_body("echo", "after 403"),
                       {"Authorization": self.auth(), "Content-Type": "text/xml"})
@@ -639,7 +643,7 @@ class RpcTest(AgentCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(xmlrpc.client.loads(r.stdout)[0], ("success:echo=" + big,))
 
-    def test_curl_get_index_and_403(self):
+    def test_curl_get_index_401_and_403(self):
         base = "https://%s/" % self.agent.hostport()
         r = self.curl("-u", "admin:secret", "-D", "-", base)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -647,14 +651,16 @@ class RpcTest(AgentCase):
         self.assertRegex(r.stdout, rb"(?i)\r\ncontent-type: text/html")
         for n in CORE_METHODS:
             self.assertIn(n.encode(), r.stdout)
-        for args in (["-o", "/dev/null", "-w", "%{http_code}", base],
-                     ["-u", "admin:nope", "-o", "/dev/null", "-w", "%{http_code}", base],
-                     ["-u", "admin:nope", "-o", "/dev/null", "-w", "%{http_code}",
-                      "--data-binary", "@-", base + "RPC2"]):
+        # A page asks for credentials (401), XML-RPC refuses them (403).
+        for args, code in ((["-o", "/dev/null", "-w", "%{http_code}", base], b"401"),
+                           (["-u", "admin:nope", "-o", "/dev/null", "-w", "%{http_code}", base],
+                            b"401"),
+                           (["-u", "admin:nope", "-o", "/dev/null", "-w", "%{http_code}",
+                             "--data-binary", "@-", base + "RPC2"], b"403")):
             with self.subTest(args=args):
                 r = self.curl(*args, data=call_body("echo", "x"))
                 self.assertEqual(r.returncode, 0, r.stderr)
-                self.assertEqual(r.stdout, b"403")
+                self.assertEqual(r.stdout, code)
         r = self.curl("-u", "admin:nope", "-H", "Content-Type: text/xml", "-D", "-",
                       "--data-binary", "@-", base + "RPC2", data=call_body("echo", "x"))
         self.assertRegex(r.stdout, rb"^HTTP/1\.1 403 ")
