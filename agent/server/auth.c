@@ -3,6 +3,7 @@
 #define LOG_CAT "auth"
 #include "agent/server/auth.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <security/pam_appl.h>
@@ -466,4 +467,25 @@ void auth_cancel(struct auth_req *r)
 		return;
 	child_cancel(r->child);
 	req_free(r);
+}
+
+size_t auth_slowed(const struct auth *a, struct auth_slowed *out, size_t max)
+{
+	int64_t now = loop_now(a->srv->loop);
+	size_t n = 0;
+
+	for (size_t i = 0; i < FAIL_SLOTS && n < max; i++) {
+		const struct fail_slot *f = &a->fails[i];
+		int64_t left = f->last + FAIL_FORGET_MS - now;
+		if (!f->count || f->count <= a->srv->cfg.auth_fail_limit || left <= 0)
+			continue;
+		if (addr_family(f->addr) == AF_INET)
+			inet_ntop(AF_INET, f->addr + 12, out[n].addr, sizeof(out[n].addr));
+		else
+			inet_ntop(AF_INET6, f->addr, out[n].addr, sizeof(out[n].addr));
+		out[n].failures = f->count;
+		out[n].seconds_left = (left + 999) / 1000;
+		n++;
+	}
+	return n;
 }

@@ -49,6 +49,16 @@ int auth_check(struct auth *a, const struct sockaddr *peer, const char *peer_str
 /* Abandon a pending check (its connection closed); done is not called. */
 void auth_cancel(struct auth_req *req);
 
+/* An address whose answers are held back now (past auth_fail_limit). */
+struct auth_slowed {
+	char addr[46];          /* IPv4 as a.b.c.d */
+	int failures;           /* consecutive, the count the delay grows with */
+	int64_t seconds_left;   /* until its failures are forgotten */
+};
+/* Up to max of them, in the table's order. Looks at every slot: for the
+ * status readers, not for each request. */
+size_t auth_slowed(const struct auth *a, struct auth_slowed *out, size_t max);
+
 /* Tests only: check credentials in this process, not in a forked child.
  * The daemon never sets it. The request fuzzer does (forking its large
  * address space per check was two thirds of its time); the check, and

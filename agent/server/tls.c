@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <openssl/err.h>
+#include <openssl/x509.h>
 
 /* TLS 1.2 suites: ECDHE/DHE key exchange with AEAD only; TLS 1.3 keeps
  * OpenSSL's defaults, which are all AEAD. */
@@ -137,4 +139,29 @@ int tls_write(SSL *ssl, const void *p, size_t n, size_t *done, uint32_t *want)
 		return TLS_DONE;
 	*done = 0;
 	return classify(ssl, 0, want, "write");
+}
+
+int tls_cert_facts(SSL_CTX *ctx, char *subject, size_t len, int64_t *not_after_unix)
+{
+	X509 *cert = ctx ? SSL_CTX_get0_certificate(ctx) : NULL;
+	const ASN1_TIME *na;
+	struct tm tm;
+	BIO *bio;
+	long n;
+	char *p;
+
+	if (len)
+		subject[0] = '\0';
+	*not_after_unix = 0;
+	if (!cert)
+		return -1;
+	if (len && (bio = BIO_new(BIO_s_mem()))) {
+		if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0 &&
+		    (n = BIO_get_mem_data(bio, &p)) > 0)
+			snprintf(subject, len, "%.*s", (int)n, p);
+		BIO_free(bio);
+	}
+	if ((na = X509_get0_notAfter(cert)) && ASN1_TIME_to_tm(na, &tm) == 1)
+		*not_after_unix = (int64_t)timegm(&tm);
+	return 0;
 }

@@ -32,4 +32,8 @@ int tls_write(SSL *ssl, const void *p, size_t n, size_t *done, uint32_t *want);
 /* Text of the last OpenSSL error of this thread (static storage). */
 const char *tls_last_error(void);
 
+/* The context's certificate: its subject (RFC 2253, cut to fit) and its
+ * notAfter as Unix time. 0, or -1 when the context has none. */
+int tls_cert_facts(SSL_CTX *ctx, char *subject, size_t len, int64_t *not_after_unix);
+
 #endif
