@@ -32,6 +32,24 @@ const struct method method_table[] = {
 	  "Return success:cpu_idle=<0..1>;mem_free=<MB>: the host's idle CPU share since the "
 	  "previous call and its available memory.", m_sys_perf_info },
 
+	{ "get_agent_status", "S:",
+	  "get_agent_status(): what the agent knows of itself, as GET /status shows it, one struct: "
+	  "host {name, agent_version, uptime_s, hypervisor, hypervisor_version ('' until the "
+	  "backend has told it), cpus, mem_total_mb, mem_free_mb, rss_bytes, connections}; guests "
+	  "{counts (per status), list [{name, path, status, memory (MB), vcpus, ha, last_error}]}; "
+	  "repositories [{uuid, source, mount, shared, mounted, total_bytes, free_bytes (-1 when not "
+	  "known: not mounted, or statvfs gave no answer within 5 s)}]; bridges [{name, carrier, "
+	  "ports}]; pool {in_pool, roles, master, members [{ip, roles, in_cluster, hb_age_ms (-1: "
+	  "never read)}], quorate, synced, pool_ha}; hooks [the last 20 runs {hook, kind, "
+	  "exit_status, duration_ms, started (Unix time), failed}, failures first]; security "
+	  "{cert_subject, cert_expiry (Unix time), cert_days_left, cert_warning (under 30 days), "
+	  "failed_logins [{address, user, count, last (Unix time)}] (the last hour), slowed "
+	  "[{address, seconds_left}]}; requests {methods [{name, calls, faults}] (those called "
+	  "since start), faults [{code, count}], latency_p50_ms, latency_p99_ms}; error ('' or what "
+	  "could not be read). Counts, sizes, times and durations are i8 (64-bit integers); cpus, "
+	  "connections, exit_status and fault codes are int; the latencies are doubles.",
+	  m_get_agent_status },
+
 	/* server pool (methods_pool.c) */
 	{ "register_server", "s:ss,s:sss,s:ssb,s:sssss,s:ssbss,s:sssssi,s:ssbssi,s:sssssib,s:ssbssib,"
 	  "s:sssssii,s:ssbssii,s:sssssss",

@@ -19,6 +19,9 @@ void m_get_master_ip(struct rpc_call *call, xmlrpc_value *params);
 void m_xen_get_xm_info(struct rpc_call *call, xmlrpc_value *params);
 void m_sys_perf_info(struct rpc_call *call, xmlrpc_value *params);
 
+/* methods_status.c */
+void m_get_agent_status(struct rpc_call *call, xmlrpc_value *params);
+
 /* methods_pool.c */
 void m_register_server(struct rpc_call *call, xmlrpc_value *params);
 void m_unregister_server(struct rpc_call *call, xmlrpc_value *params);
