@@ -39,12 +39,13 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
-def make_cert(directory, name="cert", cn="localhost"):
-    """Write name.pem and name-key.pem (self-signed, RSA 2048) into directory."""
+def make_cert(directory, name="cert", cn="localhost", days=2):
+    """Write name.pem and name-key.pem (self-signed, RSA 2048, valid for
+    days) into directory."""
     cert = os.path.join(directory, name + ".pem")
     key = os.path.join(directory, name + "-key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-sha256", "-nodes",
-                    "-days", "2", "-subj", "/CN=" + cn, "-addext",
+                    "-days", str(days), "-subj", "/CN=" + cn, "-addext",
                     "subjectAltName=DNS:localhost," + ",".join("IP:127.0.0.%d" % i for i in range(1, 10)),
                     "-keyout", key, "-out", cert],
                    check=True, capture_output=True, timeout=60)
@@ -104,7 +105,7 @@ def unverified():
 class Agent:
     def __init__(self, host="127.0.0.1", port=None, ssl_on=True, hypervisor="sim",
                  auth="password", user="admin", password="secret", extra=None, env=None,
-                 log_level="debug", bin_dir=None, netns=None, prefix=None):
+                 log_level="debug", bin_dir=None, netns=None, prefix=None, cert_days=2):
         self.bin_dir = bin_dir  # another build's bin/ (bench/echo --baseline)
         # Run through this argv prefix: inside network namespace netns (`ip
         # netns exec`), or a hostfix host's (Hosts.argv(i): nsenter -m -n).
@@ -118,7 +119,7 @@ class Agent:
         if os.environ.get("OVS_E2E_DIRS"):  # tests/run.sh checks none is left running
             with open(os.environ["OVS_E2E_DIRS"], "a") as f:
                 f.write(self.dir + "\n")
-        self.cert, self.key = make_cert(self.dir)
+        self.cert, self.key = make_cert(self.dir, days=cert_days)
         self.ini = os.path.join(self.dir, "agent.ini")
         self.log_path = os.path.join(self.dir, "agent.log")
         self.pid_file = os.path.join(self.dir, "agent.pid")
