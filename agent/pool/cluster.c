@@ -682,7 +682,7 @@ void pool_cluster_info(struct server *srv, struct pool_cluster_info *out)
 		return;
 	out->enabled = true;
 	out->up = c->up;
-	out->quorate = c->quorate;
+	out->quorate = acting(c);  /* quorate and a majority view: may act */
 	out->synced = poolrepl_synced(c->repl);
 	out->fenced = c->fenced;
 	out->self = c->self;

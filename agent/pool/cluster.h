@@ -38,7 +38,9 @@ void pool_cluster_free(struct pool_cluster *c);
 const struct poolstate *pool_cluster_state(struct server *srv);
 
 struct pool_cluster_info {
-	bool enabled, up, quorate, synced, fenced;
+	bool enabled, up, synced, fenced;
+	bool quorate;                   /* votequorum says so and the group holds a
+					 * majority of the nodelist: this server may act */
 	uint32_t self;                  /* our node id; 0 unknown */
 	char self_ip[POOL_IP_MAX];      /* its address in corosync's nodelist; "" unknown */
 	size_t n;                       /* servers in the group */
