@@ -115,6 +115,7 @@ static int one_guest(const char *path, const struct record *rec, void *arg)
 	o->memory = g.memory;
 	o->vcpus = g.vcpus;
 	o->ha = g.ha != GUEST_NO_INT && g.ha != 0;
+	o->host = g.host ? xstrdup(g.host) : NULL;
 	o->last_error = g.error ? xstrdup(g.error) : NULL;
 	f->status_count[g.status < GS_COUNT ? g.status : GS_NONE]++;
 	guest_state_free(&g);
@@ -263,6 +264,7 @@ static void facts_free(struct status_facts *f)
 	for (size_t i = 0; i < f->nguests; i++) {
 		free(f->guests[i].path);
 		free(f->guests[i].name);
+		free(f->guests[i].host);
 		free(f->guests[i].last_error);
 	}
 	free(f->guests);

@@ -47,6 +47,7 @@ struct sf_guest {
 	const char *status;             /* guest_status_name, or "unknown" */
 	long long memory, vcpus;        /* GUEST_NO_INT when absent */
 	bool ha;
+	char *host;                     /* the server running it; NULL when none */
 	char *last_error;               /* NULL when none */
 };
 
