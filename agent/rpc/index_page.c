@@ -3,24 +3,11 @@
 
 #include <string.h>
 
+#include "agent/rpc/html.h"
 #include "agent/server/config.h"
 #include "agent/rpc/rpc.h"
 #include "agent/server/server.h"
 #include "agent/server/version.h"
-
-void html_escape(struct buf *out, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '&': buf_puts(out, "&amp;"); break;
-		case '<': buf_puts(out, "&lt;"); break;
-		case '>': buf_puts(out, "&gt;"); break;
-		case '"': buf_puts(out, "&quot;"); break;
-		case '\'': buf_puts(out, "&#39;"); break;
-		default: buf_append(out, s, 1);
-		}
-	}
-}
 
 void signature_describe(struct buf *out, const char *name, const char *sig, const char *sep)
 {

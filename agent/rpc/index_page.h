@@ -9,9 +9,6 @@ struct server;
 
 void index_page_write(struct server *srv, struct buf *out);
 
-/* Append s with &, <, >, " and ' escaped. */
-void html_escape(struct buf *out, const char *s);
-
 /* Append "string echo(string)" style lines for a signature, one per
  * alternative, separated by sep. */
 void signature_describe(struct buf *out, const char *name, const char *sig, const char *sep);
