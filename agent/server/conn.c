@@ -26,6 +26,7 @@
 #include "agent/base/log.h"
 #include "agent/server/resolve.h"
 #include "agent/rpc/rpc.h"
+#include "agent/rpc/status_page.h"
 #include "agent/server/server.h"
 #include "agent/server/tls.h"
 #include "agent/base/util.h"
@@ -291,7 +292,8 @@ static void respond(struct conn *c, int status, const char *type, const char *bo
 
 /* respond() with the body taken from b, not copied: an answer of megabytes
  * (list_vms) goes out from the buffer it was written in, after the head. */
-static void respond_taking(struct conn *c, int status, const char *type, struct buf *b)
+static void respond_taking_with(struct conn *c, int status, const char *type, struct buf *b,
+			       const char *extra)
 {
 	size_t len = b->len;
 
@@ -301,7 +303,12 @@ static void respond_taking(struct conn *c, int status, const char *type, struct 
 		c->body_sent = 0;
 		buf_init(b, 0);
 	}
-	respond(c, status, type, NULL, len, NULL);
+	respond(c, status, type, NULL, len, extra);
+}
+
+static void respond_taking(struct conn *c, int status, const char *type, struct buf *b)
+{
+	respond_taking_with(c, status, type, b, NULL);
 }
 
 static void respond_error(struct conn *c, int status, const char *text)
@@ -387,6 +394,15 @@ static void on_rpc_reply(void *arg, struct buf *xml)
 	conn_unref(c);
 }
 
+static void on_status_page(void *arg, struct buf *html)
+{
+	struct conn *c = arg;
+
+	if (c->state == CS_CALL)
+		respond_taking_with(c, 200, STATUS_PAGE_TYPE, html, status_page_headers());
+	conn_unref(c);
+}
+
 static bool target_is(const struct http_request *r, const char *path)
 {
 	size_t n = strlen(path);
@@ -405,6 +421,15 @@ static void serve(struct conn *c)
 	{
 		size_t head = c->req.head_len;
 		http_parse_head(c->in.data, head, head, &c->req);
+	}
+	if ((c->req.method == HTTP_GET || c->req.method == HTTP_HEAD) &&
+	    target_is(&c->req, "/status")) {
+		/* The facts may wait for a statvfs child: a deferred reply. */
+		log_info("%s %s GET /status", c->peer_str, c->user);
+		c->refs++;
+		enter(c, CS_CALL);
+		status_page_serve(c->srv, on_status_page, c);
+		return;
 	}
 	if (c->req.method == HTTP_GET || c->req.method == HTTP_HEAD) {
 		struct buf page;
@@ -505,7 +530,7 @@ static int check_head(struct conn *c)
 		return 0;
 	}
 	if (r->method == HTTP_GET || r->method == HTTP_HEAD) {
-		if (!target_is(r, "/"))
+		if (!target_is(r, "/") && !target_is(r, "/status"))
 			return 404;
 		if (r->content_length > 0)
 			return 400;
