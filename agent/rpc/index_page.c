@@ -1,4 +1,5 @@
-/* index_page.c - GET /: the method list as HTML. */
+/* index_page.c - GET /: links to /status and /metrics, then the method list
+ * as HTML. */
 #include "agent/rpc/index_page.h"
 
 #include <string.h>
@@ -29,19 +30,26 @@ void index_page_write(struct server *srv, struct buf *out)
 {
 	struct buf sig;
 
-	buf_printf(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-		      "<title>Oracle VM Agent "
-		      "%s</title><style>body{font-family:sans-serif;margin:2em}"
+	buf_puts(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+		      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+		      "<title>Oracle VM Agent ");
+	html_escape(out, agent_version);
+	buf_puts(out, "</title><style>body{font-family:sans-serif;margin:2em}"
 		      "dt{font-family:monospace;font-weight:bold;margin-top:1em}"
-		      "dd{margin-left:2em}code{color:#333;white-space:pre}</style></head><body>\n",
-		   agent_version);
-	buf_printf(out, "<h1>Oracle VM Agent %s</h1>\n<p>XML-RPC over POST /RPC2; "
-			"hypervisor backend: %s.</p>\n<dl>\n",
-		   agent_version, config_hv_name(srv->cfg.hypervisor));
+		      "dd{margin-left:2em}code{color:#333;white-space:pre}</style></head><body>\n"
+		      "<h1>Oracle VM Agent ");
+	html_escape(out, agent_version);
+	buf_puts(out, "</h1>\n<p><a href=\"/status\">Status</a> (the host at a glance) &middot; "
+		      "<a href=\"/metrics\">Metrics</a> (Prometheus)</p>\n"
+		      "<p>XML-RPC over POST /RPC2; hypervisor backend: ");
+	html_escape(out, config_hv_name(srv->cfg.hypervisor));
+	buf_puts(out, ".</p>\n<dl>\n");
 	for (const struct method *m = method_table; m->name; m++) {
 		buf_init(&sig, 0);
 		signature_describe(&sig, m->name, m->signature, "\n");
-		buf_printf(out, "<dt id=\"%s\">", m->name);
+		buf_puts(out, "<dt id=\"");
+		html_escape(out, m->name);
+		buf_puts(out, "\">");
 		html_escape(out, m->name);
 		buf_puts(out, "</dt>\n<dd><code>");
 		html_escape(out, sig.data ? sig.data : "");

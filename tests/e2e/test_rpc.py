@@ -401,7 +401,10 @@ class RpcTest(AgentCase):
         self.assertIn("&lt;", page)
         for tag in re.findall(r"<([a-zA-Z][a-zA-Z0-9]*)", page):
             self.assertIn(tag.lower(), {"html", "head", "meta", "title", "style", "body", "h1",
-                                        "p", "dl", "dt", "dd", "code", "br"}, "stray tag")
+                                        "p", "a", "dl", "dt", "dd", "code", "br"}, "stray tag")
+        # The links to the other pages, before the list.
+        self.assertLess(page.index('<a href="/status">'), page.index("<dl>"))
+        self.assertLess(page.index('<a href="/metrics">'), page.index("<dl>"))
 
     def test_head_index(self):
         _, _, page, s = self.exchange(http_request("GET", "/", auth=self.auth()))
