@@ -171,6 +171,8 @@ static void gather_pool(struct server *srv, struct status_facts *f)
 	p->quorate = in.quorate;
 	p->synced = in.synced;
 	p->pool_ha = pool_cluster_state(srv)->pool_ha;
+	p->cluster_enabled = in.enabled;
+	p->cluster_members = in.n;
 	if (!srv->store)
 		return;
 	if (pool_master_get(srv->store, p->master, err, sizeof(err)) == 1)
@@ -201,20 +203,68 @@ static void gather_pool(struct server *srv, struct status_facts *f)
 	free(v);
 }
 
-/* ---- hooks: failures first, each part newest first ------------------------- */
+/* ---- hooks: the last runs, failures first, each part newest first; and
+ * every kept record counted by (hook, result) -------------------------------- */
+
+static const char *hook_result(const struct hook_record *r)
+{
+	if (r->queued)
+		return "queued";
+	if (r->running)
+		return "running";
+	if (r->timed_out)
+		return "timeout";
+	if (r->signal || r->exit_status < 0)
+		return "killed";
+	return r->exit_status == 0 ? "ok" : "failed";
+}
+
+static int by_hook_result(const void *a, const void *b)
+{
+	const struct sf_hook_count *x = a, *y = b;
+	int c = strcmp(x->hook, y->hook);
+
+	return c ? c : strcmp(x->result, y->result);
+}
+
+/* Sorted, then runs of equal pairs folded: n log n in the ring's size. */
+static void count_hooks(struct status_facts *f, const struct hook_record *r, size_t n)
+{
+	struct sf_hook_count *c;
+	size_t k = 0;
+
+	if (!n)
+		return;
+	c = xcalloc(n, sizeof(*c));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(c[i].hook, sizeof(c[i].hook), "%s", r[i].hook);
+		c[i].result = hook_result(&r[i]);
+		c[i].count = 1;
+	}
+	qsort(c, n, sizeof(*c), by_hook_result);
+	for (size_t i = 0; i < n; i++) {
+		if (k && by_hook_result(&c[k - 1], &c[i]) == 0)
+			c[k - 1].count++;
+		else
+			c[k++] = c[i];
+	}
+	f->hook_counts = c;
+	f->nhook_counts = k;
+}
 
 static void gather_hooks(struct server *srv, struct status_facts *f)
 {
 	struct hook_record *r;
-	size_t n, k = 0;
+	size_t n, shown, k = 0;
 
-	if (!srv->hooks)
+	if (!srv->hooks || !(n = hooks_count(srv->hooks)))
 		return;
-	r = xcalloc(STATUS_HOOKS, sizeof(*r));
-	n = hooks_records(srv->hooks, r, STATUS_HOOKS);
+	r = xcalloc(n, sizeof(*r));
+	n = hooks_records(srv->hooks, r, n);
+	shown = n < STATUS_HOOKS ? n : STATUS_HOOKS;
 	f->hooks = xcalloc(STATUS_HOOKS, sizeof(*f->hooks));
 	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < shown; i++) {
 			bool failed = !r[i].queued && !r[i].running &&
 				      (r[i].exit_status != 0 || r[i].signal || r[i].timed_out);
 			if (failed != (pass == 0))
@@ -223,6 +273,7 @@ static void gather_hooks(struct server *srv, struct status_facts *f)
 			f->hooks[k++].failed = failed;
 		}
 	f->nhooks = k;
+	count_hooks(f, r, n);
 	free(r);
 }
 
@@ -274,6 +325,7 @@ static void facts_free(struct status_facts *f)
 	free(f->bridges);
 	free(f->pool.members);
 	free(f->hooks);
+	free(f->hook_counts);
 	free(f->security.logins);
 	free(f);
 }
@@ -332,6 +384,8 @@ void status_facts_gather(struct server *srv, status_facts_cb cb, void *arg)
 	gather_host(srv, &f->host);
 	if (srv->store && guests_each(srv->store, one_guest, &acc, err, sizeof(err)) != 0)
 		snprintf(f->error, sizeof(f->error), "guests: %.200s", err);
+	else
+		f->guests_read = srv->store != NULL;
 	gather_bridges(srv, f);
 	gather_pool(srv, f);
 	gather_hooks(srv, f);

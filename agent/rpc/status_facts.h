@@ -78,11 +78,21 @@ struct sf_pool {
 	size_t nmembers;
 	struct sf_member *members;
 	bool quorate, synced, pool_ha;
+	bool cluster_enabled;           /* cluster=enable */
+	size_t cluster_members;         /* servers in corosync's group as seen here */
 };
 
 struct sf_hook {
 	struct hook_record rec;
 	bool failed;                    /* ended, and not with exit status 0 */
+};
+
+/* Every record the runner keeps counted by (hook, result), for /metrics;
+ * result: "ok", "failed", "timeout", "killed", "running", "queued". */
+struct sf_hook_count {
+	char hook[sizeof(((struct hook_record *)0)->hook)];
+	const char *result;
+	uint64_t count;
 };
 
 struct sf_security {
@@ -110,6 +120,7 @@ struct sf_requests {
 struct status_facts {
 	int64_t now_unix;
 	struct sf_host host;
+	bool guests_read;               /* the store answered: the guests and counts are whole */
 	size_t status_count[GS_COUNT];  /* [GS_NONE]: guests whose status is not known */
 	size_t nguests;
 	struct sf_guest *guests;        /* in path order */
@@ -120,6 +131,8 @@ struct status_facts {
 	struct sf_pool pool;
 	size_t nhooks;
 	struct sf_hook *hooks;          /* failures first, then newest first */
+	size_t nhook_counts;
+	struct sf_hook_count *hook_counts; /* by hook, then result */
 	struct sf_security security;
 	struct sf_requests requests;    /* views into the telemetry: read them in the callback */
 	char error[256];                /* what could not be read ("" none); the rest is still there */
