@@ -1,7 +1,7 @@
 /* conn.c - the connection state machine.
  *
  *   RESOLVE ──> HANDSHAKE ──> READ ──> AUTH ──> CALL ──> WRITE ──> READ ...
- *   (names)     (TLS only)     │                           │
+ *   (names)     (TLS only)     │      (XML-RPC, /status, /metrics)
  *                              └── errors, GET / ──────────┘──> LINGER ──> closed
  *
  * The epoll interest is computed from the state (and from what OpenSSL last
@@ -23,6 +23,7 @@
 #include "agent/base/buf.h"
 #include "agent/server/http.h"
 #include "agent/rpc/index_page.h"
+#include "agent/rpc/metrics_page.h"
 #include "agent/base/log.h"
 #include "agent/server/resolve.h"
 #include "agent/rpc/rpc.h"
@@ -40,7 +41,7 @@ enum conn_state {
 	CS_HANDSHAKE,   /* TLS handshake */
 	CS_READ,        /* reading a request head and body */
 	CS_AUTH,        /* credentials being verified */
-	CS_CALL,        /* the method runs; its reply is deferred */
+	CS_CALL,        /* the method runs, or a page's facts are gathered; the reply is deferred */
 	CS_WRITE,       /* sending the response */
 	CS_LINGER,      /* response sent, half-closed, draining the client */
 	CS_DEAD,        /* closed; memory kept until the last reference goes */
@@ -403,6 +404,15 @@ static void on_status_page(void *arg, struct buf *html)
 	conn_unref(c);
 }
 
+static void on_metrics_page(void *arg, struct buf *text)
+{
+	struct conn *c = arg;
+
+	if (c->state == CS_CALL)
+		respond_taking(c, 200, METRICS_CONTENT_TYPE, text);
+	conn_unref(c);
+}
+
 static bool target_is(const struct http_request *r, const char *path)
 {
 	size_t n = strlen(path);
@@ -414,8 +424,28 @@ static bool target_is(const struct http_request *r, const char *path)
 	       memcmp(r->target.p, path, n) == 0;
 }
 
+/* The pages served from the status facts (status_facts_gather). */
+static const struct page {
+	const char *path;
+	void (*serve)(struct server *srv, void (*cb)(void *arg, struct buf *b), void *arg);
+	void (*reply)(void *arg, struct buf *b);
+} deferred_pages[] = {
+	{ "/status", status_page_serve, on_status_page },
+	{ "/metrics", metrics_page_serve, on_metrics_page },
+};
+
+static const struct page *deferred_page(const struct http_request *r)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(deferred_pages); i++)
+		if (target_is(r, deferred_pages[i].path))
+			return &deferred_pages[i];
+	return NULL;
+}
+
 static void serve(struct conn *c)
 {
+	const struct page *p;
+
 	/* Reading the body may have moved the buffer the head's views point
 	 * into: take fresh ones (the head is known complete and valid). */
 	{
@@ -423,12 +453,12 @@ static void serve(struct conn *c)
 		http_parse_head(c->in.data, head, head, &c->req);
 	}
 	if ((c->req.method == HTTP_GET || c->req.method == HTTP_HEAD) &&
-	    target_is(&c->req, "/status")) {
+	    (p = deferred_page(&c->req))) {
 		/* The facts may wait for a statvfs child: a deferred reply. */
-		log_info("%s %s GET /status", c->peer_str, c->user);
+		log_info("%s %s GET %s", c->peer_str, c->user, p->path);
 		c->refs++;
 		enter(c, CS_CALL);
-		status_page_serve(c->srv, on_status_page, c);
+		p->serve(c->srv, p->reply, c);
 		return;
 	}
 	if (c->req.method == HTTP_GET || c->req.method == HTTP_HEAD) {
@@ -530,7 +560,7 @@ static int check_head(struct conn *c)
 		return 0;
 	}
 	if (r->method == HTTP_GET || r->method == HTTP_HEAD) {
-		if (!target_is(r, "/") && !target_is(r, "/status"))
+		if (!target_is(r, "/") && !deferred_page(r))
 			return 404;
 		if (r->content_length > 0)
 			return 400;
@@ -543,7 +573,8 @@ static const char *status_text(int status)
 {
 	switch (status) {
 	case 400: return "malformed request";
-	case 404: return "XML-RPC is served at POST /RPC2 (or /); GET / lists the methods";
+	case 404: return "XML-RPC is served at POST /RPC2 (or /); GET / lists the methods, "
+			  "GET /status shows the host, GET /metrics has the Prometheus metrics";
 	case 405: return "use POST for XML-RPC calls or GET for the method list";
 	case 411: return "a Content-Length header is required";
 	case 413: return "request body larger than max_body_bytes";
