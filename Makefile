@@ -110,7 +110,7 @@ DEB_BUILD := build-essential pkg-config libssl-dev libxmlrpc-core-c3-dev \
              libcpg-dev libvotequorum-dev libcmap-dev libcorosync-common-dev
 DEB_TEST  := clang libclang-rt-14-dev python3 curl openssl libpam-wrapper \
              procps iproute2 util-linux e2fsprogs qemu-system-x86 iputils-ping shellcheck \
-             corosync chromium
+             corosync chromium prometheus
 DEB_BENCH := nginx-light wrk
 # deps-build: what building and the demo need; deps: also what the tests need.
 deps-build: ; @$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD)"
