@@ -109,11 +109,20 @@ class StatusTest(AgentCase):
             p.unregister_vm("st1")
 
     def test_cert_expiring_in_10_days(self):
+        """get_agent_status, /status and /metrics all show it."""
         sec = self.status()["security"]
         self.assertIn(sec["cert_days_left"], (9, 10), sec)
         self.assertTrue(sec["cert_warning"], sec)
         self.assertIn("CN=localhost", sec["cert_subject"])
         self.assertAlmostEqual(sec["cert_expiry"], time.time() + 10 * 86400, delta=2 * 86400)
+        # the same fact on the page and in the metrics
+        page = self.curl("-u", "admin:secret", "https://%s/status" % self.agent.hostport())
+        # (9 or 10: the days left of a 10-day certificate turn over as it ages)
+        self.assertRegex(page, rb'class="warn">(9|10): renew the certificate \(under 30 days')
+        metrics = self.curl("-u", "admin:secret", "https://%s/metrics" % self.agent.hostport())
+        line = next(l for l in metrics.decode().splitlines()
+                    if l.startswith("ovs_agent_tls_cert_expiry_seconds "))
+        self.assertEqual(int(float(line.split()[1])), sec["cert_expiry"])
 
     def test_ten_failed_logins_from_127_0_0_7(self):
         bad = "Basic " + base64.b64encode(b"mallory:guess").decode()
