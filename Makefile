@@ -7,6 +7,7 @@
 #                   "N passed, N failed, N skipped" (make test: the same)
 #   make unit       only the C unit tests
 #   make install    lay out the documented places under $(DESTDIR)
+#   make install-man  only the manual pages (man/*.N into $(MANDIR)/manN)
 #   make fuzz       build the libFuzzer targets and run each from its seed
 #                   corpus (make fuzz FUZZ_SECONDS=600 for a longer run)
 #   make SAN=1      AddressSanitizer + UndefinedBehaviorSanitizer build (build-san/)
@@ -58,7 +59,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-build install-debs demo check test unit install clean fuzz bench
+.PHONY: all deps deps-build install-debs demo check test unit install install-man clean fuzz bench
 all: $(PROG_BINS) $(UNIT_BINS) $(TOOL_BINS)
 
 Q         := $(if $(V),,@)
@@ -110,7 +111,7 @@ DEB_BUILD := build-essential pkg-config libssl-dev libxmlrpc-core-c3-dev \
              libcpg-dev libvotequorum-dev libcmap-dev libcorosync-common-dev
 DEB_TEST  := clang libclang-rt-14-dev python3 curl openssl libpam-wrapper \
              procps iproute2 util-linux e2fsprogs qemu-system-x86 iputils-ping shellcheck \
-             corosync chromium prometheus
+             corosync chromium prometheus mandoc
 DEB_BENCH := nginx-light wrk
 # deps-build: what building and the demo need; deps: also what the tests need.
 deps-build: ; @$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD)"
@@ -154,8 +155,12 @@ PREFIX    ?= /opt/ovs-agent-2.2
 SYSCONFDIR?= /etc
 # hooks_dir in agent.ini: the shipped hooks (hooks/*).
 HOOKSDIR  ?= /usr/lib/ovs
+# Manual pages, man/NAME.SECTION, into $(MANDIR)/manSECTION. Not gzipped:
+# man reads them plain, and the Debian package's dh_compress gzips them.
+MANDIR    ?= /usr/share/man
+MAN_PAGES := $(wildcard man/*.[1-8])
 DESTDIR   ?=
-install: all
+install: all install-man
 	install -d $(DESTDIR)$(PREFIX)/utils $(DESTDIR)$(PREFIX)/db $(DESTDIR)$(PREFIX)/logs \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/ovs-agent/cert \
 		$(DESTDIR)$(SYSCONFDIR)/init.d \
@@ -181,6 +186,10 @@ install: all
 	install -m 0755 hooks/ovs-cluster-configure $(DESTDIR)$(HOOKSDIR)/
 	ln -sf ovs-cluster-configure $(DESTDIR)$(HOOKSDIR)/ovs-cluster-check
 	install -m 0755 hooks/ovsrepositories $(DESTDIR)$(SYSCONFDIR)/init.d/ovsrepositories
+
+install-man:
+	for p in $(MAN_PAGES); do \
+		install -D -m 0644 $$p $(DESTDIR)$(MANDIR)/man$${p##*.}/$${p##*/} || exit 1; done
 
 clean:
 	rm -rf build build-san build-fuzz
