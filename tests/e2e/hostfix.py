@@ -18,6 +18,7 @@ libqb IPC. close() ends every process in a holder's mount namespace by pid
 temp dir. Needs root, iproute2 and util-linux.
 """
 
+import ctypes
 import os
 import shutil
 import signal
@@ -64,6 +65,21 @@ def end_pid(pid, sig=signal.SIGTERM):
             os.kill(pid, signal.SIGKILL)
             deadline += 10
         time.sleep(0.05)
+
+
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def setns(path):
+    """This thread into the network namespace at path (an ns file, or a
+    /proc/self/fd/N of one): its sockets from now on are made there."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if _libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns " + path)
+    finally:
+        os.close(fd)
 
 
 class Hosts:

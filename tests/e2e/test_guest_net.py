@@ -44,6 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import agentfix  # noqa: E402
+from hostfix import setns  # noqa: E402
 from tap import main  # noqa: E402
 
 socket.setdefaulttimeout(180)
@@ -103,15 +104,6 @@ def run(*argv, ns=None, check=True):
     if ns:
         argv = ("ip", "netns", "exec", ns) + argv
     return subprocess.run(argv, check=check, capture_output=True, timeout=60, text=True)
-
-
-def setns(path):
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if LIBC.setns(fd, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns " + path)
-    finally:
-        os.close(fd)
 
 
 def links(ns):

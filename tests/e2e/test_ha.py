@@ -15,7 +15,6 @@ deleted, pass or fail. Needs root, iproute2, util-linux and corosync.
 Run: python3 tests/e2e/test_ha.py [test_name...]
 """
 
-import ctypes
 import os
 import shutil
 import subprocess
@@ -33,7 +32,6 @@ from tap import main  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CONFIGURE = os.path.join(ROOT, "hooks", "ovs-cluster-configure")
-CLONE_NEWNET = 0x40000000
 WITHIN = 40             # seconds any one expected change may take
 HA_KEYS = {"hb_interval": "1", "hb_timeout": "3", "fence_timeout": "4"}
 
@@ -44,19 +42,6 @@ vcpus = 1
 builder = 'hvm'
 disk = [ 'file:%(dir)s/system.img,hda,w', ]
 """
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def setns(path):
-    """This thread into the network namespace at path (its sockets from now on)."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        if _libc.setns(fd, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns " + path)
-    finally:
-        os.close(fd)
-
 
 def can_run():
     why = hostfix.can_run()
@@ -80,7 +65,7 @@ class Pool:
         self.home_ns = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         # the test's own address on the hosts' bridge
         hostfix.run("ip", "-n", self.hosts.br, "addr", "add", prefix + ".254/24", "dev", "br0")
-        setns("/run/netns/" + self.hosts.br)
+        hostfix.setns("/run/netns/" + self.hosts.br)
         self.nodes = ",".join("%s=%s" % p for p in zip(self.hosts.addrs, self.hosts.names))
 
     def close(self):
@@ -89,9 +74,10 @@ class Pool:
                 if a:
                     a.cleanup()
         finally:
-            if _libc.setns(self.home_ns, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns back")
-            os.close(self.home_ns)
+            try:
+                hostfix.setns("/proc/self/fd/%d" % self.home_ns)
+            finally:
+                os.close(self.home_ns)
             self.hosts.close()
 
     # -- corosync ------------------------------------------------------------
