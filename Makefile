@@ -163,7 +163,7 @@ DESTDIR   ?=
 install: all install-man
 	install -d $(DESTDIR)$(PREFIX)/utils $(DESTDIR)$(PREFIX)/db $(DESTDIR)$(PREFIX)/logs \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/ovs-agent/cert \
-		$(DESTDIR)$(SYSCONFDIR)/init.d \
+		$(DESTDIR)$(SYSCONFDIR)/init.d $(DESTDIR)$(SYSCONFDIR)/ovs \
 		$(DESTDIR)$(SYSCONFDIR)/logrotate.d $(DESTDIR)/lib/systemd/system \
 		$(DESTDIR)$(HOOKSDIR)
 	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/ovs-agent/db
@@ -176,6 +176,10 @@ install: all install-man
 	ln -sf db_del $(DESTDIR)$(PREFIX)/db/db_del.py
 	test -e $(DESTDIR)$(SYSCONFDIR)/ovs-agent/agent.ini || \
 		install -m 0644 etc/agent.ini $(DESTDIR)$(SYSCONFDIR)/ovs-agent/agent.ini
+	test -e $(DESTDIR)$(SYSCONFDIR)/ovs/repositories || \
+		install -m 0644 etc/repositories $(DESTDIR)$(SYSCONFDIR)/ovs/repositories
+	test -e $(DESTDIR)$(SYSCONFDIR)/ovs/repositories.options || \
+		install -m 0644 etc/repositories.options $(DESTDIR)$(SYSCONFDIR)/ovs/repositories.options
 	install -m 0755 init.d/ovs-agent $(DESTDIR)$(SYSCONFDIR)/init.d/ovs-agent
 	install -m 0644 etc/ovs-agent.service $(DESTDIR)/lib/systemd/system/ovs-agent.service
 	install -m 0644 etc/ovs-agent.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/ovs-agent
