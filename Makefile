@@ -8,6 +8,8 @@
 #   make unit       only the C unit tests
 #   make install    lay out the documented places under $(DESTDIR)
 #   make install-man  only the manual pages (man/*.N into $(MANDIR)/manN)
+#   make deb        build/deb/ovs-agent_2.2-<build>_<arch>.deb from the
+#                   committed tree (dpkg-buildpackage under fakeroot)
 #   make fuzz       build the libFuzzer targets and run each from its seed
 #                   corpus (make fuzz FUZZ_SECONDS=600 for a longer run)
 #   make SAN=1      AddressSanitizer + UndefinedBehaviorSanitizer build (build-san/)
@@ -59,7 +61,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-build install-debs demo check test unit install install-man clean fuzz bench
+.PHONY: all deps deps-build install-debs demo check test unit install install-man clean fuzz bench deb
 all: $(PROG_BINS) $(UNIT_BINS) $(TOOL_BINS)
 
 Q         := $(if $(V),,@)
@@ -113,6 +115,8 @@ DEB_TEST  := clang libclang-rt-14-dev python3 curl openssl libpam-wrapper \
              procps iproute2 util-linux e2fsprogs qemu-system-x86 iputils-ping shellcheck \
              corosync chromium prometheus mandoc
 DEB_BENCH := nginx-light wrk
+# make deb: the Debian tools that build and check the package.
+DEB_PKG   := debhelper dpkg-dev fakeroot lintian
 # deps-build: what building and the demo need; deps: also what the tests need.
 deps-build: ; @$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD)"
 deps: ; @$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD) $(DEB_TEST)"
@@ -194,6 +198,28 @@ install: all install-man
 install-man:
 	for p in $(MAN_PAGES); do \
 		install -D -m 0644 $$p $(DESTDIR)$(MANDIR)/man$${p##*.}/$${p##*/} || exit 1; done
+
+# --- the Debian package -------------------------------------------------------
+# make deb: the tree of DEB_TREE (HEAD: a clean checkout, nothing uncommitted)
+# is unpacked under build/deb/src, debian/changelog written there with the
+# version 2.2-BUILDNO (make deb BUILDNO=N for another), and
+# dpkg-buildpackage -b run under fakeroot; the .deb, .buildinfo and .changes
+# end in build/deb/, the unpacked tree is removed.
+DEB_TREE  ?= HEAD
+DEB_OUT   := build/deb
+DEB_SRC   := $(DEB_OUT)/src/ovs-agent-$(VERSION)
+deb:
+	@$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD) $(DEB_PKG)"
+	rm -rf $(DEB_OUT)/src && mkdir -p $(DEB_SRC)
+	git archive --format=tar $(DEB_TREE) | tar -x -C $(DEB_SRC)
+	{ printf 'ovs-agent (%s-%s) unstable; urgency=medium\n\n' $(VERSION) $(BUILDNO); \
+	  printf '  * Build %s: git %s.\n\n' $(BUILDNO) "$$(git rev-parse --short $(DEB_TREE))"; \
+	  printf ' -- %s  %s\n' "$$(sed -n 's/^Maintainer: //p' debian/control)" \
+		"$$(git log -1 --format=%cD $(DEB_TREE))"; } >$(DEB_SRC)/debian/changelog
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc -rfakeroot -j2
+	mv $(DEB_OUT)/src/*.deb $(DEB_OUT)/src/*.buildinfo $(DEB_OUT)/src/*.changes $(DEB_OUT)/
+	rm -rf $(DEB_OUT)/src
+	@ls $(DEB_OUT)/ovs-agent_$(VERSION)-$(BUILDNO)_*.deb
 
 clean:
 	rm -rf build build-san build-fuzz
