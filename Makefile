@@ -10,6 +10,8 @@
 #   make install-man  only the manual pages (man/*.N into $(MANDIR)/manN)
 #   make deb        build/deb/ovs-agent_2.2-<build>_<arch>.deb from the
 #                   committed tree (dpkg-buildpackage under fakeroot)
+#   make check-deb  build the package twice, lintian, install, upgrade and
+#                   purge it in a throw-away root (as root, about 3 minutes)
 #   make fuzz       build the libFuzzer targets and run each from its seed
 #                   corpus (make fuzz FUZZ_SECONDS=600 for a longer run)
 #   make SAN=1      AddressSanitizer + UndefinedBehaviorSanitizer build (build-san/)
@@ -61,7 +63,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-build install-debs demo check test unit install install-man clean fuzz bench deb
+.PHONY: all deps deps-build install-debs demo check test unit install install-man clean fuzz bench deb check-deb
 all: $(PROG_BINS) $(UNIT_BINS) $(TOOL_BINS)
 
 Q         := $(if $(V),,@)
@@ -204,9 +206,9 @@ install-man:
 # is unpacked under build/deb/src, debian/changelog written there with the
 # version 2.2-BUILDNO (make deb BUILDNO=N for another), and
 # dpkg-buildpackage -b run under fakeroot; the .deb, .buildinfo and .changes
-# end in build/deb/, the unpacked tree is removed.
+# end in build/deb/ (DEB_OUT=), the unpacked tree is removed.
 DEB_TREE  ?= HEAD
-DEB_OUT   := build/deb
+DEB_OUT   ?= build/deb
 DEB_SRC   := $(DEB_OUT)/src/ovs-agent-$(VERSION)
 deb:
 	@$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD) $(DEB_PKG)"
@@ -220,6 +222,11 @@ deb:
 	mv $(DEB_OUT)/src/*.deb $(DEB_OUT)/src/*.buildinfo $(DEB_OUT)/src/*.changes $(DEB_OUT)/
 	rm -rf $(DEB_OUT)/src
 	@ls $(DEB_OUT)/ovs-agent_$(VERSION)-$(BUILDNO)_*.deb
+
+# Not in make check: two package builds take minutes. .ci/run runs it.
+check-deb:
+	@$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD) $(DEB_PKG)"
+	OVS_CHECK_DEB=1 E2E_TEST_TIMEOUT=900 python3 tests/e2e/test_deb.py
 
 clean:
 	rm -rf build build-san build-fuzz
