@@ -121,7 +121,7 @@ DEB_BENCH := nginx-light wrk
 DEB_PKG   := debhelper dpkg-dev fakeroot lintian
 # deps-build: what building and the demo need; deps: also what the tests need.
 deps-build: ; @$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD)"
-deps: ; @$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD) $(DEB_TEST)"
+deps: ; @$(MAKE) --no-print-directory install-debs PKGS="$(DEB_BUILD) $(DEB_TEST) $(DEB_PKG)"
 install-debs:
 	@missing=$$(for p in $(PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
@@ -134,10 +134,12 @@ demo: deps-build
 	$(MAKE) all
 	tests/demo.sh $(BUILD)
 
+# OVS_CHECK_DEB=1: the package test (tests/e2e/test_deb.py, about 3
+# minutes) runs too, so the one test command covers the .deb.
 check: deps
 	$(MAKE) all
 	$(MAKE) SAN=1 all
-	tests/run.sh
+	OVS_CHECK_DEB=1 tests/run.sh
 
 # make test: the same as make check. make unit: only the C unit tests.
 test: check

@@ -5,9 +5,9 @@ a throw-away root (an overlay of / in its own mount and network namespaces,
 loopback only) with the admin password preseeded through debconf.
 
 Root only (mounts, chroot, dpkg); skips when a tool is missing and cannot be
-installed. About 4 minutes on 2 cores (two package builds), so it is not in
-`make check` (tests/run.sh sees it skip): `make check-deb` runs it with
-OVS_CHECK_DEB=1, and .ci/run runs that."""
+installed. About 4 minutes on 2 cores (two package builds): it runs when
+OVS_CHECK_DEB=1, which `make check` and `make check-deb` set; a bare
+tests/run.sh sees it skip."""
 
 import os
 import re
@@ -30,7 +30,7 @@ TOOLS = ["dpkg-buildpackage", "dh", "fakeroot", "lintian", "unshare", "chroot",
 
 def why_skip():
     if os.environ.get("OVS_CHECK_DEB") != "1":
-        return "two package builds take minutes: make check-deb runs this (OVS_CHECK_DEB=1)"
+        return "two package builds take minutes: make check and make check-deb run this (OVS_CHECK_DEB=1)"
     if os.geteuid() != 0:
         return "needs root (mounts, chroot, dpkg)"
     missing = [t for t in TOOLS if not shutil.which(t)]
