@@ -194,9 +194,13 @@ static const char *fence_reason(struct pool_cluster *c)
 	int64_t now = loop_now(c->srv->loop);
 	int64_t grace = (int64_t)c->srv->cfg.hb_timeout * 1000;
 
+	/* votequorum's word alone: with its corosync in a quorate partition
+	 * nobody fails this server over (its host is in the membership),
+	 * even when other agents are away from the group (acting() is for
+	 * changing things) */
 	if (!c->up)
 		return "no link to corosync";
-	if (!acting(c))
+	if (!c->quorate)
 		return "the cluster lost quorum";
 	if (!c->fenced && c->healthy_once && now - c->writing_since > grace &&
 	    heartbeat_own_age(c->hb) > grace)

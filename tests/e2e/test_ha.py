@@ -371,6 +371,32 @@ class HATest(unittest.TestCase):
         p.wait("only3 runs on host 3", lambda: "only3" in p.runs_on(2) and
                p.owners(0)["only3"]["owner"] == a3)
 
+    def test_agents_away_fence_nothing(self):
+        """The other two agents of a 3-server pool stop (their hosts and
+        corosyncs stay up): the third keeps its HA guest running (quorate,
+        nobody fails it over) though it may not act alone; they come back
+        and all agree."""
+        p = self.make_pool(3, "10.82.0")
+        a3 = p.hosts.addrs[2]
+        self.assertEqual(p.rpc(0).set_pool_ha(True), "success")
+        p.guest("stay")
+        self.assertEqual(p.rpc(2).start_vm("stay"), "success:ip=%s" % a3)
+        self.assertEqual(p.rpc(0).set_vm_ha("stay", True), "success")
+        p.wait("host 3 owns stay", lambda: p.owners(0)["stay"]["owner"] == a3)
+        for i in (0, 1):
+            self.assertEqual(p.agents[i].stop(), 0, p.agents[i].stderr())
+        time.sleep(int(HA_KEYS["fence_timeout"]) + int(HA_KEYS["hb_timeout"]) + 2)
+        self.assertEqual(p.runs_on(2), {"stay"})
+        s = p.state(2)
+        self.assertFalse(s["fenced"], s)
+        self.assertFalse(s["quorate"], s)       # alone in the group: may not act
+        self.assertNotIn("fencing this server", p.agents[2].log())
+        for i in (0, 1):
+            p.start_agent(i)
+        p.wait("all three agree again", lambda: p.agreed(range(3)))
+        self.assertEqual(p.owners(0)["stay"]["owner"], a3)
+        self.assertEqual(p.runs_on(2), {"stay"})
+
     def test_master_failure(self):
         """The master dies: the others elect a new one within seconds, every
         agent names it, and a later VM server failure is still handled."""
