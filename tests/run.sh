@@ -103,7 +103,8 @@ for t in tests/e2e/test_rpc.py tests/e2e/test_limits.py tests/e2e/test_signals.p
 	tests/e2e/test_guests_sim.py tests/e2e/test_vmcfg_methods.py \
 	tests/e2e/test_hostile.py tests/e2e/test_hooks.py \
 	tests/e2e/test_guest_net.py tests/e2e/test_network_info.py \
-	tests/e2e/test_repositories.py tests/e2e/test_pool.py tests/e2e/test_corolink.py; do
+	tests/e2e/test_repositories.py tests/e2e/test_pool.py tests/e2e/test_corolink.py \
+	tests/e2e/test_ha.py; do
 	[ -e "$t" ] && run "e2e-san/$(basename "$t" .py)" 900 env OVS_BUILD=build-san "$PY" "$t"
 done
 
