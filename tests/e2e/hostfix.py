@@ -23,6 +23,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -80,6 +81,25 @@ def setns(path):
             raise OSError(ctypes.get_errno(), "setns " + path)
     finally:
         os.close(fd)
+
+
+def rerun_in_namespaces(script, flags, env, timeout=None):
+    """script (a test file) again with this process's arguments, under
+    `unshare <flags> --propagation private` with env; its exit status, or
+    None when it ran past timeout seconds (then it is killed by pid). A
+    child still running when this returns otherwise (an exception here)
+    is ended too."""
+    child = subprocess.Popen(["unshare"] + list(flags) + ["--propagation", "private",
+                                                          sys.executable, os.path.abspath(script)]
+                             + sys.argv[1:], env=env)
+    try:
+        return child.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(30)
 
 
 class Hosts:

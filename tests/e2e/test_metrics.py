@@ -27,6 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import agentfix  # noqa: E402
 from agentfix import unverified  # noqa: E402
+import hostfix  # noqa: E402
 from tap import main  # noqa: E402
 from test_guests_sim import make_guest  # noqa: E402
 from test_repositories import write_marker  # noqa: E402
@@ -260,6 +261,5 @@ if __name__ == "__main__":
     if os.environ.get(INSIDE) or not can_unshare():
         main()
     else:
-        env = dict(os.environ, **{INSIDE: "1"})
-        sys.exit(subprocess.call(["unshare", "-m", "--propagation", "private", sys.executable,
-                                  os.path.abspath(__file__)] + sys.argv[1:], env=env))
+        sys.exit(hostfix.rerun_in_namespaces(__file__, ["-m"],
+                                             dict(os.environ, **{INSIDE: "1"})))

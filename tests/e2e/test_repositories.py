@@ -34,7 +34,8 @@ import uuid as uuidlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import agentfix  # noqa: E402
-from tap import main  # noqa: E402
+import hostfix  # noqa: E402
+from tap import main, main_inside  # noqa: E402
 
 INSIDE = "OVS_REPO_TEST_DEVS"   # the loop devices, set for the copy inside
 HOOKS = os.path.join(agentfix.REPO, "hooks")
@@ -404,7 +405,6 @@ def outer():
     """Images and loop devices here; the test inside a mount namespace."""
     tmp = tempfile.mkdtemp(prefix="ovs-repo-test-")
     devs = []
-    child = None
     try:
         for name, mb in (("big", 64), ("small", 8), ("spare", 32)):
             img = os.path.join(tmp, name + ".img")
@@ -412,24 +412,13 @@ def outer():
                 f.truncate(mb << 20)
             run("mkfs.ext4", "-q", "-F", "-m", "0", img)
             devs.append(run("losetup", "-f", "--show", img).stdout.strip())
-        env = dict(os.environ, **{INSIDE: ",".join(devs)})
-        child = subprocess.Popen(["unshare", "-m", "--propagation", "private", sys.executable,
-                                  os.path.abspath(__file__)] + sys.argv[1:], env=env)
-        return child.wait()
+        return hostfix.rerun_in_namespaces(__file__, ["-m"],
+                                           dict(os.environ, **{INSIDE: ",".join(devs)}))
     finally:
-        if child and child.poll() is None:
-            child.terminate()
-            child.wait(30)
         for d in devs:
             subprocess.run(["losetup", "-d", d], capture_output=True, timeout=30)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    why = can_run()
-    if os.environ.get(INSIDE):
-        main()
-    elif why:
-        print("1..0 # SKIP %s" % why)
-    else:
-        sys.exit(outer())
+    main_inside(INSIDE, can_run(), outer)

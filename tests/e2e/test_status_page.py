@@ -43,7 +43,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import agentfix  # noqa: E402
 from agentfix import AgentCase, unverified  # noqa: E402
-from tap import main  # noqa: E402
+import hostfix  # noqa: E402
+from tap import main, main_inside  # noqa: E402
 from test_guests_sim import VM_CFG  # noqa: E402
 
 INSIDE = "OVS_STATUS_PAGE_INSIDE"
@@ -344,24 +345,13 @@ class StatusPage(AgentCase):
 
 def outer():
     """The test again, inside new mount and network namespaces."""
-    env = dict(os.environ, **{INSIDE: "1"})
-    child = subprocess.Popen(["unshare", "-m", "-n", "--propagation", "private",
-                              sys.executable, os.path.abspath(__file__)] + sys.argv[1:],
-                             env=env)
-    try:
-        return child.wait(timeout=int(os.environ.get("E2E_TEST_TIMEOUT", "300")) * 2)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait(TIMEOUT)
+    rc = hostfix.rerun_in_namespaces(__file__, ["-m", "-n"], dict(os.environ, **{INSIDE: "1"}),
+                                     int(os.environ.get("E2E_TEST_TIMEOUT", "300")) * 2)
+    if rc is None:
         print("not ok - test_status_page:namespace # did not finish in time")
         return 1
+    return rc
 
 
 if __name__ == "__main__":
-    why = can_run()
-    if os.environ.get(INSIDE):
-        main()
-    elif why:
-        print("1..0 # SKIP %s" % why)
-    else:
-        sys.exit(outer())
+    main_inside(INSIDE, can_run(), outer)
