@@ -114,12 +114,12 @@ static bool shared_files(struct server *srv, const char *path)
 bool pool_dispatch_start(struct rpc_call *call, const char *path, const char *server)
 {
 	struct server *srv = rpc_server(call);
-	char master[POOL_IP_MAX], self[POOL_IP_MAX], ip[POOL_IP_MAX], err[256];
+	char self[POOL_IP_MAX], ip[POOL_IP_MAX], err[256];
 	struct pool_member m;
 	char *const paths[] = { (char *)path };
 
-	if (pool_master_get(srv->store, master, err, sizeof(err)) != 1 ||
-	    pool_self_get(srv->store, self, err, sizeof(err)) != 1)
+	/* self_ip is written and cleared with master_ip (pool_join, pool_leave) */
+	if (pool_self_get(srv->store, self, err, sizeof(err)) != 1)
 		return false;                   /* in no pool */
 	if (server) {
 		if (pool_ip_canon(server, ip) < 0 || strcmp(ip, self) == 0)
